@@ -1,0 +1,3 @@
+"""ibms — 预算管理一体化系统 (integrated budget management system)."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,37 @@
+"""The `ibms` command: demo, serve, worker, verify, gen, setup — and `ibms manage …` for Django's own."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+COMMANDS = {
+    "demo": "set up, load the demo province and serve it on http://127.0.0.1:8000",
+    "setup": "migrate, load reference data and roles",
+    "serve": "serve the web app",
+    "worker": "run the background worker (outbox)",
+    "verify": "check every invariant; non-zero exit names what is broken",
+    "gen": "generate deterministic synthetic data: --scale small|city|province|chongqing --seed N",
+    "manage": "any Django management command",
+}
+
+
+def main(argv: list[str] | None = None) -> None:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "ibms.config.settings")
+    if not argv or argv[0] in ("-h", "--help", "help"):
+        print("usage: ibms <command> [options]\n")
+        for name, text in COMMANDS.items():
+            print(f"  {name:<8} {text}")
+        return
+    if argv[0] not in COMMANDS:
+        print(f"ibms: unknown command {argv[0]!r}; try 'ibms --help'", file=sys.stderr)
+        raise SystemExit(2)
+    from django.core.management import ManagementUtility
+
+    args = argv[1:] if argv[0] == "manage" else argv
+    ManagementUtility(["ibms", *args]).execute()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,16 @@
+from django.contrib import admin
+from django.urls import include, path
+
+from ibms.core.views import resource_urls
+from ibms.web.api import api
+from ibms.web.views import home
+
+urlpatterns = [
+    path("", home, name="home"),
+    path("", include("ibms.iam.urls")),
+    path("masterdata/", include("ibms.masterdata.urls")),
+    path("audit/", include("ibms.core.urls")),
+    path("api/v1/", api.urls),
+    path("admin/", admin.site.urls),
+    *resource_urls(),
+]

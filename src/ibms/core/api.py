@@ -1,0 +1,143 @@
+"""REST endpoints for a registered Resource (list with filters and paging, get, create, update) and the
+error format every endpoint shares: {"code", "message", "detail"}. Money travels as decimal strings."""
+
+
+from typing import Any
+
+from django import forms as djforms
+from django.db import models
+from ninja import NinjaAPI, Router
+from ninja.errors import AuthenticationError, HttpError
+from ninja.errors import ValidationError as NinjaValidationError
+from pydantic import create_model
+
+from .errors import DomainError
+from .money import MoneyField, fen_to_str
+from .resources import Resource, all_resources, require_perm, resource_create, resource_update
+from .scoping import VIEW, get_in_scope
+from .views import filterset_class
+
+MAX_LIMIT = 500
+
+
+def serialize(resource: Resource, obj: models.Model) -> dict[str, Any]:
+    out: dict[str, Any] = {"id": obj.pk}
+    for f in resource.model._meta.concrete_fields:
+        if f.name == "id":
+            continue
+        value = getattr(obj, f.attname)
+        if isinstance(f, MoneyField):
+            value = fen_to_str(value) if value is not None else None
+        elif isinstance(f, models.ForeignKey):
+            value = value  # the id; codes are in *_display below for readability
+        elif hasattr(value, "isoformat"):
+            value = value.isoformat()
+        out[f.attname] = value
+        if f.choices:
+            out[f"{f.name}_display"] = getattr(obj, f"get_{f.name}_display")()
+    return out
+
+
+def _input_schema(resource: Resource):
+    form = resource.form(user=None)
+    fields: dict[str, Any] = {}
+    for name, field in form.fields.items():
+        if isinstance(field, djforms.BooleanField):
+            fields[name] = (bool | None, None)
+        else:
+            fields[name] = (str | None, None)
+    return create_model(f"{resource.model.__name__}In", **fields)
+
+
+def _output_schema(resource: Resource):
+    fields: dict[str, Any] = {"id": (int, ...)}
+    for f in resource.model._meta.concrete_fields:
+        if f.name == "id":
+            continue
+        typ: Any = str
+        if isinstance(f, MoneyField):
+            typ = str
+        elif isinstance(f, models.BooleanField):
+            typ = bool
+        elif isinstance(f, models.IntegerField | models.ForeignKey):
+            typ = int
+        fields[f.attname] = (typ | None, None)
+        if f.choices:
+            fields[f"{f.name}_display"] = (str | None, None)
+    return create_model(f"{resource.model.__name__}Out", **fields)
+
+
+def resource_router(resource: Resource) -> Router:
+    router = Router(tags=[resource.title])
+    In, Out = _input_schema(resource), _output_schema(resource)
+    Page = create_model(f"{resource.model.__name__}Page", count=(int, ...), items=(list[Out], ...))
+
+    @router.get("/", response=Page, summary=f"{resource.title}列表", operation_id=f"{resource.slug}_list")
+    def list_rows(request, limit: int = 50, offset: int = 0):
+        require_perm(request.auth, resource.perm("view"))
+        qs = resource.queryset(request.auth, VIEW)
+        params = {k: v for k, v in request.GET.items() if k not in ("limit", "offset")}
+        fs = filterset_class(resource)(params or None, queryset=qs)
+        if fs.is_bound and not fs.is_valid():
+            raise DomainError(code="invalid_filter", message="查询条件不正确", detail=fs.errors.get_json_data(),
+                              http_status=422)
+        qs = fs.qs if fs.is_bound else qs
+        limit = max(1, min(limit, MAX_LIMIT))
+        return {"count": qs.count(), "items": [serialize(resource, o) for o in qs[offset:offset + limit]]}
+
+    @router.get("/{int:pk}", response=Out, summary=f"{resource.title}详情", operation_id=f"{resource.slug}_get")
+    def get_row(request, pk: int):
+        require_perm(request.auth, resource.perm("view"))
+        return serialize(resource, get_in_scope(resource.model.objects, request.auth, VIEW, what=resource.title,
+                                                pk=pk))
+
+    if resource.creatable:
+        @router.post("/", response={201: Out}, summary=f"新增{resource.title}",
+                     operation_id=f"{resource.slug}_create")
+        def create_row(request, payload: In):  # type: ignore[valid-type]
+            obj = resource_create(actor=request.auth, resource=resource, data=_form_data(payload))
+            return 201, serialize(resource, obj)
+
+    @router.put("/{int:pk}", response=Out, summary=f"修改{resource.title}", operation_id=f"{resource.slug}_update")
+    def update_row(request, pk: int, payload: In):  # type: ignore[valid-type]
+        obj = resource_update(actor=request.auth, resource=resource, pk=pk, data=_form_data(payload))
+        return serialize(resource, obj)
+
+    return router
+
+
+def _form_data(payload) -> dict[str, Any]:
+    data = payload.model_dump(exclude_unset=True)
+    return {k: ("on" if v is True else "" if v is False else v) for k, v in data.items() if v is not None}
+
+
+def install_error_handlers(api: NinjaAPI) -> None:
+    from .errors import NotFound, PermissionDenied
+    from .middleware import record_denial
+
+    @api.exception_handler(DomainError)
+    def domain_error(request, exc: DomainError):
+        if isinstance(exc, PermissionDenied | NotFound):
+            record_denial(request, exc)
+        return api.create_response(request, exc.as_dict(), status=exc.http_status)
+
+    @api.exception_handler(NinjaValidationError)
+    def schema_error(request, exc: NinjaValidationError):
+        detail = [{"loc": [str(x) for x in e.get("loc", [])], "message": e.get("msg", "")} for e in exc.errors]
+        return api.create_response(request, {"code": "invalid_request", "message": "请求格式不正确",
+                                             "detail": detail}, status=422)
+
+    @api.exception_handler(AuthenticationError)
+    def auth_error(request, exc):
+        return api.create_response(request, {"code": "unauthenticated", "message": "未登录或令牌无效",
+                                             "detail": None}, status=401)
+
+    @api.exception_handler(HttpError)
+    def http_error(request, exc: HttpError):
+        return api.create_response(request, {"code": f"http_{exc.status_code}", "message": str(exc),
+                                             "detail": None}, status=exc.status_code)
+
+
+def add_resource_routers(api: NinjaAPI) -> None:
+    for r in all_resources():
+        api.add_router(f"/{r.app_label}/{r.slug}", resource_router(r))

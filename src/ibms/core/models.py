@@ -1,0 +1,200 @@
+"""Cross-cutting tables: audit (change log + business events, SM3 hash chains), gap-free sequences,
+approval chains and to-do items, the outbox, and idempotency keys."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+
+
+class AppendOnlyQuerySet(models.QuerySet):
+    def update(self, **kwargs):
+        raise TypeError("append-only table: rows cannot be updated")
+
+    def delete(self):
+        raise TypeError("append-only table: rows cannot be deleted")
+
+
+class AppendOnly(models.Model):
+    objects = AppendOnlyQuerySet.as_manager()
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise TypeError("append-only table: rows cannot be updated")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise TypeError("append-only table: rows cannot be deleted")
+
+
+class AuditChain(models.Model):
+    """Head of one hash chain. Chains are per (kind, region) so writers in different regions don't queue."""
+
+    key = models.CharField(max_length=40, unique=True)
+    last_seq = models.BigIntegerField(default=0)
+    last_hash = models.CharField(max_length=64, default="0" * 64)
+
+    class Meta:
+        verbose_name = "审计链"
+
+
+class ChainedEntry(AppendOnly):
+    chain = models.CharField("链", max_length=40)
+    seq = models.BigIntegerField("序号")
+    created_at = models.DateTimeField("时间")
+    actor_id = models.BigIntegerField("操作人ID", null=True, blank=True)
+    actor_name = models.CharField("操作人", max_length=150)
+    actor_ip = models.CharField("IP", max_length=45, blank=True)
+    request_id = models.CharField("请求号", max_length=64, blank=True)
+    region_code = models.CharField("财政区划", max_length=9, blank=True, db_index=True)
+    object_type = models.CharField("对象类型", max_length=100, blank=True)
+    object_id = models.CharField("对象ID", max_length=64, blank=True)
+    object_repr = models.CharField("对象", max_length=200, blank=True)
+    prev_hash = models.CharField(max_length=64)
+    hash = models.CharField(max_length=64)
+
+    class Meta:
+        abstract = True
+        ordering = ["-id"]
+
+
+class ChangeLog(ChainedEntry):
+    class Action(models.TextChoices):
+        CREATE = "create", "新增"
+        UPDATE = "update", "修改"
+        DELETE = "delete", "删除"
+
+    action = models.CharField("动作", max_length=10, choices=Action.choices)
+    before = models.JSONField("修改前", null=True, blank=True)
+    after = models.JSONField("修改后", null=True, blank=True)
+    row_hash = models.CharField("行摘要", max_length=64, blank=True)
+
+    class Meta:
+        verbose_name = "变更日志"
+        verbose_name_plural = "变更日志"
+        ordering = ["-id"]
+        constraints = [models.UniqueConstraint(fields=["chain", "seq"], name="changelog_chain_seq_uniq")]
+        indexes = [models.Index(fields=["object_type", "object_id", "id"])]
+
+
+class BusinessEvent(ChainedEntry):
+    code = models.CharField("事件", max_length=80, db_index=True)
+    message = models.CharField("说明", max_length=300, blank=True)
+    payload = models.JSONField("内容", default=dict, blank=True)
+
+    class Meta:
+        verbose_name = "业务事件"
+        verbose_name_plural = "业务事件"
+        ordering = ["-id"]
+        constraints = [models.UniqueConstraint(fields=["chain", "seq"], name="event_chain_seq_uniq")]
+
+
+class Sequence(models.Model):
+    """Gap-free counter: incremented inside the caller's transaction, so a rollback returns the number."""
+
+    key = models.CharField(max_length=100, unique=True)
+    last_value = models.BigIntegerField(default=0)
+
+    class Meta:
+        verbose_name = "编号序列"
+
+
+class ApprovalChain(models.Model):
+    """Approval steps for one document type in one region ('' = default for every region)."""
+
+    doc_type = models.CharField("单据类型", max_length=60)
+    region_code = models.CharField("财政区划", max_length=9, blank=True, default="")
+    name = models.CharField("名称", max_length=100)
+    is_active = models.BooleanField("启用", default=True)
+
+    class Meta:
+        verbose_name = "审批流程"
+        verbose_name_plural = "审批流程"
+        constraints = [
+            models.UniqueConstraint(fields=["region_code", "doc_type"], name="approvalchain_region_doctype_uniq")
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ApprovalStep(models.Model):
+    class Holder(models.TextChoices):
+        UNIT = "unit", "本单位"
+        DEPARTMENT = "department", "主管部门"
+        FINANCE = "finance", "财政部门"
+
+    chain = models.ForeignKey(ApprovalChain, on_delete=models.CASCADE, related_name="steps")
+    order = models.PositiveSmallIntegerField("顺序")
+    name = models.CharField("步骤", max_length=60)
+    role_code = models.CharField("角色", max_length=40)
+    holder = models.CharField("办理机构", max_length=12, choices=Holder.choices)
+
+    class Meta:
+        ordering = ["chain", "order"]
+        constraints = [models.UniqueConstraint(fields=["chain", "order"], name="approvalstep_order_uniq")]
+
+    def __str__(self) -> str:
+        return f"{self.order}. {self.name}"
+
+
+class TodoItem(models.Model):
+    """One pending action for whoever holds `role_code` within the given region/unit."""
+
+    class Status(models.TextChoices):
+        OPEN = "open", "待办"
+        DONE = "done", "已办"
+
+    region_code = models.CharField("财政区划", max_length=9)
+    unit_path = models.CharField("单位路径", max_length=255, blank=True)
+    role_code = models.CharField("角色", max_length=40)
+    doc_type = models.CharField("单据类型", max_length=60)
+    object_id = models.CharField(max_length=64)
+    title = models.CharField("事项", max_length=200)
+    url = models.CharField(max_length=300, blank=True)
+    step = models.PositiveSmallIntegerField(default=0)
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.OPEN)
+    created_at = models.DateTimeField(auto_now_add=True)
+    done_at = models.DateTimeField(null=True, blank=True)
+    done_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+                                related_name="+")
+
+    class Meta:
+        verbose_name = "待办"
+        verbose_name_plural = "待办"
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["status", "region_code", "role_code"]),
+                   models.Index(fields=["doc_type", "object_id"])]
+
+
+class OutboxMessage(models.Model):
+    """Written in the business transaction; the worker delivers it after commit, at least once."""
+
+    topic = models.CharField(max_length=80, db_index=True)
+    key = models.CharField(max_length=120, blank=True)
+    payload = models.JSONField(default=dict)
+    created_at = models.DateTimeField(auto_now_add=True)
+    available_at = models.DateTimeField(db_index=True)
+    attempts = models.PositiveIntegerField(default=0)
+    processed_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    last_error = models.TextField(blank=True)
+
+    class Meta:
+        verbose_name = "发件箱"
+        ordering = ["id"]
+
+
+class IdempotencyKey(models.Model):
+    """Same key + same request → the stored answer; same key + different request → error."""
+
+    scope = models.CharField(max_length=60)
+    key = models.CharField(max_length=100)
+    request_hash = models.CharField(max_length=64)
+    response = models.JSONField(default=dict)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["scope", "key"], name="idempotency_scope_key_uniq")]

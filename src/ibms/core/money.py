@@ -1,0 +1,116 @@
+"""Money is integer fen (分) wherever it is stored or computed; yuan strings only at the edges."""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal, InvalidOperation
+
+from django import forms
+from django.db import models
+
+MAX_FEN = 10**17  # 1e15 yuan: far above any budget, well inside BIGINT
+
+_YUAN_RE = re.compile(r"^(?P<sign>[-+]?)(?P<int>\d{1,3}(?:,\d{3})+|\d+)(?:\.(?P<frac>\d*))?$")
+
+
+class MoneyError(ValueError):
+    """Bad money text; the message is for people (Chinese)."""
+
+
+def parse_yuan(text: str | int | Decimal) -> int:
+    """'1,234.56' / '1234.56' / '1234' / Decimal → 123456 fen. Never goes through float."""
+    if isinstance(text, bool):
+        raise MoneyError("金额格式不正确")
+    if isinstance(text, int):
+        return _bounded(text * 100)
+    if isinstance(text, Decimal):
+        text = format(text, "f")
+    if not isinstance(text, str):
+        raise MoneyError("金额必须是数字文本，例如 1,234.56")
+    s = text.strip().replace("，", ",").replace("￥", "").replace("¥", "")
+    if not s:
+        raise MoneyError("金额不能为空")
+    m = _YUAN_RE.match(s)
+    if not m:
+        raise MoneyError(f"金额格式不正确：{text!r}，应为如 1,234.56 的数字")
+    frac = m.group("frac") or ""
+    if len(frac) > 2:
+        raise MoneyError(f"金额最多两位小数：{text!r}")
+    fen = int(m.group("int").replace(",", "")) * 100 + int((frac + "00")[:2])
+    return _bounded(-fen if m.group("sign") == "-" else fen)
+
+
+def _bounded(fen: int) -> int:
+    if abs(fen) >= MAX_FEN:
+        raise MoneyError("金额超出允许范围")
+    return fen
+
+
+def fen_to_decimal(fen: int) -> Decimal:
+    return Decimal(fen).scaleb(-2)
+
+
+def fen_to_str(fen: int) -> str:
+    """123456 → '1234.56' (the API form)."""
+    sign = "-" if fen < 0 else ""
+    q, r = divmod(abs(int(fen)), 100)
+    return f"{sign}{q}.{r:02d}"
+
+
+def format_fen(fen: int | None, *, grouped: bool = True) -> str:
+    """123456 → '1,234.56' (the UI form)."""
+    if fen is None:
+        return ""
+    sign = "-" if fen < 0 else ""
+    q, r = divmod(abs(int(fen)), 100)
+    return f"{sign}{q:,}.{r:02d}" if grouped else f"{sign}{q}.{r:02d}"
+
+
+class MoneyFormField(forms.CharField):
+    """Accepts yuan text in forms, cleans to integer fen."""
+
+    def __init__(self, *, min_fen: int | None = 0, **kwargs):
+        self.min_fen = min_fen
+        kwargs.setdefault("widget", forms.TextInput(attrs={"inputmode": "decimal", "class": "money"}))
+        super().__init__(**kwargs)
+
+    def prepare_value(self, value):
+        if isinstance(value, int):
+            return format_fen(value)
+        return value
+
+    def to_python(self, value):
+        if isinstance(value, int) and not isinstance(value, bool):  # already fen (Excel import parses money)
+            fen = value
+            if self.min_fen is not None and fen < self.min_fen:
+                raise forms.ValidationError("金额不能为负数", code="money_negative")
+            return fen
+        value = super().to_python(value)
+        if value in self.empty_values:
+            return None
+        try:
+            fen = parse_yuan(value)
+        except MoneyError as exc:
+            raise forms.ValidationError(str(exc), code="money_invalid") from exc
+        if self.min_fen is not None and fen < self.min_fen:
+            raise forms.ValidationError("金额不能为负数", code="money_negative")
+        return fen
+
+
+class MoneyField(models.BigIntegerField):
+    """Integer fen in the database; yuan text in forms."""
+
+    description = "金额（分）"
+
+    def formfield(self, **kwargs):
+        return super(models.BigIntegerField, self).formfield(**{"form_class": MoneyFormField, **kwargs})
+
+
+def decimal_to_fen(value: Decimal) -> int:
+    try:
+        q = value.quantize(Decimal("0.01"))
+    except InvalidOperation as exc:
+        raise MoneyError("金额格式不正确") from exc
+    if q != value:
+        raise MoneyError("金额最多两位小数")
+    return _bounded(int(q.scaleb(2)))

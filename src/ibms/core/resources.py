@@ -1,0 +1,187 @@
+"""Declarative resources: one declaration per entity gives its list/detail/create/edit pages, its REST
+endpoints, and its Excel template/import/export, all through the same form and the same service.
+
+Apps declare a `Resource` in `resources.py` and register it; the writes go through `services` below,
+which check permission and scope, validate with the entity's form, save, and audit in one transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from django import forms
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import models, transaction
+
+from . import audit
+from .errors import PermissionDenied, ValidationFailed, Violation
+from .excel import Column
+from .scoping import CHANGE, VIEW, check_write_scope, get_in_scope
+
+_registry: dict[str, Resource] = {}
+
+
+@dataclass
+class Resource:
+    model: type[models.Model]
+    slug: str
+    title: str
+    form: type[forms.ModelForm]
+    list_fields: list[str]
+    group: str = "基础信息"
+    filter_fields: list[str] = field(default_factory=list)
+    search_fields: list[str] = field(default_factory=list)
+    excel: list[Column] = field(default_factory=list)
+    natural_key: list[str] = field(default_factory=list)  # import upserts on these (within the region)
+    detail_fields: list[str] | None = None
+    ordering: list[str] | None = None
+    # Derive fields the form does not carry (region_code, path, …) before full_clean; may raise ValidationFailed.
+    prepare: Callable[[models.Model, Any], None] | None = None
+    after_save: Callable[[models.Model, Any, bool], None] | None = None
+    creatable: bool = True
+    extra_actions: list[tuple[str, str]] = field(default_factory=list)  # (url name, label) on the detail page
+
+    @property
+    def app_label(self) -> str:
+        return self.model._meta.app_label
+
+    def perm(self, action: str) -> str:
+        return f"{self.app_label}.{action}_{self.model._meta.model_name}"
+
+    def queryset(self, user, action: str = VIEW):
+        qs = self.model.objects.restrict(user, action)
+        return qs.order_by(*self.ordering) if self.ordering else qs
+
+    def excel_row(self, obj) -> dict[str, Any]:
+        row = {}
+        for col in self.excel:
+            value = obj
+            for part in col.key.split("__"):
+                value = getattr(value, part, None) if value is not None else None
+            if col.kind == "choice" or isinstance(value, models.Model):
+                display = getattr(obj, f"get_{col.key}_display", None)
+                value = display() if display and col.kind == "choice" else (str(value) if value is not None else "")
+            row[col.key] = value
+        return row
+
+
+def register(resource: Resource) -> Resource:
+    _registry[resource.slug] = resource
+    return resource
+
+
+def get_resource(slug: str) -> Resource:
+    return _registry[slug]
+
+
+def all_resources() -> list[Resource]:
+    return list(_registry.values())
+
+
+# --- services: the only writers of resource rows -----------------------------------------------------------
+
+
+def require_perm(user, perm: str) -> None:
+    if not (user and user.is_authenticated and user.has_perm(perm)):
+        raise PermissionDenied()
+
+
+def form_violations(form: forms.BaseForm) -> list[Violation]:
+    out = []
+    for name, errors in form.errors.get_json_data().items():
+        label = form.fields[name].label if name in form.fields else ""
+        for e in errors:
+            msg = f"{label}：{e['message']}" if label else e["message"]
+            out.append(Violation(e.get("code") or "invalid", msg, "" if name == "__all__" else name))
+    return out
+
+
+def build_form(resource: Resource, user, data: dict | None, instance=None, files=None) -> forms.ModelForm:
+    return resource.form(data=data, files=files, instance=instance, user=user)
+
+
+def _save(resource: Resource, user, form: forms.ModelForm, *, creating: bool):
+    if not form.is_valid():
+        raise ValidationFailed(form_violations(form))
+    obj = form.save(commit=False)
+    before = None if creating else audit.snapshot(obj)
+    if resource.prepare:
+        resource.prepare(obj, user)
+    spec = getattr(resource.model, "scope_spec", None)
+    unit = getattr(obj, "unit", None) if hasattr(obj, "unit_id") else None
+    unit_path = unit.path if unit is not None else (getattr(obj, "path", None) if creating else None)
+    region_code = getattr(obj, "write_region_code", None) or getattr(obj, "region_code", "")
+    check_write_scope(user, region_code=region_code, unit_path=unit_path, spec=spec)
+    try:
+        obj.full_clean()
+    except DjangoValidationError as exc:
+        raise ValidationFailed([Violation(m.code or "invalid", m.message % (m.params or {}),
+                                          "" if f == "__all__" else f)
+                                for f, msgs in exc.error_dict.items() for m in msgs]) from exc
+    obj.save()
+    form.save_m2m()
+    audit.record_change(obj, "create" if creating else "update", before)
+    if resource.after_save:
+        resource.after_save(obj, user, creating)
+    return obj
+
+
+def resource_create(*, actor, resource: Resource, data: dict, files=None):
+    require_perm(actor, resource.perm("add"))
+    with transaction.atomic(durable=True):
+        return _save(resource, actor, build_form(resource, actor, data, files=files), creating=True)
+
+
+def resource_update(*, actor, resource: Resource, pk, data: dict, files=None):
+    require_perm(actor, resource.perm("change"))
+    with transaction.atomic(durable=True):
+        obj = get_in_scope(resource.model.objects.select_for_update(), actor, CHANGE, what=resource.title, pk=pk)
+        return _save(resource, actor, build_form(resource, actor, data, instance=obj, files=files), creating=False)
+
+
+@dataclass
+class RowProblem:
+    row: int
+    column: str
+    message: str
+
+
+class ImportFailed(ValidationFailed):
+    def __init__(self, problems: list[RowProblem]):
+        super().__init__([Violation("import_row", f"第{p.row}行 {p.column}：{p.message}", p.column)
+                          for p in problems[:50]], message="导入失败，未保存任何数据")
+        self.code = "import_rejected"
+        self.problems = problems
+        self.detail = [{"row": p.row, "column": p.column, "message": p.message} for p in problems]
+
+
+def resource_import(*, actor, resource: Resource, rows: list[dict]) -> dict[str, int]:
+    """All or nothing: every row is validated (and saved in order, so later rows may refer to earlier ones);
+    any problem rolls the whole file back and reports every bad row and column."""
+    require_perm(actor, resource.perm("add"))
+    headers = {c.key: c.header for c in resource.excel}
+    problems: list[RowProblem] = []
+    counts = {"created": 0, "updated": 0}
+    with transaction.atomic(durable=True):
+        for row in rows:
+            data = {k: ("" if v is None else v) for k, v in row.items() if not k.startswith("_")}
+            instance = None
+            if resource.natural_key:
+                key = {k: data.get(k) for k in resource.natural_key}
+                instance = resource.queryset(actor, CHANGE).filter(**key).first() if all(key.values()) else None
+            try:
+                with transaction.atomic():
+                    _save(resource, actor, build_form(resource, actor, data, instance=instance),
+                          creating=instance is None)
+                counts["updated" if instance else "created"] += 1
+            except ValidationFailed as exc:
+                for v in exc.violations:
+                    col = headers.get(v.field, v.field or "整行")
+                    problems.append(RowProblem(row.get("_row", 0), col, v.message.split("：", 1)[-1]))
+            except PermissionDenied as exc:
+                problems.append(RowProblem(row.get("_row", 0), "整行", exc.message))
+        if problems:
+            raise ImportFailed(problems)
+    return counts

@@ -1,0 +1,209 @@
+"""Generic pages for a registered Resource: list (filter, sort, page, HTMX partial, Excel export),
+detail with change history, create/edit, and Excel template download and import."""
+
+from __future__ import annotations
+
+import django_filters
+import django_tables2 as tables
+from django.contrib.auth.decorators import login_required
+from django.db.models import Q
+from django.http import HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import path, reverse
+from django.utils.http import content_disposition_header
+from django.views.decorators.http import require_http_methods
+
+from . import excel
+from .errors import ValidationFailed
+from .models import ChangeLog
+from .resources import (
+    Resource,
+    all_resources,
+    build_form,
+    get_resource,
+    require_perm,
+    resource_create,
+    resource_import,
+    resource_update,
+)
+from .scoping import CHANGE, VIEW, get_in_scope
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def xlsx_response(data: bytes, filename: str) -> HttpResponse:
+    resp = HttpResponse(data, content_type=XLSX)
+    resp["Content-Disposition"] = content_disposition_header(True, filename)
+    return resp
+
+
+class MoneyColumn(tables.Column):
+    attrs = {"td": {"class": "num"}, "th": {"class": "num"}}
+
+    def render(self, value):
+        from .money import format_fen
+
+        return format_fen(value)
+
+
+def table_class(resource: Resource) -> type[tables.Table]:
+    from .money import MoneyField
+
+    attrs = {}
+    for i, name in enumerate(resource.list_fields):
+        f = None
+        try:
+            f = resource.model._meta.get_field(name)
+        except Exception:  # noqa: BLE001 - a property or a related path
+            f = None
+        if isinstance(f, MoneyField):
+            attrs[name] = MoneyColumn(verbose_name=f.verbose_name)
+        elif i == 0:
+            attrs[name] = tables.Column(linkify=lambda record, r=resource: reverse(
+                "resource-detail", args=[r.slug, record.pk]))
+    meta = type("Meta", (), {"model": resource.model, "fields": resource.list_fields,
+                             "attrs": {"class": "table dense", "id": f"table-{resource.slug}"},
+                             "per_page": 25})
+    return type(f"{resource.model.__name__}Table", (tables.Table,), {**attrs, "Meta": meta})
+
+
+def filterset_class(resource: Resource) -> type[django_filters.FilterSet]:
+    def search(queryset, name, value):
+        q = Q()
+        for f in resource.search_fields:
+            q |= Q(**{f"{f}__icontains": value})
+        return queryset.filter(q)
+
+    attrs = {}
+    if resource.search_fields:
+        attrs["q"] = django_filters.CharFilter(label="关键字", method=lambda qs, n, v: search(qs, n, v))
+    meta = type("Meta", (), {"model": resource.model, "fields": resource.filter_fields})
+    return type(f"{resource.model.__name__}Filter", (django_filters.FilterSet,), {**attrs, "Meta": meta})
+
+
+def _filtered(request, resource: Resource):
+    qs = resource.queryset(request.user, VIEW)
+    fs = filterset_class(resource)(request.GET or None, queryset=qs, request=request)
+    return fs, (fs.qs if fs.is_bound and fs.is_valid() else qs)
+
+
+@login_required
+def resource_list(request, slug: str):
+    resource = get_resource(slug)
+    require_perm(request.user, resource.perm("view"))
+    fs, qs = _filtered(request, resource)
+    if request.GET.get("export") == "xlsx":
+        data = excel.export_rows(resource.excel, (resource.excel_row(o) for o in qs.iterator(chunk_size=2000)),
+                                 title=resource.title)
+        return xlsx_response(data, f"{resource.title}.xlsx")
+    table = table_class(resource)(qs)
+    tables.RequestConfig(request, paginate={"per_page": 25}).configure(table)
+    ctx = {"resource": resource, "table": table, "filter": fs,
+           "can_add": resource.creatable and request.user.has_perm(resource.perm("add"))}
+    if getattr(request, "htmx", False) and request.htmx.target == "list-body":
+        return render(request, "core/list_partial.html", ctx)
+    return render(request, "core/list.html", ctx)
+
+
+@login_required
+def resource_detail(request, slug: str, pk: int):
+    resource = get_resource(slug)
+    require_perm(request.user, resource.perm("view"))
+    obj = get_in_scope(resource.model.objects, request.user, VIEW, what=resource.title, pk=pk)
+    names = resource.detail_fields or [f.name for f in resource.model._meta.concrete_fields if f.name != "id"]
+    rows = []
+    for name in names:
+        f = resource.model._meta.get_field(name)
+        display = getattr(obj, f"get_{name}_display", None)
+        value = display() if display else getattr(obj, name)
+        from .money import MoneyField, format_fen
+
+        if isinstance(f, MoneyField):
+            value = format_fen(value)
+        rows.append((f.verbose_name, value))
+    can_change = (request.user.has_perm(resource.perm("change"))
+                  and resource.model.objects.restrict(request.user, CHANGE).filter(pk=pk).exists())
+    history = ChangeLog.objects.filter(object_type=resource.model._meta.label_lower, object_id=str(pk))[:20]
+    return render(request, "core/detail.html", {"resource": resource, "obj": obj, "rows": rows,
+                                                "can_change": can_change, "history": history})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def resource_edit(request, slug: str, pk: int | None = None):
+    resource = get_resource(slug)
+    instance = None
+    if pk is not None:
+        require_perm(request.user, resource.perm("change"))
+        instance = get_in_scope(resource.model.objects, request.user, CHANGE, what=resource.title, pk=pk)
+    else:
+        require_perm(request.user, resource.perm("add"))
+    errors = []
+    if request.method == "POST":
+        try:
+            if instance is None:
+                obj = resource_create(actor=request.user, resource=resource, data=request.POST)
+            else:
+                obj = resource_update(actor=request.user, resource=resource, pk=pk, data=request.POST)
+            return redirect("resource-detail", slug, obj.pk)
+        except ValidationFailed as exc:
+            errors = exc.violations
+        form = build_form(resource, request.user, request.POST, instance=instance)
+        form.is_valid()
+    else:
+        form = build_form(resource, request.user, None, instance=instance)
+    return render(request, "core/form.html", {"resource": resource, "form": form, "obj": instance,
+                                              "errors": [v for v in errors if not v.field]})
+
+
+@login_required
+def resource_template(request, slug: str):
+    resource = get_resource(slug)
+    require_perm(request.user, resource.perm("view"))
+    return xlsx_response(excel.build_template(resource.excel, title=resource.title), f"{resource.title}导入模板.xlsx")
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def resource_import_view(request, slug: str):
+    resource = get_resource(slug)
+    require_perm(request.user, resource.perm("add"))
+    ctx: dict = {"resource": resource}
+    if request.method == "POST":
+        upload = request.FILES.get("file")
+        try:
+            if upload is None:
+                raise excel.ImportRejected([excel.RowError(0, "", "请选择要导入的 Excel 文件")])
+            rows = excel.read_rows(upload, resource.excel, max_bytes=_max_bytes())
+            ctx["result"] = resource_import(actor=request.user, resource=resource, rows=rows)
+        except excel.ImportRejected as exc:
+            ctx["problems"] = [{"row": e.row, "column": e.column, "message": e.message} for e in exc.errors]
+        except ValidationFailed as exc:
+            ctx["problems"] = getattr(exc, "detail", None) or [{"row": 0, "column": "", "message": exc.message}]
+    status = 422 if ctx.get("problems") else 200
+    return render(request, "core/import.html", ctx, status=status)
+
+
+def _max_bytes() -> int:
+    from django.conf import settings
+
+    return settings.IBMS_IMPORT_MAX_BYTES
+
+
+def resource_urls():
+    return [
+        path("r/<slug:slug>/", resource_list, name="resource-list"),
+        path("r/<slug:slug>/new/", resource_edit, name="resource-create"),
+        path("r/<slug:slug>/template/", resource_template, name="resource-template"),
+        path("r/<slug:slug>/import/", resource_import_view, name="resource-import"),
+        path("r/<slug:slug>/<int:pk>/", resource_detail, name="resource-detail"),
+        path("r/<slug:slug>/<int:pk>/edit/", resource_edit, name="resource-edit"),
+    ]
+
+
+def navigation_groups(user) -> list[tuple[str, list[Resource]]]:
+    groups: dict[str, list[Resource]] = {}
+    for r in all_resources():
+        if user.is_authenticated and user.has_perm(r.perm("view")):
+            groups.setdefault(r.group, []).append(r)
+    return list(groups.items())

@@ -1,0 +1,58 @@
+"""Reads other modules use: the region tree, leaf-code checks, blacklist look-up, economic mapping."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.db.models import Q
+
+from ibms.core.errors import Violation
+
+from .models import BlacklistEntry, EcoMapping, Region, ValueSetItem
+
+
+def region_tree(*, actor) -> list[dict]:
+    """Nested {region, children} for the regions the user may see."""
+    rows = list(Region.objects.restrict(actor).order_by("path"))
+    nodes = {r.pk: {"region": r, "children": []} for r in rows}
+    roots = []
+    for r in rows:
+        (nodes[r.parent_id]["children"] if r.parent_id in nodes else roots).append(nodes[r.pk])
+    return roots
+
+
+def classification_violation(value_set: str, code: str, *, fiscal_year: int, region_code: str,
+                             field: str = "") -> Violation | None:
+    """A transaction may only use an active leaf code of the year, national or local to the region's chain."""
+    region = Region.objects.filter(code=region_code).first()
+    regions = [""] + ([c for c in region.path.strip("/").split("/") if c] if region else [])
+    item = ValueSetItem.objects.filter(value_set__code=value_set, fiscal_year=fiscal_year, code=code,
+                                       region_code__in=regions, is_active=True).first()
+    if item is None:
+        return Violation("classification_unknown", f"{fiscal_year}年度不存在代码 {code}（{value_set}）", field)
+    if not item.is_leaf:
+        return Violation("classification_not_leaf", f"{code} {item.name} 不是末级代码，业务只能使用末级", field)
+    return None
+
+
+def gov_eco_for(dep_eco_code: str, unit_type: str, *, fiscal_year: int) -> str | None:
+    """The government economic class mapped from a department class for a unit type (longest prefix wins)."""
+    candidates = EcoMapping.objects.filter(fiscal_year=fiscal_year, unit_type=unit_type)
+    best = None
+    for m in candidates.filter(dep_eco_code__in=[dep_eco_code[:n] for n in (3, 5, 7) if n <= len(dep_eco_code)]):
+        if best is None or len(m.dep_eco_code) > len(best.dep_eco_code):
+            best = m
+    return best.gov_eco_code if best else None
+
+
+def blacklist_hits(*, region_code: str, account_no: str = "", id_code: str = "", on: dt.date) -> list[BlacklistEntry]:
+    """Active entries of this region or any region above it that match the account or the id code."""
+    region = Region.objects.filter(code=region_code).first()
+    regions = [c for c in region.path.strip("/").split("/") if c] if region else [region_code]
+    match = Q(pk__in=[])
+    if account_no:
+        match |= Q(account_no=account_no)
+    if id_code:
+        match |= Q(id_code=id_code)
+    return list(BlacklistEntry.objects.filter(match, region_code__in=regions, status=BlacklistEntry.Status.ACTIVE,
+                                              valid_from__lte=on).filter(Q(valid_to__isnull=True) | Q(valid_to__gte=on)))

@@ -1,0 +1,23 @@
+"""The /api/v1/ surface: OpenAPI docs, session and token auth, every registered resource."""
+
+from ninja import NinjaAPI
+from ninja.security import django_auth
+
+from ibms.core.api import add_resource_routers, install_error_handlers
+from ibms.iam.tokens import TokenAuth
+
+api = NinjaAPI(title="预算管理一体化系统 API", version="1", urls_namespace="api-v1",
+               auth=[TokenAuth(), django_auth],
+               description="财政部门与预算单位业务接口。金额以字符串表示的元（两位小数）传输；错误统一为 "
+                           '{"code","message","detail"}。')
+install_error_handlers(api)
+
+
+@api.get("/me", summary="当前用户", tags=["用户"])
+def me(request):
+    u = request.auth
+    return {"id": u.pk, "username": u.username, "name": str(u), "region_code": u.region_code,
+            "organization": u.organization.name if u.organization_id else "", "roles": sorted(u.role_codes)}
+
+
+add_resource_routers(api)

@@ -1,0 +1,11 @@
+from ibms.core.views import navigation_groups
+
+
+def navigation(request):
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return {}
+    extra = [("区划树", "/masterdata/regions/tree/")]
+    if user.has_perm("core.view_changelog"):
+        extra.append(("审计日志", "/audit/"))
+    return {"nav_groups": navigation_groups(user), "nav_extra": extra}
