@@ -150,10 +150,18 @@ def resource_edit(request, slug: str, pk: int | None = None):
             errors = exc.violations
         form = build_form(resource, request.user, request.POST, instance=instance)
         form.is_valid()
+        # Errors found after form validation (prepare hooks, model constraints) go beside their field.
+        unplaced = []
+        for v in errors:
+            if v.field in form.fields and v.field not in form.errors:
+                form.add_error(v.field, v.message.split("：", 1)[-1])
+            elif v.field not in form.errors:
+                unplaced.append(v)
+        errors = unplaced
     else:
         form = build_form(resource, request.user, None, instance=instance)
     return render(request, "core/form.html", {"resource": resource, "form": form, "obj": instance,
-                                              "errors": [v for v in errors if not v.field]})
+                                              "errors": errors}, status=422 if request.method == "POST" else 200)
 
 
 @login_required

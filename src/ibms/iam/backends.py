@@ -45,8 +45,11 @@ class ThrottledModelBackend(ModelBackend):
         if user is not None and failures >= settings.IBMS_LOGIN_MAX_FAILURES:
             User.objects.filter(pk=user.pk).update(
                 locked_until=now + dt.timedelta(seconds=settings.IBMS_LOGIN_LOCK_SECONDS))
+            # The lock replaces the counted failures, so the count restarts when the lock ends or is lifted.
+            LoginFailure.objects.filter(username=username).delete()
             audit.record_event_now("iam.account_locked", region_code=region, obj=user,
-                                   payload={"failures": failures})
+                                   payload={"failures": failures, "ip": _client_ip(request),
+                                            "locked_seconds": settings.IBMS_LOGIN_LOCK_SECONDS})
             if request is not None:
                 request.ibms_login_locked = True
         return None

@@ -26,7 +26,7 @@ def compute_scope(user) -> DataScope:
     region = Region.objects.filter(code=org.region_code).first()
     if region is None:
         return NO_SCOPE
-    grants = list(user.scope_grants.select_related("region").values_list("region__path", flat=True))
+    grants = list(user.scope_grants.values_list("region__path", flat=True))
     ancestors = {c for c in region.path.strip("/").split("/") if c}
     if org.kind in (Organization.Kind.DEPARTMENT, Organization.Kind.UNIT):
         # Unit staff see their own unit subtree in their own region only.
@@ -34,6 +34,8 @@ def compute_scope(user) -> DataScope:
                          reference_regions=frozenset(ancestors), unit_path=org.unit.path)
     view = _subtree_codes([region.path, *grants])
     change: frozenset[str] = frozenset()
-    if org.kind == Organization.Kind.FINANCE:
+    # Finance divisions and the administrators write in their own region only; upper levels read lower ones;
+    # oversight bodies only read. (Permissions decide *what* a role may write, scope decides *where*.)
+    if org.kind in (Organization.Kind.FINANCE, Organization.Kind.ADMIN):
         change = frozenset({region.code})
     return DataScope(view_regions=frozenset(view), change_regions=change, reference_regions=frozenset(ancestors))

@@ -20,4 +20,5 @@ def me(request):
             "organization": u.organization.name if u.organization_id else "", "roles": sorted(u.role_codes)}
 
 
+api.add_router("/iam", "ibms.iam.api.router")
 add_resource_routers(api)

@@ -6,6 +6,8 @@ def navigation(request):
     if user is None or not user.is_authenticated:
         return {}
     extra = [("区划树", "/masterdata/regions/tree/")]
+    if user.has_perm("iam.view_user"):
+        extra.append(("用户管理", "/iam/users/"))
     if user.has_perm("core.view_changelog"):
         extra.append(("审计日志", "/audit/"))
     return {"nav_groups": navigation_groups(user), "nav_extra": extra}

@@ -1,0 +1,150 @@
+"""User administration pages: thin — parse, call one service or selector, render."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_http_methods, require_POST
+
+from ibms.core.errors import Conflict, ValidationFailed, Violation
+from ibms.core.resources import require_perm
+from ibms.core.scoping import CHANGE
+
+from . import selectors, services
+from .forms import CertificateBindForm, TokenIssueForm, UserCreateForm
+from .models import User
+
+
+def _apply_errors(form, exc: ValidationFailed | Conflict) -> list[str]:
+    """Put each violation on its field when the form has it; return the rest for the error box."""
+    rest: list[str] = []
+    violations = getattr(exc, "violations", None) or [
+        Violation(exc.code, exc.message, "username" if exc.code == "username_taken" else "")]
+    for v in violations:
+        name = {"password": "password1"}.get(v.field, v.field)
+        if name in form.fields:
+            form.add_error(name, v.message)
+        else:
+            rest.append(v.message)
+    return rest
+
+
+@login_required
+def user_list(request):
+    q = request.GET.get("q", "").strip()
+    qs = selectors.user_list(actor=request.user, q=q, region_code=request.GET.get("region", "").strip())
+    page = Paginator(qs, 50).get_page(request.GET.get("page"))
+    rows = [(u, selectors.role_names(u)) for u in page.object_list]
+    return render(request, "iam/user_list.html", {
+        "page": page, "rows": rows, "q": q, "now": timezone.now(), "page_title": "用户管理",
+        "can_add": request.user.has_perm("iam.add_user")})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def user_create(request):
+    require_perm(request.user, "iam.add_user")
+    errors: list[str] = []
+    if request.method == "POST":
+        form = UserCreateForm(request.POST, user=request.user)
+        if form.is_valid():
+            d = form.cleaned_data
+            try:
+                user = services.user_create(actor=request.user, username=d["username"], password=d["password1"],
+                                            organization=d["organization"], roles=[r.code for r in d["roles"]],
+                                            real_name=d["real_name"], phone=d["phone"])
+            except (ValidationFailed, Conflict) as exc:
+                errors = _apply_errors(form, exc)
+            else:
+                messages.success(request, f"已创建用户 {user.username}")
+                return redirect("iam-user-detail", user.pk)
+    else:
+        form = UserCreateForm(user=request.user)
+    return render(request, "iam/user_form.html", {"form": form, "errors": errors, "page_title": "新增用户"},
+                  status=422 if request.method == "POST" else 200)
+
+
+@login_required
+def user_detail(request, pk: int):
+    user = selectors.user_get(actor=request.user, pk=pk)
+    actor = request.user
+    in_change_scope = User.objects.restrict(actor, CHANGE).filter(pk=pk).exists()
+    return render(request, "iam/user_detail.html", {
+        "obj": user, "roles": selectors.roles_of(user), "now": timezone.now(), "page_title": f"用户：{user}",
+        "tokens": selectors.tokens_of(actor=actor, user=user),
+        "certificates": selectors.certificates_of(actor=actor, user=user),
+        "show_tokens": actor.has_perm("iam.view_apitoken"),
+        "show_certificates": actor.has_perm("iam.view_usercertificate"),
+        "can_unlock": in_change_scope and (actor.is_superuser or "security_admin" in actor.role_codes),
+        "can_issue_token": in_change_scope and actor.has_perm("iam.add_apitoken"),
+        "can_revoke_token": in_change_scope and actor.has_perm("iam.change_apitoken"),
+        "can_bind": in_change_scope and actor.has_perm("iam.add_usercertificate"),
+    })
+
+
+@login_required
+@require_POST
+def user_unlock(request, pk: int):
+    user = services.user_unlock(actor=request.user, user_id=pk)
+    messages.success(request, f"已解锁用户 {user.username}")
+    return redirect("iam-user-detail", pk)
+
+
+@never_cache
+@login_required
+@require_http_methods(["GET", "POST"])
+def token_issue(request, pk: int):
+    require_perm(request.user, "iam.add_apitoken")
+    user = selectors.user_get(actor=request.user, pk=pk)
+    errors: list[str] = []
+    form = TokenIssueForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            tok, raw = services.token_issue(actor=request.user, user_id=pk, name=form.cleaned_data["name"],
+                                            expires_at=form.cleaned_data["expires_at"])
+        except ValidationFailed as exc:
+            errors = _apply_errors(form, exc)
+        else:
+            # The only time the token value is ever shown; it is not stored.
+            return render(request, "iam/token_issued.html", {"obj": user, "token": tok, "raw": raw,
+                                                             "page_title": "令牌已签发"})
+    return render(request, "iam/token_form.html", {"obj": user, "form": form, "errors": errors,
+                                                   "page_title": "签发接口令牌"},
+                  status=422 if request.method == "POST" else 200)
+
+
+@login_required
+@require_POST
+def token_revoke(request, pk: int):
+    tok = services.token_revoke(actor=request.user, token_id=pk)
+    messages.success(request, f"已吊销令牌 {tok.prefix}…")
+    return redirect("iam-user-detail", tok.user_id)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def certificate_bind(request, pk: int):
+    require_perm(request.user, "iam.add_usercertificate")
+    user = selectors.user_get(actor=request.user, pk=pk)
+    errors: list[str] = []
+    form = CertificateBindForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.certificate_bind(actor=request.user, user_id=pk, **form.cleaned_data)
+        except (ValidationFailed, Conflict) as exc:
+            errors = _apply_errors(form, exc)
+        else:
+            messages.success(request, "证书公钥已绑定")
+            return redirect("iam-user-detail", pk)
+    return render(request, "iam/certificate_form.html", {"obj": user, "form": form, "errors": errors,
+                                                         "page_title": "绑定证书"},
+                  status=422 if request.method == "POST" else 200)
+
+
+@login_required
+def organization_list(request):
+    return redirect("resource-list", "organizations")
