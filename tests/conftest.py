@@ -51,3 +51,17 @@ def client_as(db, user):
 @pytest.fixture
 def password() -> str:
     return DEMO_PASSWORD
+
+
+def pytest_collection_modifyitems(config, items):
+    """On SQLite, tests marked `postgres` are deselected (reported as such), not skipped."""
+    from django.conf import settings
+
+    if settings.DATABASES["default"]["ENGINE"] != "django.db.backends.sqlite3":
+        return
+    keep, drop = [], []
+    for item in items:
+        (drop if item.get_closest_marker("postgres") else keep).append(item)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep

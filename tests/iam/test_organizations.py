@@ -30,7 +30,7 @@ def test_sys_admin_creates_a_unit_organisation_by_unit_code(client_as):
 ])
 def test_organisation_rules(client_as, data, text):
     resp = client_as("sysadmin").post("/r/organizations/new/", data)
-    assert resp.status_code == 200 and text in resp.content.decode()
+    assert resp.status_code == 422 and text in resp.content.decode()
     assert not Organization.objects.filter(name=data["name"]).exists()
 
 

@@ -5,8 +5,9 @@ error format every endpoint shares: {"code", "message", "detail"}. Money travels
 from typing import Any
 
 from django import forms as djforms
+from django.core.exceptions import FieldDoesNotExist
 from django.db import models
-from ninja import NinjaAPI, Router
+from ninja import NinjaAPI, Router, Status
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
 from pydantic import create_model
@@ -14,7 +15,7 @@ from pydantic import create_model
 from .errors import DomainError
 from .money import MoneyField, fen_to_str
 from .resources import Resource, all_resources, require_perm, resource_create, resource_update
-from .scoping import VIEW, get_in_scope
+from .scoping import CHANGE, VIEW, get_in_scope
 from .views import filterset_class
 
 MAX_LIMIT = 500
@@ -95,20 +96,39 @@ def resource_router(resource: Resource) -> Router:
         @router.post("/", response={201: Out}, summary=f"新增{resource.title}",
                      operation_id=f"{resource.slug}_create")
         def create_row(request, payload: In):  # type: ignore[valid-type]
-            obj = resource_create(actor=request.auth, resource=resource, data=_form_data(payload))
-            return 201, serialize(resource, obj)
+            obj = resource_create(actor=request.auth, resource=resource, data=_form_data(payload, resource))
+            return Status(201, serialize(resource, obj))
 
     @router.put("/{int:pk}", response=Out, summary=f"修改{resource.title}", operation_id=f"{resource.slug}_update")
     def update_row(request, pk: int, payload: In):  # type: ignore[valid-type]
-        obj = resource_update(actor=request.auth, resource=resource, pk=pk, data=_form_data(payload))
+        current = resource.model.objects.restrict(request.auth, CHANGE).filter(pk=pk).first()
+        obj = resource_update(actor=request.auth, resource=resource, pk=pk,
+                              data=_form_data(payload, resource, current))
         return serialize(resource, obj)
 
     return router
 
 
-def _form_data(payload) -> dict[str, Any]:
+def _form_data(payload, resource: Resource, current: models.Model | None = None) -> dict[str, Any]:
     data = payload.model_dump(exclude_unset=True)
-    return {k: ("on" if v is True else "" if v is False else v) for k, v in data.items() if v is not None}
+    out = {k: ("on" if v is True else "" if v is False else v) for k, v in data.items() if v is not None}
+    # A field left out of the JSON keeps the model default (create) or its current value (update), unlike a
+    # form post where a missing checkbox means "off": `{"name": …}` must not switch a row's 启用 off.
+    for name in resource.form.base_fields:
+        if name in out:
+            continue
+        try:
+            f = resource.model._meta.get_field(name)
+        except FieldDoesNotExist:
+            continue
+        if f.concrete and not f.is_relation and f.has_default():
+            value = f.value_from_object(current) if current is not None else f.get_default()
+            out[name] = ("on" if value else "") if isinstance(f, models.BooleanField) else value
+    return out
+
+
+HTTP_MESSAGES = {400: "请求格式不正确（无法解析请求内容）", 401: "未登录或令牌无效", 403: "没有执行该操作的权限",
+                 404: "请求的资源不存在", 405: "不支持该请求方法", 429: "请求过于频繁，请稍后再试"}
 
 
 def install_error_handlers(api: NinjaAPI) -> None:
@@ -134,8 +154,9 @@ def install_error_handlers(api: NinjaAPI) -> None:
 
     @api.exception_handler(HttpError)
     def http_error(request, exc: HttpError):
-        return api.create_response(request, {"code": f"http_{exc.status_code}", "message": str(exc),
-                                             "detail": None}, status=exc.status_code)
+        message = HTTP_MESSAGES.get(exc.status_code, "请求未能处理")
+        return api.create_response(request, {"code": f"http_{exc.status_code}", "message": message,
+                                             "detail": str(exc)}, status=exc.status_code)
 
 
 def add_resource_routers(api: NinjaAPI) -> None:

@@ -172,29 +172,62 @@ def record_event_now(code: str, **kwargs) -> None:
 
 # --- verification -----------------------------------------------------------------------------
 
+def _absent_ids(model, low: int, high: int | None) -> list[int]:
+    """Ids in (low, high) no row of the table has: where deleted entries were, when the count matches."""
+    if high is None or high - low > 10_000:
+        return []
+    present = set(model._base_manager.filter(pk__gt=low, pk__lt=high).values_list("pk", flat=True))
+    return [i for i in range(low + 1, high) if i not in present]
+
+
+def _deleted(model, chain: str, first_seq: int, last_seq: int, after_id: int | None, before_id: int | None) -> str:
+    table = model._meta.db_table
+    seqs = f"seq {first_seq}" if first_seq == last_seq else f"seq {first_seq}-{last_seq}"
+    absent: list[int] = []
+    if before_id is not None:
+        low = after_id or (model._base_manager.filter(pk__lt=before_id).order_by("-pk")
+                           .values_list("pk", flat=True).first() or 0)
+        absent = _absent_ids(model, low, before_id)
+    if len(absent) == last_seq - first_seq + 1:
+        where = "id=" + ", id=".join(map(str, absent))
+    elif before_id is None:
+        where = f"after id={after_id}"
+    else:
+        where = f"between id={after_id} and id={before_id}" if after_id else f"before id={before_id}"
+    return f"audit rows deleted: {table} {where} (chain {chain} {seqs} missing)"
+
+
 def verify_chains() -> list[str]:
     problems: list[str] = []
+    heads = {c.key: c for c in AuditChain.objects.all()}
     for model in (ChangeLog, BusinessEvent):
-        heads = {c.key: c for c in AuditChain.objects.all()}
         prefix = "change:" if model is ChangeLog else "event:"
-        prev: dict[str, tuple[int, str]] = {}
+        prev: dict[str, tuple[int, str, int | None]] = {}
         for e in model._base_manager.order_by("chain", "seq").iterator(chunk_size=2000):
-            last_seq, last_hash = prev.get(e.chain, (0, GENESIS))
+            last_seq, last_hash, last_id = prev.get(e.chain, (0, GENESIS, None))
             name = f"{model._meta.db_table} id={e.pk} (chain {e.chain} seq {e.seq})"
-            if e.seq != last_seq + 1:
-                problems.append(f"audit chain broken: {name} follows seq {last_seq} (row missing)")
+            if e.seq > last_seq + 1:
+                problems.append(_deleted(model, e.chain, last_seq + 1, e.seq - 1, last_id, e.pk))
+            elif e.seq != last_seq + 1:
+                problems.append(f"audit chain broken: {name} repeats or reorders seq {last_seq}")
             if e.prev_hash != last_hash:
                 problems.append(f"audit chain broken: {name} prev_hash does not match the previous entry")
             if entry_hash(e) != e.hash:
                 problems.append(f"audit row tampered: {name} content does not match its hash")
-            prev[e.chain] = (e.seq, e.hash)
-        for key, (seq, h) in prev.items():
+            prev[e.chain] = (e.seq, e.hash, e.pk)
+        for key, (seq, h, last_id) in prev.items():
             head = heads.get(key)
-            if head is None or head.last_seq != seq or head.last_hash != h:
-                problems.append(f"audit chain head mismatch for {key}: entries were removed or added")
+            if head is None:
+                problems.append(f"audit chain head missing for {key} ({model._meta.db_table} up to id={last_id})")
+            elif head.last_seq > seq:
+                problems.append(_deleted(model, key, seq + 1, head.last_seq, last_id, None))
+            elif head.last_seq != seq or head.last_hash != h:
+                problems.append(f"audit chain head mismatch for {key}: {model._meta.db_table} ends at id={last_id} "
+                                f"seq {seq}, the head says seq {head.last_seq}")
         for key, head in heads.items():
             if key.startswith(prefix) and key not in prev and head.last_seq:
-                problems.append(f"audit chain {key} is empty but its head says {head.last_seq} entries")
+                problems.append(f"audit rows deleted: {model._meta.db_table} chain {key} is empty but its head "
+                                f"says {head.last_seq} entries")
     return problems
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 
@@ -18,12 +18,15 @@ class Actor:
 
 SYSTEM = Actor(user_id=None, username="system")
 
-_actor: contextvars.ContextVar[Actor] = contextvars.ContextVar("ibms_actor", default=SYSTEM)
+# An Actor, or a callable giving one: a request binds a callable so that a user authenticated later in the
+# request (an API token, checked inside the view) is the one the audit names.
+_actor: contextvars.ContextVar[Actor | Callable[[], Actor]] = contextvars.ContextVar("ibms_actor", default=SYSTEM)
 _request_id: contextvars.ContextVar[str] = contextvars.ContextVar("ibms_request_id", default="")
 
 
 def current_actor() -> Actor:
-    return _actor.get()
+    actor = _actor.get()
+    return actor if isinstance(actor, Actor) else actor()
 
 
 def current_request_id() -> str:
@@ -37,7 +40,7 @@ def actor_of(user, ip: str = "") -> Actor:
 
 
 @contextlib.contextmanager
-def acting(actor: Actor, request_id: str | None = None) -> Iterator[Actor]:
+def acting(actor: Actor | Callable[[], Actor], request_id: str | None = None) -> Iterator[Actor | Callable[[], Actor]]:
     t1 = _actor.set(actor)
     t2 = _request_id.set(request_id or uuid.uuid4().hex)
     try:

@@ -32,12 +32,14 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 
+from .money import format_fen
+from .money import parse_yuan as parse_yuan_to_fen
+
 Kind = Literal["text", "int", "money", "date", "bool", "choice"]
 KINDS: frozenset[str] = frozenset(("text", "int", "money", "date", "bool", "choice"))
 FileInput = str | os.PathLike[str] | bytes | bytearray | memoryview | IO[bytes]
 
 INVALID_FILE = "文件不是有效的 Excel（.xlsx）文件"
-MAX_FEN = 10**17  # same bound as ibms.core.money: 1e15 yuan, well inside BIGINT
 _HEADER_SCAN_ROWS = 20
 _TEMPLATE_ROWS = 10_000  # rows covered by the template's dropdown validations
 _MONEY_FORMAT = "#,##0.00"
@@ -45,7 +47,6 @@ _DATE_FORMAT = "yyyy-mm-dd"
 _TRUE = frozenset(("是", "true", "1"))
 _FALSE = frozenset(("否", "false", "0"))
 _NUM = r"(?:\d{1,3}(?:,\d{3})+|\d+)"  # plain digits or correctly grouped thousands
-_YUAN_RE = re.compile(rf"(?P<sign>[-+]?)(?P<int>{_NUM})(?:\.(?P<frac>\d*))?")
 _INT_RE = re.compile(rf"[-+]?{_NUM}(?:\.0*)?")
 _DATE_RE = re.compile(r"(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?")
 _SPACE_RE = re.compile(r"\s+")
@@ -54,32 +55,6 @@ _BOLD = Font(bold=True)
 _RED_BOLD = Font(bold=True, color="C00000")
 _HEADER_FILL = PatternFill("solid", fgColor="DDEBF7")
 _CENTER = Alignment(horizontal="center", vertical="center", wrap_text=True)
-
-
-# ---------------------------------------------------------------------------------------- money
-
-
-def parse_yuan_to_fen(text: str) -> int:
-    """'1,234.56' / '1234.5' / '1234' / '-0.01' / '¥1,234.56' → integer fen. Pure string → int, no float."""
-    s = str(text).strip().replace("，", ",").replace("￥", "").replace("¥", "").strip()
-    m = _YUAN_RE.fullmatch(s) if len(s) <= 40 else None
-    if m is None:
-        raise ValueError(f"金额格式不正确：{_echo(str(text))}（示例：1,234.56）")
-    frac = (m.group("frac") or "").rstrip("0")
-    if len(frac) > 2:
-        raise ValueError(f"金额最多两位小数：{_echo(str(text))}")
-    fen = int(m.group("int").replace(",", "")) * 100 + int((frac + "00")[:2])
-    fen = -fen if m.group("sign") == "-" else fen
-    if abs(fen) >= MAX_FEN:
-        raise ValueError(f"金额超出允许范围：{text}")
-    return fen
-
-
-def format_fen(fen: int, *, grouped: bool = True) -> str:
-    """123456 → '1,234.56' (or '1234.56' with grouped=False)."""
-    sign = "-" if fen < 0 else ""
-    yuan, cents = divmod(abs(int(fen)), 100)
-    return f"{sign}{yuan:,}.{cents:02d}" if grouped else f"{sign}{yuan}.{cents:02d}"
 
 
 # ---------------------------------------------------------------------------------------- types

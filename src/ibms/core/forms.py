@@ -17,8 +17,16 @@ class ScopedModelForm(forms.ModelForm):
         for name, field in self.fields.items():
             if isinstance(field, forms.ModelChoiceField) and hasattr(field.queryset, "restrict"):
                 field.queryset = field.queryset.restrict(user, self.scoped_fields.get(name, VIEW))
+                region = getattr(user, "region_code", "") if user is not None else ""
+                if field.to_field_name and region and _has_field(field.queryset.model, "region_code"):
+                    # business codes are unique only within a region: look them up in the user's own
+                    field.queryset = field.queryset.filter(region_code=region)
             if isinstance(field.widget, forms.Select | forms.SelectMultiple):
                 field.widget.attrs.setdefault("class", "select")
+
+
+def _has_field(model, name: str) -> bool:
+    return any(f.name == name for f in model._meta.concrete_fields)
 
 
 __all__ = ["ScopedModelForm", "CHANGE", "VIEW"]

@@ -24,7 +24,9 @@ class RequestContextMiddleware:
 
     def __call__(self, request):
         request.request_id = request.headers.get("X-Request-ID", "")[:64] or uuid.uuid4().hex
-        with acting(actor_of(getattr(request, "user", None), client_ip(request)), request.request_id):
+        ip = client_ip(request)
+        # resolved when audit asks, so a user authenticated inside the view (API token) is named
+        with acting(lambda: actor_of(getattr(request, "user", None), ip), request.request_id):
             response = self.get_response(request)
         response["X-Request-ID"] = request.request_id
         return response

@@ -30,12 +30,12 @@ def parse_yuan(text: str | int | Decimal) -> int:
     s = text.strip().replace("，", ",").replace("￥", "").replace("¥", "")
     if not s:
         raise MoneyError("金额不能为空")
-    m = _YUAN_RE.match(s)
+    m = _YUAN_RE.match(s) if len(s) <= 40 else None
     if not m:
-        raise MoneyError(f"金额格式不正确：{text!r}，应为如 1,234.56 的数字")
-    frac = m.group("frac") or ""
+        raise MoneyError(f"金额格式不正确：{text[:40]}，应为如 1,234.56 的数字")
+    frac = (m.group("frac") or "").rstrip("0")
     if len(frac) > 2:
-        raise MoneyError(f"金额最多两位小数：{text!r}")
+        raise MoneyError(f"金额最多两位小数：{text}")
     fen = int(m.group("int").replace(",", "")) * 100 + int((frac + "00")[:2])
     return _bounded(-fen if m.group("sign") == "-" else fen)
 

@@ -37,7 +37,10 @@ def drain(limit: int = 100, *, max_attempts: int = 10) -> int:
                                             attempts__lt=max_attempts).values_list("id", flat=True)[:limit])
     for mid in ids:
         with transaction.atomic():
-            msg = OutboxMessage.objects.select_for_update().filter(pk=mid, processed_at__isnull=True).first()
+            # re-checked under the lock: another worker may have delivered it or pushed it back meanwhile
+            msg = (OutboxMessage.objects.select_for_update(skip_locked=True)
+                   .filter(pk=mid, processed_at__isnull=True, available_at__lte=timezone.now(),
+                           attempts__lt=max_attempts).first())
             if msg is None:
                 continue
             fn = _handlers.get(msg.topic)

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django import forms
+from django.core.exceptions import FieldDoesNotExist
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import models, transaction
 
@@ -157,6 +158,21 @@ class ImportFailed(ValidationFailed):
         self.detail = [{"row": p.row, "column": p.column, "message": p.message} for p in problems]
 
 
+def _fill_blanks(resource: Resource, data: dict, instance) -> None:
+    """A blank cell for a field with a default means the default (new row) or the current value (update), so a
+    blank 启用 does not switch a row off and blank amounts are 0, not 'required'."""
+    for key, value in data.items():
+        if value != "":
+            continue
+        try:
+            f = resource.model._meta.get_field(key)
+        except FieldDoesNotExist:
+            continue
+        if not f.concrete or f.is_relation or not f.has_default():
+            continue
+        data[key] = f.value_from_object(instance) if instance is not None else f.get_default()
+
+
 def resource_import(*, actor, resource: Resource, rows: list[dict]) -> dict[str, int]:
     """All or nothing: every row is validated (and saved in order, so later rows may refer to earlier ones);
     any problem rolls the whole file back and reports every bad row and column."""
@@ -171,6 +187,7 @@ def resource_import(*, actor, resource: Resource, rows: list[dict]) -> dict[str,
             if resource.natural_key:
                 key = {k: data.get(k) for k in resource.natural_key}
                 instance = resource.queryset(actor, CHANGE).filter(**key).first() if all(key.values()) else None
+            _fill_blanks(resource, data, instance)
             try:
                 with transaction.atomic():
                     _save(resource, actor, build_form(resource, actor, data, instance=instance),

@@ -60,7 +60,10 @@ def scope_q(spec: ScopeSpec, scope: DataScope, action: str) -> Q | None:
     if action == VIEW:
         q = Q(**{f"{rf}__in": scope.view_regions})
         if spec.reference:
-            q |= Q(**{f"{rf}__in": scope.reference_regions | {""}})
+            shared = Q(**{f"{rf}__in": scope.reference_regions | {""}})
+            if spec.unit_path_field:  # only a level's shared rows (no unit) are reference for other levels
+                shared &= Q(**{f"{spec.unit_path_field.removesuffix('__path')}__isnull": True})
+            q |= shared
         if scope.unit_path and spec.unit_path_field:
             unit_q = Q(**{f"{spec.unit_path_field}__startswith": scope.unit_path})
             if spec.reference:

@@ -9,6 +9,7 @@ from django.db import transaction
 
 from ibms.core import audit, clock
 from ibms.core.codes import id_check_char, uscc_check_char
+from ibms.core.numbering import next_number
 from ibms.iam.models import Organization, Role, User
 from ibms.masterdata import models as m
 
@@ -164,7 +165,7 @@ def load_demo_province(seed: int = 2026) -> dict[str, int]:
             u.set_password(DEMO_PASSWORD)
             _save_all([u])
             u.groups.set([r.group for r in Role.objects.filter(code__in=roles)])
-        _save_all([m.BlacklistEntry(region_code="990000000", number=f"HMD990000000-{year}-00001",
+        _save_all([m.BlacklistEntry(region_code="990000000", number=next_number(f"HMD990000000-{year}-", width=5),
                                     name="虚构空壳贸易有限公司", account_no="6222990000999901",
                                     reason="虚开发票，骗取财政资金", legal_basis="审计整改通知（演示）",
                                     valid_from=dt.date(year, 1, 1), status=m.BlacklistEntry.Status.ACTIVE)])

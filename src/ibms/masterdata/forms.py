@@ -6,6 +6,7 @@ from django import forms
 
 from ibms.core import codes
 from ibms.core.forms import ScopedModelForm
+from ibms.core.scoping import scope_of
 
 from . import models as m
 
@@ -76,8 +77,11 @@ class ValueSetItemForm(ScopedModelForm):
         vs, year, pc = data.get("value_set"), data.get("fiscal_year"), (data.get("parent_code") or "").strip()
         self.parent_obj = None
         if vs and year and pc:
-            self.parent_obj = (m.ValueSetItem.objects.restrict(self.user).filter(value_set=vs, fiscal_year=year,
-                                                                                  code=pc).first())
+            # a parent is national or local to the user's own chain of regions, never a lower region's
+            own = scope_of(self.user).reference_regions | {"", getattr(self.user, "region_code", "") or ""}
+            self.parent_obj = (m.ValueSetItem.objects.restrict(self.user)
+                               .filter(value_set=vs, fiscal_year=year, code=pc, region_code__in=own)
+                               .order_by("-region_code").first())
             if self.parent_obj is None:
                 self.add_error("parent_code", forms.ValidationError(f"上级代码 {pc} 不存在", code="parent_missing"))
             elif not (data.get("code") or "").startswith(pc):

@@ -74,8 +74,10 @@ def prepare_value_item(obj: m.ValueSetItem, user) -> None:
 
 
 def after_value_item(obj: m.ValueSetItem, user, created: bool) -> None:
+    """A child makes its parent non-leaf. An upper level's (e.g. national) parent is not the user's to change:
+    it stays a leaf for everyone else, and `selectors.is_leaf_for` sees the local child within this chain."""
     parent = obj.parent
-    if created and parent is not None and parent.is_leaf:
+    if created and parent is not None and parent.is_leaf and parent.region_code == obj.region_code:
         before = audit.snapshot(parent)
         m.ValueSetItem.objects.filter(pk=parent.pk).update(is_leaf=False)
         audit.record_change(parent, "update", before)

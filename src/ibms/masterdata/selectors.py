@@ -21,27 +21,42 @@ def region_tree(*, actor) -> list[dict]:
     return roots
 
 
+def region_chain(region_code: str) -> list[str]:
+    """'' (national) and the region with every region above it."""
+    region = Region.objects.filter(code=region_code).first()
+    return [""] + ([c for c in region.path.strip("/").split("/") if c] if region else [])
+
+
+def is_leaf_for(item: ValueSetItem, regions: list[str]) -> bool:
+    """Leaf as seen from a region chain: an upper level's code stays a leaf elsewhere even when a lower level
+    has refined it with local children, but not within that lower level's chain."""
+    if not item.is_leaf:
+        return False
+    return not ValueSetItem.objects.filter(parent=item, region_code__in=regions, is_active=True).exists()
+
+
 def classification_violation(value_set: str, code: str, *, fiscal_year: int, region_code: str,
                              field: str = "") -> Violation | None:
     """A transaction may only use an active leaf code of the year, national or local to the region's chain."""
-    region = Region.objects.filter(code=region_code).first()
-    regions = [""] + ([c for c in region.path.strip("/").split("/") if c] if region else [])
-    item = ValueSetItem.objects.filter(value_set__code=value_set, fiscal_year=fiscal_year, code=code,
-                                       region_code__in=regions, is_active=True).first()
+    regions = region_chain(region_code)
+    item = (ValueSetItem.objects.filter(value_set__code=value_set, fiscal_year=fiscal_year, code=code,
+                                        region_code__in=regions, is_active=True)
+            .order_by("-region_code").first())
     if item is None:
         return Violation("classification_unknown", f"{fiscal_year}年度不存在代码 {code}（{value_set}）", field)
-    if not item.is_leaf:
+    if not is_leaf_for(item, regions):
         return Violation("classification_not_leaf", f"{code} {item.name} 不是末级代码，业务只能使用末级", field)
     return None
 
 
-def gov_eco_for(dep_eco_code: str, unit_type: str, *, fiscal_year: int) -> str | None:
-    """The government economic class mapped from a department class for a unit type (longest prefix wins)."""
-    candidates = EcoMapping.objects.filter(fiscal_year=fiscal_year, unit_type=unit_type)
-    best = None
-    for m in candidates.filter(dep_eco_code__in=[dep_eco_code[:n] for n in (3, 5, 7) if n <= len(dep_eco_code)]):
-        if best is None or len(m.dep_eco_code) > len(best.dep_eco_code):
-            best = m
+def gov_eco_for(dep_eco_code: str, unit_type: str, *, fiscal_year: int, region_code: str = "") -> str | None:
+    """The government economic class mapped from a department class for a unit type: the longest matching
+    prefix wins, and a region's own mapping wins over its upper levels' and the national one."""
+    regions = region_chain(region_code) if region_code else [""]
+    prefixes = [dep_eco_code[:n] for n in (3, 5, 7) if n <= len(dep_eco_code)]
+    candidates = EcoMapping.objects.filter(fiscal_year=fiscal_year, unit_type=unit_type, dep_eco_code__in=prefixes,
+                                           region_code__in=regions)
+    best = max(candidates, key=lambda m: (len(m.dep_eco_code), len(m.region_code)), default=None)
     return best.gov_eco_code if best else None
 
 
