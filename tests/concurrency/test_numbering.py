@@ -5,9 +5,12 @@ transaction, take numbers from the same key while some of them roll back. The co
 from __future__ import annotations
 
 import threading
+import uuid
 
 import pytest
 from django.db import connection, transaction
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from ibms.core.models import Sequence
 from ibms.core.numbering import next_value
@@ -70,3 +73,49 @@ def test_gap_free_under_concurrency(committed_db, create_first):
     assert rolled_back > 0 and committed  # both paths really happened
     assert sorted(committed) == list(range(1, len(committed) + 1))
     assert Sequence.objects.get(key=key).last_value == len(committed)
+
+
+def _run_pattern(key: str, plan: list[list[bool]]) -> list[int]:
+    """Thread i runs len(plan[i]) transactions; plan[i][j] says whether transaction j rolls back."""
+    barrier = threading.Barrier(len(plan))
+    committed: list[int] = []
+    errors: list[BaseException] = []
+    lock = threading.Lock()
+
+    def work(rounds: list[bool]) -> None:
+        try:
+            barrier.wait(timeout=30)
+            for rollback in rounds:
+                try:
+                    with transaction.atomic():
+                        n = next_value(key)
+                        if rollback:
+                            raise Rollback
+                except Rollback:
+                    continue
+                with lock:
+                    committed.append(n)
+        except BaseException as exc:  # noqa: BLE001 - reported by the main thread
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=work, args=(rounds,)) for rounds in plan]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    assert not errors, errors
+    return committed
+
+
+@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(plan=st.lists(st.lists(st.booleans(), min_size=1, max_size=6), min_size=2, max_size=8))
+def test_gap_free_for_any_interleaving_of_commits_and_rollbacks(committed_db, plan):
+    key = f"prop-{uuid.uuid4().hex}"
+    committed = _run_pattern(key, plan)
+    expected = sum(not rb for rounds in plan for rb in rounds)
+    assert len(committed) == expected
+    assert sorted(committed) == list(range(1, expected + 1))
+    last = Sequence.objects.filter(key=key).values_list("last_value", flat=True).first() or 0
+    assert last == expected
