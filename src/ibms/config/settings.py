@@ -37,7 +37,6 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
-    "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -112,6 +111,9 @@ TIME_ZONE = "Asia/Shanghai"
 USE_I18N = True
 USE_TZ = True
 LOCALE_PATHS = [BASE_DIR / "locale"]
+# zh-Hans for everyone (no LocaleMiddleware): a browser asking for English must not get a mixed UI.
+FILTERS_EMPTY_CHOICE_LABEL = "全部"
+FILTERS_NULL_CHOICE_LABEL = "（空）"
 
 STATIC_URL = "/static/"
 STATIC_ROOT = VAR_DIR / "static"

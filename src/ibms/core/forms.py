@@ -10,6 +10,7 @@ from .scoping import CHANGE, VIEW
 class ScopedModelForm(forms.ModelForm):
     # field name → (action) for ModelChoiceFields whose queryset is restricted to the user's scope
     scoped_fields: dict[str, str] = {}
+    max_select_options = 300
 
     def __init__(self, *args, user=None, **kwargs):
         super().__init__(*args, **kwargs)
@@ -23,6 +24,16 @@ class ScopedModelForm(forms.ModelForm):
                     field.queryset = field.queryset.filter(region_code=region)
             if isinstance(field.widget, forms.Select | forms.SelectMultiple):
                 field.widget.attrs.setdefault("class", "select")
+
+
+    def for_display(self) -> ScopedModelForm:
+        """Before rendering: a code-keyed choice over thousands of rows (units of a province) becomes a
+        code input instead of a select with thousands of options."""
+        for field in self.fields.values():
+            if (isinstance(field, forms.ModelChoiceField) and field.to_field_name
+                    and field.queryset.count() > self.max_select_options):
+                field.widget = forms.TextInput(attrs={"placeholder": f"输入{field.label or ''}代码"})
+        return self
 
 
 def _has_field(model, name: str) -> bool:

@@ -6,7 +6,9 @@ from __future__ import annotations
 import django_filters
 import django_tables2 as tables
 from django.contrib.auth.decorators import login_required
+from django.db import models
 from django.db.models import Q
+from django.forms.widgets import NullBooleanSelect
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import path, reverse
@@ -67,6 +69,12 @@ def table_class(resource: Resource) -> type[tables.Table]:
     return type(f"{resource.model.__name__}Table", (tables.Table,), {**attrs, "Meta": meta})
 
 
+class YesNoAllSelect(NullBooleanSelect):
+    def __init__(self, attrs=None):
+        super().__init__(attrs)
+        self.choices = (("unknown", "全部"), ("true", "是"), ("false", "否"))
+
+
 def filterset_class(resource: Resource) -> type[django_filters.FilterSet]:
     def search(queryset, name, value):
         q = Q()
@@ -77,7 +85,9 @@ def filterset_class(resource: Resource) -> type[django_filters.FilterSet]:
     attrs = {}
     if resource.search_fields:
         attrs["q"] = django_filters.CharFilter(label="关键字", method=lambda qs, n, v: search(qs, n, v))
-    meta = type("Meta", (), {"model": resource.model, "fields": resource.filter_fields})
+    meta = type("Meta", (), {"model": resource.model, "fields": resource.filter_fields, "filter_overrides": {
+        models.BooleanField: {"filter_class": django_filters.BooleanFilter,
+                              "extra": lambda f: {"widget": YesNoAllSelect}}}})
     return type(f"{resource.model.__name__}Filter", (django_filters.FilterSet,), {**attrs, "Meta": meta})
 
 
@@ -160,7 +170,7 @@ def resource_edit(request, slug: str, pk: int | None = None):
         errors = unplaced
     else:
         form = build_form(resource, request.user, None, instance=instance)
-    return render(request, "core/form.html", {"resource": resource, "form": form, "obj": instance,
+    return render(request, "core/form.html", {"resource": resource, "form": form.for_display(), "obj": instance,
                                               "errors": errors}, status=422 if request.method == "POST" else 200)
 
 

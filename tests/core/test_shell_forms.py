@@ -1,0 +1,22 @@
+"""Page details that matter to finance staff: a Chinese UI whatever the browser asks for, and code inputs
+instead of selects with thousands of options."""
+
+from ibms.core.forms import ScopedModelForm
+
+
+def test_ui_stays_chinese_for_an_english_browser(client_as):
+    resp = client_as("fin_budget").get("/r/units/", HTTP_ACCEPT_LANGUAGE="en-US,en;q=0.9")
+    html = resp.content.decode()
+    assert resp.status_code == 200
+    assert '<option value="unknown" selected>全部</option>' in html
+    assert "Unknown" not in html
+
+
+def test_large_code_choice_renders_as_code_input(client_as, monkeypatch):
+    c = client_as("fin_budget")
+    html = c.get("/r/people/new/").content.decode()
+    assert '<select name="unit"' in html  # 15 units in the province: a select is fine
+    monkeypatch.setattr(ScopedModelForm, "max_select_options", 5)
+    html = c.get("/r/people/new/").content.decode()
+    assert '<select name="unit"' not in html
+    assert 'name="unit"' in html and 'placeholder="输入单位代码"' in html
