@@ -20,3 +20,13 @@ def test_large_code_choice_renders_as_code_input(client_as, monkeypatch):
     html = c.get("/r/people/new/").content.decode()
     assert '<select name="unit"' not in html
     assert 'name="unit"' in html and 'placeholder="输入单位代码"' in html
+
+
+def test_detail_page_shows_booleans_and_money_in_chinese_form(client_as):
+    from ibms.masterdata.models import Person
+
+    person = Person.objects.filter(unit__code="001001", region_code="990000000").first()
+    html = client_as("fin_budget").get(f"/r/people/{person.pk}/").content.decode()
+    assert "<th>启用</th><td>是</td>" in html
+    yuan, fen = divmod(person.basic_salary, 100)
+    assert f"<td>{yuan:,}.{fen:02d}</td>" in html

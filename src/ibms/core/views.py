@@ -18,6 +18,7 @@ from django.views.decorators.http import require_http_methods
 from . import excel
 from .errors import ValidationFailed
 from .models import ChangeLog
+from .money import MoneyField, format_fen
 from .resources import (
     Resource,
     all_resources,
@@ -43,14 +44,10 @@ class MoneyColumn(tables.Column):
     attrs = {"td": {"class": "num"}, "th": {"class": "num"}}
 
     def render(self, value):
-        from .money import format_fen
-
         return format_fen(value)
 
 
 def table_class(resource: Resource) -> type[tables.Table]:
-    from .money import MoneyField
-
     attrs = {}
     for i, name in enumerate(resource.list_fields):
         f = None
@@ -126,10 +123,10 @@ def resource_detail(request, slug: str, pk: int):
         f = resource.model._meta.get_field(name)
         display = getattr(obj, f"get_{name}_display", None)
         value = display() if display else getattr(obj, name)
-        from .money import MoneyField, format_fen
-
         if isinstance(f, MoneyField):
             value = format_fen(value)
+        elif isinstance(value, bool):
+            value = "是" if value else "否"
         rows.append((f.verbose_name, value))
     can_change = (request.user.has_perm(resource.perm("change"))
                   and resource.model.objects.restrict(request.user, CHANGE).filter(pk=pk).exists())
