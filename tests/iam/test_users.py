@@ -214,3 +214,17 @@ def test_api_create_and_list_users(client_as):
 def test_api_users_requires_permission(client_as):
     resp = client_as("fin_budget").get("/api/v1/iam/users")
     assert resp.status_code == 403 and resp.json()["code"] == "permission_denied"
+
+
+def test_user_list_exports_exactly_the_filtered_users_to_excel(client_as):
+    import io
+
+    from openpyxl import load_workbook
+
+    resp = client_as("sysadmin").get("/iam/users/?q=fin_&export=xlsx")
+    assert resp.status_code == 200
+    ws = load_workbook(io.BytesIO(resp.content), read_only=True).active
+    rows = list(ws.iter_rows(values_only=True))
+    assert rows[0][:2] == ("用户名", "姓名")
+    names = sorted(r[0] for r in rows[1:] if r[0])
+    assert names == ["fin_accounting", "fin_budget", "fin_it", "fin_sector", "fin_treasury"]

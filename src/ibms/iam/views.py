@@ -10,13 +10,19 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
+from ibms.core import excel
 from ibms.core.errors import Conflict, ValidationFailed, Violation
 from ibms.core.resources import require_perm
 from ibms.core.scoping import CHANGE
+from ibms.core.views import xlsx_response
 
 from . import selectors, services
 from .forms import CertificateBindForm, TokenIssueForm, UserCreateForm
 from .models import User
+
+USER_COLUMNS = [excel.Column("username", "用户名"), excel.Column("real_name", "姓名"),
+                excel.Column("org", "所属机构"), excel.Column("region", "财政区划"), excel.Column("roles", "角色"),
+                excel.Column("active", "启用", kind="bool")]
 
 
 def _apply_errors(form, exc: ValidationFailed | Conflict) -> list[str]:
@@ -37,6 +43,12 @@ def _apply_errors(form, exc: ValidationFailed | Conflict) -> list[str]:
 def user_list(request):
     q = request.GET.get("q", "").strip()
     qs = selectors.user_list(actor=request.user, q=q, region_code=request.GET.get("region", "").strip())
+    if request.GET.get("export") == "xlsx":
+        rows = ({"username": u.username, "real_name": u.real_name,
+                 "org": u.organization.name if u.organization_id else "",
+                 "region": u.organization.region_code if u.organization_id else "",
+                 "roles": "、".join(selectors.role_names(u)), "active": u.is_active} for u in qs.iterator(chunk_size=2000))
+        return xlsx_response(excel.export_rows(USER_COLUMNS, rows, title="用户"), "用户.xlsx")
     page = Paginator(qs, 50).get_page(request.GET.get("page"))
     rows = [(u, selectors.role_names(u)) for u in page.object_list]
     return render(request, "iam/user_list.html", {
