@@ -27,7 +27,7 @@ def compute_scope(user) -> DataScope:
     if region is None:
         return NO_SCOPE
     grants = list(user.scope_grants.values_list("region__path", flat=True))
-    ancestors = {c for c in region.path.strip("/").split("/") if c}
+    ancestors = set(region.chain_codes)
     if org.kind in (Organization.Kind.DEPARTMENT, Organization.Kind.UNIT):
         # Unit staff see their own unit subtree in their own region only.
         return DataScope(view_regions=frozenset({region.code}), change_regions=frozenset({region.code}),

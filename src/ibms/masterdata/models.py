@@ -48,6 +48,11 @@ class Region(Stamped):
         return self.code
 
     @property
+    def chain_codes(self) -> list[str]:
+        """This region and every region above it, top first."""
+        return [c for c in self.path.strip("/").split("/") if c]
+
+    @property
     def write_region_code(self) -> str:
         """A region is maintained by the finance bureau one level up."""
         return self.parent.code if self.parent_id else self.code

@@ -8,7 +8,7 @@ from django.db.models import Q
 
 from ibms.core.errors import Violation
 
-from .models import BlacklistEntry, EcoMapping, Region, ValueSetItem
+from .models import BlacklistEntry, EcoMapping, Holiday, Region, ValueSetItem
 
 
 def region_tree(*, actor) -> list[dict]:
@@ -24,7 +24,7 @@ def region_tree(*, actor) -> list[dict]:
 def region_chain(region_code: str) -> list[str]:
     """'' (national) and the region with every region above it."""
     region = Region.objects.filter(code=region_code).first()
-    return [""] + ([c for c in region.path.strip("/").split("/") if c] if region else [])
+    return [""] + (region.chain_codes if region else [])
 
 
 def is_leaf_for(item: ValueSetItem, regions: list[str]) -> bool:
@@ -62,8 +62,7 @@ def gov_eco_for(dep_eco_code: str, unit_type: str, *, fiscal_year: int, region_c
 
 def blacklist_hits(*, region_code: str, account_no: str = "", id_code: str = "", on: dt.date) -> list[BlacklistEntry]:
     """Active entries of this region or any region above it that match the account or the id code."""
-    region = Region.objects.filter(code=region_code).first()
-    regions = [c for c in region.path.strip("/").split("/") if c] if region else [region_code]
+    regions = region_chain(region_code)[1:] or [region_code]
     match = Q(pk__in=[])
     if account_no:
         match |= Q(account_no=account_no)
@@ -71,3 +70,13 @@ def blacklist_hits(*, region_code: str, account_no: str = "", id_code: str = "",
         match |= Q(id_code=id_code)
     return list(BlacklistEntry.objects.filter(match, region_code__in=regions, status=BlacklistEntry.Status.ACTIVE,
                                               valid_from__lte=on).filter(Q(valid_to__isnull=True) | Q(valid_to__gte=on)))
+
+
+def is_business_day(day: dt.date, *, region_code: str) -> bool:
+    """Weekdays are working days unless a holiday is registered; a weekend day registered as 调休 works.
+    National entries ('') apply everywhere; a region's own entry overrides what is above it."""
+    entries = {h.region_code: h for h in Holiday.objects.filter(date=day, region_code__in=region_chain(region_code))}
+    entry = max(entries.values(), key=lambda h: len(h.region_code), default=None)
+    if entry is not None:
+        return entry.is_workday
+    return day.weekday() < 5
