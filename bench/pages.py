@@ -66,7 +66,7 @@ def main() -> None:
         client = Client()
         client.force_login(user)
         for url, sql in cases:
-            def page(url=url):
+            def page(url=url, client=client):
                 resp = client.get(url)
                 assert resp.status_code == 200, (url, resp.status_code)
 
