@@ -28,40 +28,8 @@ def run_threads(key: str, *, per_thread: int, rollback_every: int, create_first:
     if create_first:
         with transaction.atomic():
             Sequence.objects.create(key=key, last_value=0)
-    barrier = threading.Barrier(THREADS)
-    committed: list[int] = []
-    errors: list[BaseException] = []
-    lock = threading.Lock()
-
-    def work(i: int) -> None:
-        try:
-            barrier.wait(timeout=30)
-            for round_ in range(per_thread):
-                taken: list[int] = []
-                try:
-                    with transaction.atomic():
-                        taken.append(next_value(key))
-                        # hold the row lock while doing other work, then maybe give the number back
-                        connection.cursor().execute("SELECT pg_sleep(0.002)")
-                        if (i + round_) % rollback_every == 0:
-                            raise Rollback
-                except Rollback:
-                    continue
-                with lock:
-                    committed.extend(taken)
-        except BaseException as exc:  # noqa: BLE001 - reported by the main thread
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=work, args=(i,)) for i in range(THREADS)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=120)
-    assert not any(t.is_alive() for t in threads), "a worker hung"
-    assert not errors, errors
-    return committed
+    plan = [[(i + r) % rollback_every == 0 for r in range(per_thread)] for i in range(THREADS)]
+    return _run_pattern(key, plan, hold_lock=True)
 
 
 @pytest.mark.parametrize("create_first", [True, False], ids=["existing-key", "new-key-race"])
@@ -75,7 +43,7 @@ def test_gap_free_under_concurrency(committed_db, create_first):
     assert Sequence.objects.get(key=key).last_value == len(committed)
 
 
-def _run_pattern(key: str, plan: list[list[bool]]) -> list[int]:
+def _run_pattern(key: str, plan: list[list[bool]], *, hold_lock: bool = False) -> list[int]:
     """Thread i runs len(plan[i]) transactions; plan[i][j] says whether transaction j rolls back."""
     barrier = threading.Barrier(len(plan))
     committed: list[int] = []
@@ -89,6 +57,8 @@ def _run_pattern(key: str, plan: list[list[bool]]) -> list[int]:
                 try:
                     with transaction.atomic():
                         n = next_value(key)
+                        if hold_lock:  # keep the row lock while doing other work, then maybe give it back
+                            connection.cursor().execute("SELECT pg_sleep(0.002)")
                         if rollback:
                             raise Rollback
                 except Rollback:
@@ -105,6 +75,7 @@ def _run_pattern(key: str, plan: list[list[bool]]) -> list[int]:
         t.start()
     for t in threads:
         t.join(timeout=120)
+    assert not any(t.is_alive() for t in threads), "a worker hung"
     assert not errors, errors
     return committed
 
