@@ -29,8 +29,6 @@ def serialize(resource: Resource, obj: models.Model) -> dict[str, Any]:
         value = getattr(obj, f.attname)
         if isinstance(f, MoneyField):
             value = fen_to_str(value) if value is not None else None
-        elif isinstance(f, models.ForeignKey):
-            value = value  # the id; codes are in *_display below for readability
         elif hasattr(value, "isoformat"):
             value = value.isoformat()
         out[f.attname] = value
@@ -55,12 +53,10 @@ def _output_schema(resource: Resource):
     for f in resource.model._meta.concrete_fields:
         if f.name == "id":
             continue
-        typ: Any = str
-        if isinstance(f, MoneyField):
-            typ = str
-        elif isinstance(f, models.BooleanField):
+        typ: Any = str  # also money: MoneyField is an integer column but travels as a yuan string
+        if isinstance(f, models.BooleanField):
             typ = bool
-        elif isinstance(f, models.IntegerField | models.ForeignKey):
+        elif isinstance(f, models.IntegerField | models.ForeignKey) and not isinstance(f, MoneyField):
             typ = int
         fields[f.attname] = (typ | None, None)
         if f.choices:

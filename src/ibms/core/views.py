@@ -6,6 +6,7 @@ from __future__ import annotations
 import django_filters
 import django_tables2 as tables
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import FieldDoesNotExist
 from django.db import models
 from django.db.models import Q
 from django.forms.widgets import NullBooleanSelect
@@ -50,10 +51,9 @@ class MoneyColumn(tables.Column):
 def table_class(resource: Resource) -> type[tables.Table]:
     attrs = {}
     for i, name in enumerate(resource.list_fields):
-        f = None
         try:
             f = resource.model._meta.get_field(name)
-        except Exception:  # noqa: BLE001 - a property or a related path
+        except FieldDoesNotExist:  # a property or a related path
             f = None
         if isinstance(f, MoneyField):
             attrs[name] = MoneyColumn(verbose_name=f.verbose_name)
