@@ -8,10 +8,11 @@ import random
 from django.db import transaction
 
 from ibms.core import audit, clock
-from ibms.core.codes import id_check_char, uscc_check_char
 from ibms.core.numbering import next_number
 from ibms.iam.models import Organization, Role, User
 from ibms.masterdata import models as m
+
+from .generator import DEPT_SUFFIX, GIVEN, SURNAMES, make_id_number, make_uscc
 
 DEMO_PASSWORD = "Ibms#Demo2026"
 
@@ -32,12 +33,9 @@ DEPARTMENTS = [
     ("004", "农业农村{lvl}", "organ", []),
     ("005", "财政{lvl}", "organ", []),
 ]
-DEPT_SUFFIX = {2: "厅", 3: "局", 4: "局"}
 BANKS = [("102100099996", "中国工商银行股份有限公司华夏省分行", "工商银行"),
          ("103100000026", "中国农业银行股份有限公司华夏省分行", "农业银行"),
          ("105100000017", "中国建设银行股份有限公司华夏省分行", "建设银行")]
-SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗"
-GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英华"
 
 # username, real name, region, organisation key, roles
 USERS = [
@@ -60,17 +58,6 @@ USERS = [
     ("secadmin", "安全保密管理员", "990000000", "admin:信息中心", ["security_admin"]),
     ("auditadmin", "安全审计员", "990000000", "admin:信息中心", ["audit_admin"]),
 ]
-
-
-def _uscc(rng: random.Random) -> str:
-    chars = "0123456789ABCDEFGHJKLMNPQRTUWXY"
-    body = "12" + "990000" + "".join(rng.choice(chars) for _ in range(9))
-    return body + uscc_check_char(body)
-
-
-def _id_number(rng: random.Random, born: dt.date) -> str:
-    body = "990101" + born.strftime("%Y%m%d") + f"{rng.randrange(1000):03d}"
-    return body + id_check_char(body)
 
 
 def _save_all(objs: list) -> list:
@@ -102,12 +89,13 @@ def load_demo_province(seed: int = 2026) -> dict[str, int]:
             for dcode, dname, dtype, subs in DEPARTMENTS:
                 dname = prefix + dname.format(lvl=DEPT_SUFFIX[region.level])
                 dept = _save_all([m.Unit(region_code=code, code=dcode, name=dname, unit_type=dtype,
-                                         uscc=_uscc(rng), path=f"/{dcode}/")])[0]
+                                         uscc=make_uscc(rng, "11", code[:6]), path=f"/{dcode}/")])[0]
                 units[(code, dcode)] = dept
                 for scode, sname, stype in subs:
                     ucode = dcode + scode
                     u = _save_all([m.Unit(region_code=code, code=ucode, name=prefix + sname, unit_type=stype,
-                                          parent=dept, department=dept, uscc=_uscc(rng),
+                                          parent=dept, department=dept,
+                                          uscc=make_uscc(rng, "12" if stype == "institution" else "11", code[:6]),
                                           path=f"/{dcode}/{ucode}/")])[0]
                     units[(code, ucode)] = u
             _save_all([m.BankAccount(region_code=code, unit=None, account_type="11", account_no=f"{code}0011",
@@ -124,7 +112,7 @@ def load_demo_province(seed: int = 2026) -> dict[str, int]:
                 retired = born.year < 1965
                 people.append(m.Person(region_code=rcode, unit=unit,
                                        name=rng.choice(SURNAMES) + "".join(rng.choice(GIVEN) for _ in range(rng.randint(1, 2))),
-                                       id_number=_id_number(rng, born),
+                                       id_number=make_id_number(rng, rcode[:6], born),
                                        status=m.Person.Status.RETIRED if retired else m.Person.Status.IN_SERVICE,
                                        staffing=m.Person.Staffing.ADMIN if unit.unit_type == "organ" else m.Person.Staffing.INSTITUTION,
                                        post=rng.choice(["科员", "副科长", "科长", "副处长", "教师", "医师", "工程师"]),
@@ -134,7 +122,7 @@ def load_demo_province(seed: int = 2026) -> dict[str, int]:
                 payees.append(m.Payee(region_code=rcode, unit=unit, name=f"{rng.choice(['华夏', '东川', '西岭'])}"
                                       f"{rng.choice(['文具', '印务', '信息技术', '物业服务', '建设工程'])}有限公司",
                                       kind=m.Payee.Kind.CORPORATE, account_no=f"6222{rcode[:4]}{ucode:0>6}{i:02d}",
-                                      account_name="", bank_name=bank.name, bank_code=bank.code, id_code=_uscc(rng)))
+                                      account_name="", bank_name=bank.name, bank_code=bank.code, id_code=make_uscc(rng, "91", rcode[:6])))
         for p in payees:
             p.account_name = p.name
         _save_all(accounts)
