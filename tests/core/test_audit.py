@@ -249,3 +249,13 @@ class TestAppendOnly:
             "event:" + PROVINCE}
         assert list(BusinessEvent.objects.filter(code="test.happened").order_by("seq").values_list(
             "payload", flat=True)) == [{"i": 0}, {"i": 1}, {"i": 2}]
+
+
+def test_audit_page_shows_only_events_in_the_audit_admins_regions(client_as):
+    from ibms.core import audit as core_audit
+
+    core_audit.record_event("test.inside", region_code="990102000", message="county event inside the province")
+    core_audit.record_event("test.outside", region_code="980000000", message="another province's event")
+    html = client_as("auditadmin").get("/audit/?code=test.").content.decode()
+    assert "county event inside the province" in html
+    assert "another province&#x27;s event" not in html and "another province's event" not in html
