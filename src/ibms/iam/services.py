@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from django.conf import settings
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, transaction
@@ -178,3 +179,44 @@ def certificate_bind(*, actor, user_id: int, public_key_pem: str, subject: str =
             return cert
     except IntegrityError as exc:  # bound concurrently
         raise Conflict("cert_bound", "该公钥已绑定到用户，不能重复绑定") from exc
+
+
+# --- authentication bookkeeping: columns left out of row audit, recorded as business events instead ---------
+
+
+def login_succeeded(*, user: User, ip: str) -> None:
+    with transaction.atomic(durable=True):
+        LoginFailure.objects.filter(username=user.username).delete()
+        audit.record_event("iam.login_succeeded", region_code=user.region_code, obj=user, payload={"ip": ip})
+
+
+def login_refused_locked(*, user: User, ip: str) -> None:
+    with transaction.atomic(durable=True):
+        audit.record_event("iam.login_refused_locked", region_code=user.region_code, obj=user,
+                           message="account locked", payload={"ip": ip})
+
+
+def login_failed(*, username: str, user: User | None, ip: str) -> bool:
+    """Count a failed password; at the limit lock the account. Returns whether it is now locked."""
+    now = timezone.now()
+    region = user.region_code if user else ""
+    with transaction.atomic(durable=True):
+        LoginFailure.objects.create(username=username[:150], ip=ip)
+        window = now - dt.timedelta(seconds=settings.IBMS_LOGIN_LOCK_SECONDS)
+        failures = LoginFailure.objects.filter(username=username, at__gte=window).count()
+        audit.record_event("iam.login_failed", region_code=region, obj=user,
+                           payload={"username": username[:150], "ip": ip, "failures": failures})
+        if user is None or failures < settings.IBMS_LOGIN_MAX_FAILURES:
+            return False
+        User.objects.filter(pk=user.pk).update(locked_until=now + dt.timedelta(seconds=settings.IBMS_LOGIN_LOCK_SECONDS))
+        # The lock replaces the counted failures, so the count restarts when the lock ends or is lifted.
+        LoginFailure.objects.filter(username=username).delete()
+        audit.record_event("iam.account_locked", region_code=region, obj=user,
+                           payload={"failures": failures, "ip": ip, "locked_seconds": settings.IBMS_LOGIN_LOCK_SECONDS})
+        return True
+
+
+def token_used(*, token: ApiToken, at: dt.datetime) -> None:
+    """Note when a token was last used, at most once a minute (not audited: a bookkeeping column)."""
+    if token.last_used_at is None or (at - token.last_used_at).total_seconds() > 60:
+        ApiToken.objects.filter(pk=token.pk).update(last_used_at=at)

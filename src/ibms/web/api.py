@@ -4,7 +4,7 @@ from ninja import NinjaAPI
 from ninja.security import django_auth
 
 from ibms.core.api import add_resource_routers, install_error_handlers
-from ibms.iam.tokens import TokenAuth
+from ibms.iam.auth import TokenAuth
 
 api = NinjaAPI(title="预算管理一体化系统 API", version="1", urls_namespace="api-v1",
                auth=[TokenAuth(), django_auth],
