@@ -12,7 +12,8 @@ from django.db import transaction
 from ibms.core import audit, clock, verify
 from ibms.core.errors import Conflict, PermissionDenied, ValidationFailed
 from ibms.core.models import BusinessEvent, TodoItem
-from ibms.core.resources import get_resource, resource_create
+from ibms.core.resources import get_resource
+from ibms.core.services import resource_create
 from ibms.iam.models import Role, User
 from ibms.masterdata import models as m
 from ibms.masterdata.selectors import blacklist_hits

@@ -12,7 +12,8 @@ from openpyxl import Workbook, load_workbook
 from ibms.core.codes import id_check_char, uscc_check_char
 from ibms.core.errors import ValidationFailed
 from ibms.core.models import ChangeLog
-from ibms.core.resources import ImportFailed, get_resource, resource_import
+from ibms.core.resources import get_resource
+from ibms.core.services import ImportFailed, resource_import
 from ibms.masterdata import models as m
 
 PROVINCE = "990000000"

@@ -174,7 +174,8 @@ class TestUpperLevelFinance:
         assert r.json()["code"] == "scope_region"
         assert m.Region.objects.count() == before
         # a county-only unit cannot even be addressed by a province user: unit codes resolve in the own region
-        from ibms.core.resources import get_resource, resource_create
+        from ibms.core.resources import get_resource
+        from ibms.core.services import resource_create
 
         county_unit = resource_create(actor=user("county_treasury"), resource=get_resource("units"),
                                       data={"code": "009", "name": "青山区新设局", "unit_type": "organ",

@@ -7,7 +7,8 @@ import json
 import pytest
 
 from ibms.core import clock, verify
-from ibms.core.resources import get_resource, resource_create, resource_update
+from ibms.core.resources import get_resource
+from ibms.core.services import resource_create, resource_update
 from ibms.masterdata import models as m
 from ibms.masterdata.selectors import classification_violation, gov_eco_for
 

@@ -14,8 +14,9 @@ from pydantic import create_model
 
 from .errors import DomainError
 from .money import MoneyField, fen_to_str
-from .resources import Resource, all_resources, require_perm, resource_create, resource_update
-from .scoping import CHANGE, VIEW, get_in_scope
+from .resources import Resource, all_resources
+from .scoping import CHANGE, VIEW, get_in_scope, require_perm
+from .services import resource_create, resource_update
 from .views import filterset_class
 
 MAX_LIMIT = 500

@@ -1,7 +1,7 @@
 """Declarative resources: one declaration per entity gives its list/detail/create/edit pages, its REST
 endpoints, and its Excel template/import/export, all through the same form and the same service.
 
-Apps declare a `Resource` in `resources.py` and register it; the writes go through `services` below,
+Apps declare a `Resource` in `resources.py` and register it; the writes go through `core.services`,
 which check permission and scope, validate with the entity's form, save, and audit in one transaction.
 """
 
@@ -12,14 +12,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django import forms
-from django.core.exceptions import FieldDoesNotExist
-from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db import models, transaction
+from django.db import models
 
-from . import audit
-from .errors import PermissionDenied, ValidationFailed, Violation
 from .excel import Column
-from .scoping import CHANGE, VIEW, check_write_scope, get_in_scope
+from .scoping import VIEW
 
 _registry: dict[str, Resource] = {}
 
@@ -79,126 +75,3 @@ def get_resource(slug: str) -> Resource:
 
 def all_resources() -> list[Resource]:
     return list(_registry.values())
-
-
-# --- services: the only writers of resource rows -----------------------------------------------------------
-
-
-def require_perm(user, perm: str) -> None:
-    if not (user and user.is_authenticated and user.has_perm(perm)):
-        raise PermissionDenied()
-
-
-def form_violations(form: forms.BaseForm) -> list[Violation]:
-    out = []
-    for name, errors in form.errors.get_json_data().items():
-        label = form.fields[name].label if name in form.fields else ""
-        for e in errors:
-            msg = f"{label}：{e['message']}" if label else e["message"]
-            out.append(Violation(e.get("code") or "invalid", msg, "" if name == "__all__" else name))
-    return out
-
-
-def build_form(resource: Resource, user, data: dict | None, instance=None, files=None) -> forms.ModelForm:
-    return resource.form(data=data, files=files, instance=instance, user=user)
-
-
-def _save(resource: Resource, user, form: forms.ModelForm, *, creating: bool):
-    if not form.is_valid():
-        raise ValidationFailed(form_violations(form))
-    obj = form.save(commit=False)
-    before = None if creating else audit.snapshot(obj)
-    if resource.prepare:
-        resource.prepare(obj, user)
-    spec = getattr(resource.model, "scope_spec", None)
-    unit = getattr(obj, "unit", None) if hasattr(obj, "unit_id") else None
-    unit_path = unit.path if unit is not None else (getattr(obj, "path", None) if creating else None)
-    region_code = getattr(obj, "write_region_code", None) or getattr(obj, "region_code", "")
-    check_write_scope(user, region_code=region_code, unit_path=unit_path, spec=spec)
-    try:
-        obj.full_clean()
-    except DjangoValidationError as exc:
-        raise ValidationFailed([Violation(m.code or "invalid", m.message % (m.params or {}),
-                                          "" if f == "__all__" else f)
-                                for f, msgs in exc.error_dict.items() for m in msgs]) from exc
-    obj.save()
-    form.save_m2m()
-    audit.record_change(obj, "create" if creating else "update", before)
-    if resource.after_save:
-        resource.after_save(obj, user, creating)
-    return obj
-
-
-def resource_create(*, actor, resource: Resource, data: dict, files=None):
-    require_perm(actor, resource.perm("add"))
-    with transaction.atomic(durable=True):
-        return _save(resource, actor, build_form(resource, actor, data, files=files), creating=True)
-
-
-def resource_update(*, actor, resource: Resource, pk, data: dict, files=None):
-    require_perm(actor, resource.perm("change"))
-    with transaction.atomic(durable=True):
-        obj = get_in_scope(resource.model.objects.select_for_update(), actor, CHANGE, what=resource.title, pk=pk)
-        return _save(resource, actor, build_form(resource, actor, data, instance=obj, files=files), creating=False)
-
-
-@dataclass
-class RowProblem:
-    row: int
-    column: str
-    message: str
-
-
-class ImportFailed(ValidationFailed):
-    def __init__(self, problems: list[RowProblem]):
-        super().__init__([Violation("import_row", f"第{p.row}行 {p.column}：{p.message}", p.column)
-                          for p in problems[:50]], message="导入失败，未保存任何数据")
-        self.code = "import_rejected"
-        self.problems = problems
-        self.detail = [{"row": p.row, "column": p.column, "message": p.message} for p in problems]
-
-
-def _fill_blanks(resource: Resource, data: dict, instance) -> None:
-    """A blank cell for a field with a default means the default (new row) or the current value (update), so a
-    blank 启用 does not switch a row off and blank amounts are 0, not 'required'."""
-    for key, value in data.items():
-        if value != "":
-            continue
-        try:
-            f = resource.model._meta.get_field(key)
-        except FieldDoesNotExist:
-            continue
-        if not f.concrete or f.is_relation or not f.has_default():
-            continue
-        data[key] = f.value_from_object(instance) if instance is not None else f.get_default()
-
-
-def resource_import(*, actor, resource: Resource, rows: list[dict]) -> dict[str, int]:
-    """All or nothing: every row is validated (and saved in order, so later rows may refer to earlier ones);
-    any problem rolls the whole file back and reports every bad row and column."""
-    require_perm(actor, resource.perm("add"))
-    headers = {c.key: c.header for c in resource.excel}
-    problems: list[RowProblem] = []
-    counts = {"created": 0, "updated": 0}
-    with transaction.atomic(durable=True):
-        for row in rows:
-            data = {k: ("" if v is None else v) for k, v in row.items() if not k.startswith("_")}
-            instance = None
-            if resource.natural_key:
-                key = {k: data.get(k) for k in resource.natural_key}
-                instance = resource.queryset(actor, CHANGE).filter(**key).first() if all(key.values()) else None
-            _fill_blanks(resource, data, instance)
-            try:
-                with transaction.atomic():
-                    _save(resource, actor, build_form(resource, actor, data, instance=instance),
-                          creating=instance is None)
-                counts["updated" if instance else "created"] += 1
-            except ValidationFailed as exc:
-                for v in exc.violations:
-                    col = headers.get(v.field, v.field or "整行")
-                    problems.append(RowProblem(row.get("_row", 0), col, v.message.split("：", 1)[-1]))
-            except PermissionDenied as exc:
-                problems.append(RowProblem(row.get("_row", 0), "整行", exc.message))
-        if problems:
-            raise ImportFailed(problems)
-    return counts

@@ -109,3 +109,8 @@ def check_write_scope(user, *, region_code: str, unit_path: str | None = None, s
         allowed = spec is None or spec.unit_writable
         if not allowed or not unit_path or not unit_path.startswith(scope.unit_path):
             raise PermissionDenied("只能维护本单位及下级单位的数据", code="scope_unit")
+
+
+def require_perm(user, perm: str) -> None:
+    if not (user and user.is_authenticated and user.has_perm(perm)):
+        raise PermissionDenied()

@@ -5,8 +5,7 @@ from __future__ import annotations
 from django.db.models import QuerySet
 
 from .models import BusinessEvent, ChangeLog
-from .resources import require_perm
-from .scoping import scope_of
+from .scoping import require_perm, scope_of
 
 
 def audit_entries(*, actor, event_code: str = "") -> tuple[QuerySet[ChangeLog], QuerySet[BusinessEvent]]:

@@ -20,17 +20,9 @@ from . import excel
 from .errors import ValidationFailed
 from .models import ChangeLog
 from .money import MoneyField, format_fen
-from .resources import (
-    Resource,
-    all_resources,
-    build_form,
-    get_resource,
-    require_perm,
-    resource_create,
-    resource_import,
-    resource_update,
-)
-from .scoping import CHANGE, VIEW, get_in_scope
+from .resources import Resource, all_resources, get_resource
+from .scoping import CHANGE, VIEW, get_in_scope, require_perm
+from .services import build_form, resource_create, resource_import, resource_update
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from django.db.models import Q, QuerySet
 
-from ibms.core.resources import require_perm
-from ibms.core.scoping import VIEW, get_in_scope
+from ibms.core.scoping import VIEW, get_in_scope, require_perm
 
 from .models import ApiToken, Role, User, UserCertificate
 

@@ -14,8 +14,7 @@ from django.utils import timezone
 from ibms.core import audit
 from ibms.core.crypto import CryptoError, load_public_key, public_key_fingerprint
 from ibms.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed, Violation, invalid
-from ibms.core.resources import require_perm
-from ibms.core.scoping import CHANGE, check_write_scope, get_in_scope, scope_of
+from ibms.core.scoping import CHANGE, check_write_scope, get_in_scope, require_perm, scope_of
 
 from .models import ApiToken, LoginFailure, Organization, Role, User, UserCertificate
 from .roles import ADMIN_ROLES

@@ -12,8 +12,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from ibms.core import excel
 from ibms.core.errors import Conflict, ValidationFailed, Violation
-from ibms.core.resources import require_perm
-from ibms.core.scoping import CHANGE
+from ibms.core.scoping import CHANGE, require_perm
 from ibms.core.views import xlsx_response
 
 from . import selectors, services

@@ -7,8 +7,7 @@ from django.urls import reverse
 
 from ibms.core import audit, workflow
 from ibms.core.errors import PermissionDenied, invalid
-from ibms.core.resources import require_perm
-from ibms.core.scoping import CHANGE, get_in_scope
+from ibms.core.scoping import CHANGE, get_in_scope, require_perm
 
 from .models import BlacklistEntry
 

@@ -3,8 +3,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
 from ibms.core.errors import DomainError
-from ibms.core.resources import require_perm
-from ibms.core.scoping import get_in_scope
+from ibms.core.scoping import get_in_scope, require_perm
 
 from . import selectors, services
 from .models import BlacklistEntry
