@@ -33,10 +33,6 @@ def audited(model=None, *, exclude: tuple[str, ...] = ()):
     return wrap(model) if model is not None else wrap
 
 
-def audited_models() -> list[type[models.Model]]:
-    return list(_AUDITED)
-
-
 def label_of(model: type[models.Model] | models.Model) -> str:
     return model._meta.label_lower
 

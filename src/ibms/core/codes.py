@@ -79,6 +79,3 @@ def bank_code_error(code: str) -> str | None:
         return f"联行号应为12位数字：{code!r}"
     return None
 
-
-def mask_id_number(code: str) -> str:
-    return code[:6] + "********" + code[-4:] if len(code) == 18 else code
