@@ -120,7 +120,7 @@ def test_upper_level_finance_reads_lower_users_but_cannot_create_there(user):
 def test_lower_level_cannot_see_upper_users(user):
     city = _grant(user("city_treasury"), "view_user")
     visible = set(User.objects.restrict(city, "view").values_list("username", flat=True))
-    assert visible == {"city_treasury", "county_treasury", "county_school_clerk"}
+    assert visible == {"city_treasury", "county_treasury", "county_budget", "county_edu_reviewer", "county_school_clerk"}
 
 
 def test_unit_staff_see_only_their_unit_users(user):
@@ -206,7 +206,7 @@ def test_api_create_and_list_users(client_as):
     resp = c.get("/api/v1/iam/users", {"region_code": "990102000"})
     assert resp.status_code == 200
     names = {u["username"] for u in resp.json()["items"]}
-    assert names == {"county_treasury", "county_school_clerk"}
+    assert names == {"county_treasury", "county_budget", "county_edu_reviewer", "county_school_clerk"}
     resp = c.get("/api/v1/iam/users", {"q": "api_user"})
     assert resp.json()["count"] == 1 and resp.json()["items"][0]["roles"] == ["accounting_division"]
 
@@ -227,4 +227,4 @@ def test_user_list_exports_exactly_the_filtered_users_to_excel(client_as):
     rows = list(ws.iter_rows(values_only=True))
     assert rows[0][:2] == ("用户名", "姓名")
     names = sorted(r[0] for r in rows[1:] if r[0])
-    assert names == ["fin_accounting", "fin_budget", "fin_it", "fin_sector", "fin_treasury"]
+    assert names == ["fin_accounting", "fin_budget", "fin_budget_deputy", "fin_it", "fin_sector", "fin_treasury"]

@@ -29,6 +29,10 @@ INSTALLED_APPS = [
     "ibms.core",
     "ibms.masterdata",
     "ibms.iam",
+    "ibms.projects",
+    "ibms.indicators",
+    "ibms.budgeting",
+    "ibms.accounting",
     "ibms.web",
     "ibms.demo",
 ]

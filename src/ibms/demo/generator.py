@@ -532,6 +532,19 @@ for _stage in (Stage("regions", stage_regions, (m.Region, m.FiscalYear, m.AgentB
     register_stage(_stage)
 
 
+def _register_app_stages() -> None:
+    from ibms.accounting.gen import GEN_STAGES as accounting
+    from ibms.budgeting.gen import GEN_STAGES as budgeting
+    from ibms.indicators.gen import GEN_STAGES as indicators
+    from ibms.projects.gen import GEN_STAGES as projects
+
+    for name, run, written in (*projects, *budgeting, *indicators, *accounting):
+        register_stage(Stage(name, run, tuple(written)))
+
+
+_register_app_stages()
+
+
 # --- digest ------------------------------------------------------------------------------------
 
 _SKIP = {"id", "created_at", "updated_at"}

@@ -40,12 +40,15 @@ BANKS = [("102100099996", "中国工商银行股份有限公司华夏省分行",
 # username, real name, region, organisation key, roles
 USERS = [
     ("fin_budget", "预算处 王处长", "990000000", "fin:预算处", ["budget_division"]),
+    ("fin_budget_deputy", "预算处 冯科长", "990000000", "fin:预算处", ["budget_division"]),
     ("fin_sector", "教科文处 李科长", "990000000", "fin:教科文处", ["sector_division"]),
     ("fin_treasury", "国库处 张科长", "990000000", "fin:国库处", ["treasury_division"]),
     ("fin_accounting", "会计处 赵会计", "990000000", "fin:会计处", ["accounting_division"]),
     ("fin_it", "信息中心 周工", "990000000", "fin:信息中心", ["it_division"]),
     ("city_treasury", "东川市国库科 陈科长", "990100000", "fin:国库科", ["treasury_division"]),
     ("county_treasury", "青山区国库股 吴股长", "990102000", "fin:国库股", ["treasury_division"]),
+    ("county_budget", "青山区预算股 钱股长", "990102000", "fin:预算股", ["budget_division"]),
+    ("county_edu_reviewer", "青山区教育局 宋科长", "990102000", "dept:001", ["dept_reviewer"]),
     ("edu_reviewer", "省教育厅财务处 孙处长", "990000000", "dept:001", ["dept_reviewer"]),
     ("edu_clerk", "省教育厅财务处 郑会计", "990000000", "dept:001", ["dept_clerk"]),
     ("school_clerk", "第一实验中学 刘会计", "990000000", "unit:001001", ["unit_clerk"]),
@@ -157,5 +160,12 @@ def load_demo_province(seed: int = 2026) -> dict[str, int]:
                                     name="虚构空壳贸易有限公司", account_no="6222990000999901",
                                     reason="虚开发票，骗取财政资金", legal_basis="审计整改通知（演示）",
                                     valid_from=dt.date(year, 1, 1), status=m.BlacklistEntry.Status.ACTIVE)])
-    return {"regions": len(regions), "units": len(units), "people": len(people), "payees": len(payees),
-            "users": len(USERS)}
+    stats = {"regions": len(regions), "units": len(units), "people": len(people), "payees": len(payees),
+             "users": len(USERS)}
+    # Business data goes through the services (each its own transaction), as users would enter it.
+    from .accounting import load_demo_books
+    from .budget import load_demo_budget
+
+    stats.update(load_demo_budget())
+    stats.update(load_demo_books())
+    return stats

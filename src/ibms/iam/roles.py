@@ -37,6 +37,17 @@ ROLES: list[tuple[str, str, str, list[str]]] = [
 ]
 ADMIN_ROLES = {"sys_admin", "security_admin", "audit_admin"}
 
+# Permissions that later apps add to existing roles (`grant` in their AppConfig.ready), merged by sync_roles.
+_GRANTS: dict[str, set[str]] = {}
+
+
+def grant(role_code: str, perms: list[str]) -> None:
+    if role_code not in {code for code, *_ in ROLES}:
+        raise ValueError(f"unknown role {role_code}")
+    if role_code in ADMIN_ROLES:
+        raise ValueError(f"{role_code} is an administrator role: no business permissions (三员分立)")
+    _GRANTS.setdefault(role_code, set()).update(perms)
+
 
 def sync_roles() -> int:
     """Create/refresh each role's group and permissions; returns the number of roles."""
@@ -45,7 +56,7 @@ def sync_roles() -> int:
             group, _ = Group.objects.get_or_create(name=f"role:{code}")
             Role.objects.update_or_create(code=code, defaults={"name": name, "org_kind": kind, "group": group})
             objs = []
-            for p in perms:
+            for p in sorted({*perms, *_GRANTS.get(code, ())}):
                 app, codename = p.split(".")
                 objs.append(Permission.objects.get(content_type__app_label=app, codename=codename))
             group.permissions.set(objs)
