@@ -1,5 +1,83 @@
-"""The demo province's books: account sets for the demo units and the finance bureau, with vouchers."""
+"""The demo province's books: account sets for every demo unit and each region's finance bureau (current
+year), a few vouchers posted through the engine (quota, payments, salaries, treasury payment and revenue)
+and one manual voucher waiting for review, so the books pages and the to-do list show data."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.db import transaction
+
+from ibms.accounting import services as acc
+from ibms.accounting.models import AccountSet, Voucher
+from ibms.accounting.posting import LineSpec
+from ibms.core import clock
+from ibms.iam.models import User
+from ibms.masterdata.models import Region, Unit
+
+PROVINCE = "990000000"
+GENERAL = "111"  # 一般公共预算资金
+
+
+def _events(year: int) -> list[dict]:
+    d = dt.date(year, 1, 1)
+    school = {"exp_func": "2050203", "fund_nature": GENERAL}
+    bureau = {"exp_func": "2050101", "fund_nature": GENERAL}
+    return [
+        # 第一实验中学 (institution): authorized quota, supplier payments, salaries
+        {"unit": "001001", "id": "demo-quota-001001", "type": "quota.received", "date": d.replace(day=5),
+         "amounts": {"amount": 80_000_000}, "dims": school, "attrs": {"pay_method": "authorized"}},
+        {"unit": "001001", "id": "demo-pay-001001-1", "type": "payment.receipted", "date": d.replace(day=12),
+         "amounts": {"amount": 1_256_000}, "dims": {**school, "dep_eco": "30201", "payee": "华夏文具有限公司"},
+         "attrs": {"pay_method": "authorized"}},
+        {"unit": "001001", "id": "demo-pay-001001-2", "type": "payment.receipted", "date": d.replace(day=18),
+         "amounts": {"amount": 3_480_000}, "dims": {**school, "dep_eco": "30213", "payee": "青山建筑维修公司"},
+         "attrs": {"pay_method": "direct"}},
+        {"unit": "001001", "id": "demo-payroll-001001-accrue", "type": "payroll.accrued", "date": d.replace(day=20),
+         "amounts": {"amount": 9_600_000}, "dims": {"dep_eco": "30101"}, "attrs": {}},
+        {"unit": "001001", "id": "demo-payroll-001001-withhold", "type": "payroll.withheld", "date": d.replace(day=20),
+         "amounts": {"tax": 320_000, "social": 1_050_000}, "dims": {}, "attrs": {}},
+        {"unit": "001001", "id": "demo-payroll-001001-pay", "type": "payroll.paid", "date": d.replace(day=25),
+         "amounts": {"amount": 8_230_000}, "dims": {**school, "dep_eco": "30101"}, "attrs": {"pay_method": "direct"}},
+        # 教育厅 (organ): a direct payment
+        {"unit": "001", "id": "demo-pay-001-1", "type": "payment.receipted", "date": d.replace(day=15),
+         "amounts": {"amount": 560_000}, "dims": {**bureau, "dep_eco": "30211", "payee": "华夏会务服务中心"},
+         "attrs": {"pay_method": "direct", "expense": "admin"}},
+    ]
 
 
 def load_demo_books() -> dict[str, int]:
-    return {}
+    """Idempotent: sets and event vouchers already there are left alone. Fast (bulk insert of the charts)."""
+    year = clock.fiscal_year()
+    regions = list(Region.objects.filter(path__startswith=f"/{PROVINCE}/"))
+    if not regions:
+        return {}
+    codes = [r.code for r in regions]
+    with transaction.atomic(durable=True):
+        made = acc.ensure_books(year=year, units=Unit.objects.filter(region_code__in=codes), regions=regions)
+        units = {u.code: u for u in Unit.objects.filter(region_code=PROVINCE)}
+        posted = 0
+        for e in _events(year):
+            v = acc.post_event(event_id=e["id"], event_type=e["type"], date=e["date"], amounts=e["amounts"],
+                               dimensions=e["dims"], attrs=e["attrs"], unit_id=units[e["unit"]].pk, year=year)
+            posted += v is not None
+        for i, (etype, amount, dims) in enumerate([
+                ("treasury.paid", 3_480_000, {"exp_func": "2050203", "fund_nature": GENERAL}),
+                ("treasury.paid", 560_000, {"exp_func": "2050101", "fund_nature": GENERAL}),
+                ("treasury.revenue", 150_000_000, {"fund_nature": GENERAL})], 1):
+            acc.post_event(event_id=f"demo-treasury-{i}", event_type=etype, date=dt.date(year, 1, 18),
+                           amounts={"amount": amount}, dimensions=dims, region_code=PROVINCE, year=year)
+            posted += 1
+    clerk = User.objects.filter(username="school_clerk").first()
+    school_set = AccountSet.objects.filter(unit=units.get("001001"), year=year).first()
+    manual = 0
+    if clerk and school_set and not Voucher.objects.filter(account_set=school_set, source=Voucher.Source.MANUAL).exists():
+        acc.voucher_create(actor=clerk, account_set_id=school_set.pk, date=dt.date(year, 1, 28), summary="报销差旅费",
+                           lines=[LineSpec(basis="financial", account_code="5001", debit=86_000,
+                                           dims={"dep_eco": "30211"}),
+                                  LineSpec(basis="financial", account_code="1011", credit=86_000),
+                                  LineSpec(basis="budget", account_code="7201.01", debit=86_000,
+                                           dims={"exp_func": "2050203", "dep_eco": "30211", "fund_nature": GENERAL}),
+                                  LineSpec(basis="budget", account_code="8001.02", credit=86_000)])
+        manual = 1
+    return {"account_sets": made["sets"], "accounts": made["accounts"], "vouchers": posted + manual}

@@ -23,6 +23,7 @@ def me(request):
 api.add_router("/iam", "ibms.iam.api.router")
 api.add_router("/projects", "ibms.projects.api.router")
 api.add_router("/budgeting", "ibms.budgeting.api.router")
+api.add_router("/budgeting/reports", "ibms.budgeting.report_api.router")
 api.add_router("/indicators", "ibms.indicators.api.router")
 api.add_router("/accounting", "ibms.accounting.api.router")
 add_resource_routers(api)

@@ -1,0 +1,210 @@
+"""Reads of budget preparation, each starting from `restrict(actor)`: rounds, the department overview,
+the workbench lines, the version comparison (一上 / 二上 / 批复), replies."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from django.db.models import IntegerField, Q, Sum, Value
+from django.db.models.functions import Coalesce
+
+from ibms.core.errors import NotFound
+from ibms.core.reports import MONEY, TEXT, ReportColumn, ReportTable
+from ibms.core.scoping import VIEW, get_in_scope, scope_of
+from ibms.masterdata.models import Unit
+
+from .models import BudgetLine, BudgetRound, Ceiling, Reply, Submission, Version
+
+VERSIONS = [Version.FIRST_UP, Version.SECOND_UP, Version.REPLY]
+
+
+def round_list(*, actor, year: int | None = None, stage: str = ""):
+    qs = BudgetRound.objects.restrict(actor, VIEW)
+    if year:
+        qs = qs.filter(year=year)
+    if stage:
+        qs = qs.filter(stage=stage)
+    return qs.order_by("-year", "region_code")
+
+
+def round_get(*, actor, pk: int) -> BudgetRound:
+    return get_in_scope(BudgetRound.objects, actor, VIEW, what="预算编制", pk=pk)
+
+
+def departments_in_scope(*, actor, rnd: BudgetRound) -> list[Unit]:
+    """The departments of the round's region the actor may see (its own department for department/unit staff)."""
+    qs = Unit.objects.restrict(actor, VIEW).filter(region_code=rnd.region_code, parent__isnull=True)
+    path = scope_of(actor).unit_path
+    if path:
+        # a unit's staff see their department's row (their own lines inside it), never their siblings'
+        top = "/" + path.strip("/").split("/")[0] + "/"
+        qs = Unit.objects.filter(region_code=rnd.region_code, path=top)
+    return list(qs.order_by("code"))
+
+
+def version_totals(*, actor, rnd: BudgetRound) -> dict[tuple[int, str, str], int]:
+    """(department id, version, direction) → amount, within the actor's scope."""
+    rows = (BudgetLine.objects.restrict(actor, VIEW).filter(round=rnd)
+            .values_list("department_id", "version", "direction").annotate(s=Sum("amount")))
+    return {(d, v, dr): s for d, v, dr, s in rows}
+
+
+@dataclass
+class DepartmentRow:
+    department: Unit
+    submissions: dict[str, Submission | None]
+    totals: dict[str, int]  # version → expenditure
+    revenue: dict[str, int]
+    ceiling: int
+    reply: Reply | None = None
+
+
+def department_overview(*, actor, rnd: BudgetRound) -> list[DepartmentRow]:
+    depts = departments_in_scope(actor=actor, rnd=rnd)
+    ids = [d.pk for d in depts]
+    subs = {(s.unit_id, s.version): s for s in Submission.objects.filter(round=rnd, unit_id__in=ids)}
+    totals = version_totals(actor=actor, rnd=rnd)
+    ceilings = dict(Ceiling.objects.filter(round=rnd, department_id__in=ids).values_list("department_id")
+                    .annotate(s=Sum("amount")).values_list("department_id", "s"))
+    replies = {r.unit_id: r for r in Reply.objects.filter(round=rnd, level=Reply.Level.DEPARTMENT, unit_id__in=ids)}
+    out = []
+    for d in depts:
+        out.append(DepartmentRow(
+            department=d, submissions={v: subs.get((d.pk, v)) for v in (Version.FIRST_UP, Version.SECOND_UP)},
+            totals={v: totals.get((d.pk, v, BudgetLine.Direction.EXPENDITURE), 0) for v in VERSIONS},
+            revenue={v: totals.get((d.pk, v, BudgetLine.Direction.REVENUE), 0) for v in VERSIONS},
+            ceiling=ceilings.get(d.pk, 0), reply=replies.get(d.pk)))
+    return out
+
+
+@dataclass
+class UnitLines:
+    unit: Unit
+    lines: list[BudgetLine] = field(default_factory=list)
+    submission: Submission | None = None
+
+    @property
+    def expenditure(self) -> int:
+        return sum(ln.amount for ln in self.lines if ln.direction == BudgetLine.Direction.EXPENDITURE)
+
+    @property
+    def revenue(self) -> int:
+        return sum(ln.amount for ln in self.lines if ln.direction == BudgetLine.Direction.REVENUE)
+
+
+def workbench(*, actor, rnd: BudgetRound, department: Unit, version: str) -> list[UnitLines]:
+    """The department's units (within the actor's scope) with their lines of one version."""
+    units = list(Unit.objects.restrict(actor, VIEW).filter(region_code=rnd.region_code,
+                                                           path__startswith=department.path).order_by("path"))
+    subs = {s.unit_id: s for s in Submission.objects.filter(round=rnd, version=version, unit__in=units)}
+    groups = {u.pk: UnitLines(u, submission=subs.get(u.pk)) for u in units}
+    lines = (BudgetLine.objects.restrict(actor, VIEW).filter(round=rnd, version=version, department=department)
+             .select_related("project", "unit").order_by("unit_path", "direction", "exp_kind", "id"))
+    for ln in lines:
+        if ln.unit_id in groups:
+            groups[ln.unit_id].lines.append(ln)
+    return list(groups.values())
+
+
+def department_get(*, actor, rnd: BudgetRound, department_id: int) -> Unit:
+    for d in departments_in_scope(actor=actor, rnd=rnd):
+        if d.pk == department_id:
+            return d
+    raise NotFound("主管部门")
+
+
+# --- comparison ---------------------------------------------------------------------------------
+
+KEY = ["department_id", "unit_id", "project_id", "direction", "revenue_code", "fund_nature_code", "exp_func_code",
+       "dep_eco_code", "gov_eco_code", "sub_region_code"]
+
+
+@dataclass
+class CompareRow:
+    level: str  # department | unit | line | total
+    label: str
+    department_id: int | None
+    unit_id: int | None
+    key: dict
+    amounts: dict[str, int]
+
+    @property
+    def diff_second_first(self) -> int:
+        return self.amounts[Version.SECOND_UP] - self.amounts[Version.FIRST_UP]
+
+    @property
+    def diff_reply_second(self) -> int:
+        return self.amounts[Version.REPLY] - self.amounts[Version.SECOND_UP]
+
+
+def comparison(*, actor, rnd: BudgetRound, department_id: int | None = None, unit_id: int | None = None,
+               direction: str = BudgetLine.Direction.EXPENDITURE) -> list[CompareRow]:
+    """Side by side 一上 / 二上 / 批复 on the same key (department → unit → project and classification), with
+    subtotals per unit and department and a grand total. Differences are 二上−一上 and 批复−二上."""
+    qs = BudgetLine.objects.restrict(actor, VIEW).filter(round=rnd)
+    if direction:
+        qs = qs.filter(direction=direction)
+    if department_id:
+        qs = qs.filter(department_id=department_id)
+    if unit_id:
+        qs = qs.filter(unit_id=unit_id)
+    zero = Value(0, output_field=IntegerField())
+    sums = {v: Coalesce(Sum("amount", filter=Q(version=v)), zero) for v in VERSIONS}
+    rows = list(qs.values(*KEY).annotate(**sums).order_by(*KEY))
+    units = {u.pk: u for u in Unit.objects.filter(pk__in={r["unit_id"] for r in rows} | {r["department_id"]
+                                                                                      for r in rows})}
+    from ibms.projects.models import Project
+
+    projects = {p.pk: p for p in Project.objects.filter(pk__in={r["project_id"] for r in rows if r["project_id"]})}
+    by_dept: dict[int, dict[int, list[dict]]] = defaultdict(lambda: defaultdict(list))
+    for r in rows:
+        by_dept[r["department_id"]][r["unit_id"]].append(r)
+
+    def amounts(items: list[dict]) -> dict[str, int]:
+        return {v: sum(i[v] for i in items) for v in VERSIONS}
+
+    out: list[CompareRow] = []
+    for dept_id in sorted(by_dept, key=lambda i: units[i].path):
+        dept_rows = [r for lst in by_dept[dept_id].values() for r in lst]
+        d = units[dept_id]
+        out.append(CompareRow("department", f"{d.code} {d.name}", dept_id, None, {}, amounts(dept_rows)))
+        for unit_pk in sorted(by_dept[dept_id], key=lambda i: units[i].path):
+            u = units[unit_pk]
+            items = by_dept[dept_id][unit_pk]
+            out.append(CompareRow("unit", f"{u.code} {u.name}", dept_id, unit_pk, {}, amounts(items)))
+            for r in items:
+                p = projects.get(r["project_id"])
+                label = f"{p.code} {p.name}" if p else f"收入来源 {r['revenue_code']}"
+                key = {k: r[k] for k in KEY}
+                out.append(CompareRow("line", label, dept_id, unit_pk, key, {v: r[v] for v in VERSIONS}))
+    out.append(CompareRow("total", "合计", None, None, {}, amounts(rows)))
+    return out
+
+
+def comparison_table(rows: list[CompareRow], *, title: str, subtitle: str = "") -> ReportTable:
+    cols = [ReportColumn("部门 / 单位 / 项目", TEXT, 2.6), ReportColumn("资金性质", TEXT, 0.6),
+            ReportColumn("功能分类", TEXT, 0.7), ReportColumn("部门经济分类", TEXT, 0.7),
+            ReportColumn("政府经济分类", TEXT, 0.7), ReportColumn("一上", MONEY), ReportColumn("二上", MONEY),
+            ReportColumn("批复", MONEY), ReportColumn("二上−一上", MONEY), ReportColumn("批复−二上", MONEY)]
+    table = ReportTable(title, cols, subtitle=subtitle)
+    for r in rows:
+        indent = {"department": "", "unit": "　", "line": "　　", "total": ""}[r.level]
+        k = r.key
+        table.rows.append([indent + r.label, k.get("fund_nature_code", ""), k.get("exp_func_code", ""),
+                           k.get("dep_eco_code", ""), k.get("gov_eco_code", ""), r.amounts[Version.FIRST_UP],
+                           r.amounts[Version.SECOND_UP], r.amounts[Version.REPLY], r.diff_second_first,
+                           r.diff_reply_second])
+        if r.level in ("department", "total"):
+            table.bold_rows.add(len(table.rows) - 1)
+    return table
+
+
+def line_list(*, actor):
+    return (BudgetLine.objects.restrict(actor, VIEW).select_related("round", "unit", "department", "project")
+            .order_by("-round__year", "round", "version", "unit_path", "id"))
+
+
+def reply_list(*, actor):
+    return (Reply.objects.restrict(actor, VIEW).select_related("round", "unit", "department")
+            .order_by("-round__year", "round", "level", "unit_path"))

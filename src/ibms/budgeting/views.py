@@ -1,0 +1,469 @@
+"""Budget preparation pages: rounds, the round page with its stage and actions, the department workbench,
+ceilings, the comparison, approval and reply forms, lists of lines and replies. Thin: parse, call one service
+or selector, render; a refused action re-renders its page with every reason (status 422)."""
+
+from __future__ import annotations
+
+import django_filters
+import django_tables2 as tables
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_http_methods, require_POST
+
+from ibms.core.errors import DomainError, ValidationFailed
+from ibms.core.reports import report_response
+from ibms.core.scoping import CHANGE, VIEW, get_in_scope, require_perm, scope_of
+from ibms.core.views import MoneyColumn, YesNoAllSelect
+from ibms.masterdata.models import Unit, ValueSetItem
+from ibms.projects.selectors import budgetable_projects
+
+from . import forms, selectors, services
+from .models import BudgetLine, BudgetRound, Ceiling, Reply, Submission, Version
+
+ROUND_ACTIONS = {
+    "close_first_up": (services.round_close_first_up, "一上已结束，请下达控制数"),
+    "start_second_up": (services.round_start_second_up, "已下达控制数，开始二上"),
+    "consolidate": (services.round_consolidate, "已汇总，待人大批准"),
+}
+
+
+def _errors(exc: DomainError) -> list[str]:
+    if isinstance(exc, ValidationFailed):
+        return [v.message for v in exc.violations]
+    return [exc.message]
+
+
+def _is_finance(user) -> bool:
+    return not scope_of(user).unit_path
+
+
+def _choices(value_set: str, year: int, *, leaves_only: bool = True) -> list[tuple[str, str]]:
+    qs = ValueSetItem.objects.filter(value_set__code=value_set, fiscal_year=year, is_active=True, region_code="")
+    if leaves_only:
+        qs = qs.filter(is_leaf=True)
+    return [(i.code, f"{i.code} {i.name}") for i in qs.order_by("code")]
+
+
+# --- rounds -------------------------------------------------------------------------------------
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def round_list(request):
+    require_perm(request.user, "budgeting.view_budgetround")
+    form = forms.RoundForm(request.POST or None)
+    error = None
+    if request.method == "POST":
+        if form.is_valid():
+            try:
+                rnd = services.round_create(actor=request.user, year=form.cleaned_data["year"],
+                                            name=form.cleaned_data["name"])
+                return redirect("budgeting:round", rnd.pk)
+            except DomainError as exc:
+                error = exc
+    rounds = selectors.round_list(actor=request.user, year=request.GET.get("year") or None,
+                                  stage=request.GET.get("stage", ""))
+    return render(request, "budgeting/round_list.html", {
+        "rounds": rounds, "form": form, "error": error, "stages": BudgetRound.Stage.choices,
+        "can_add": request.user.has_perm("budgeting.add_budgetround"), "page_title": "预算编制"},
+        status=422 if error or form.errors else 200)
+
+
+def _round_context(request, rnd: BudgetRound) -> dict:
+    stages = list(BudgetRound.Stage.choices)
+    current = [s for s, _ in stages].index(rnd.stage)
+    can_manage = request.user.has_perm("budgeting.change_budgetround") and _is_finance(request.user)
+    replies = list(selectors.reply_list(actor=request.user).filter(round=rnd))
+    return {"rnd": rnd, "stages": [(i, s, label) for i, (s, label) in enumerate(stages)], "current": current,
+            "rows": selectors.department_overview(actor=request.user, rnd=rnd), "can_manage": can_manage,
+            "replies": replies, "unit_replies_pending": any(r.reply_date is None for r in replies),
+            "can_reply_units": request.user.has_perm("budgeting.change_reply") and not _is_finance(request.user),
+            "today_form": forms.UnitReplyForm(), "page_title": rnd.name}
+
+
+@login_required
+def round_detail(request, pk: int):
+    require_perm(request.user, "budgeting.view_budgetround")
+    rnd = selectors.round_get(actor=request.user, pk=pk)
+    return render(request, "budgeting/round.html", _round_context(request, rnd))
+
+
+@login_required
+@require_POST
+def round_action(request, pk: int, action: str):
+    rnd = selectors.round_get(actor=request.user, pk=pk)
+    if action not in ROUND_ACTIONS:
+        return redirect("budgeting:round", pk)
+    service, done = ROUND_ACTIONS[action]
+    try:
+        service(actor=request.user, round_id=rnd.pk)
+    except DomainError as exc:
+        ctx = _round_context(request, selectors.round_get(actor=request.user, pk=pk))
+        ctx["errors"] = _errors(exc)
+        return render(request, "budgeting/round.html", ctx, status=exc.http_status)
+    messages.success(request, done)
+    return redirect("budgeting:round", pk)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def approval(request, pk: int):
+    require_perm(request.user, "budgeting.change_budgetround")
+    rnd = selectors.round_get(actor=request.user, pk=pk)
+    form = forms.ApprovalForm(request.POST or None)
+    errors = []
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.round_record_approval(actor=request.user, round_id=pk, doc_no=form.cleaned_data["doc_no"],
+                                           approval_date=form.cleaned_data["approval_date"])
+            messages.success(request, "已登记人大批准")
+            return redirect("budgeting:round", pk)
+        except DomainError as exc:
+            errors = _errors(exc)
+    return render(request, "budgeting/simple_form.html", {
+        "rnd": rnd, "form": form, "errors": errors, "title": "登记人大批准", "button": "登记",
+        "page_title": "登记人大批准"}, status=422 if errors or form.errors else 200)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def reply(request, pk: int):
+    require_perm(request.user, "budgeting.change_budgetround")
+    rnd = selectors.round_get(actor=request.user, pk=pk)
+    form = forms.ReplyForm(request.POST or None, initial={"title": f"关于批复{rnd.year}年部门预算的通知"})
+    errors = []
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.round_reply(actor=request.user, round_id=pk, **form.cleaned_data)
+            messages.success(request, "已批复，预算指标已生成")
+            return redirect("budgeting:round", pk)
+        except DomainError as exc:
+            errors = _errors(exc)
+    return render(request, "budgeting/simple_form.html", {
+        "rnd": rnd, "form": form, "errors": errors, "title": "批复部门预算（生成预算指标）", "button": "批复",
+        "page_title": "批复"}, status=422 if errors or form.errors else 200)
+
+
+@login_required
+@require_POST
+def unit_replies(request, pk: int):
+    form = forms.UnitReplyForm(request.POST)
+    try:
+        if not form.is_valid():
+            raise ValidationFailed([])
+        services.reply_to_units(actor=request.user, round_id=pk, department_id=form.cleaned_data["department_id"],
+                                reply_date=form.cleaned_data["reply_date"], doc_no=form.cleaned_data["doc_no"])
+        messages.success(request, "已向所属单位批复")
+    except DomainError as exc:
+        messages.error(request, "；".join(_errors(exc)) or "请填写批复日期")
+    return redirect("budgeting:round", pk)
+
+
+# --- ceilings -----------------------------------------------------------------------------------
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def ceilings(request, pk: int):
+    require_perm(request.user, "budgeting.view_ceiling")
+    rnd = selectors.round_get(actor=request.user, pk=pk)
+    depts = selectors.departments_in_scope(actor=request.user, rnd=rnd)
+    form = forms.CeilingForm(request.POST or None, departments=depts,
+                             fund_choices=_choices("fund_type", rnd.year, leaves_only=False))
+    errors = []
+    if request.method == "POST":
+        try:
+            if request.POST.get("delete"):
+                services.ceiling_delete(actor=request.user, ceiling_id=int(request.POST["delete"]))
+                messages.success(request, "已删除控制数")
+                return redirect("budgeting:ceilings", pk)
+            if form.is_valid():
+                services.ceiling_set(actor=request.user, round_id=pk, **form.cleaned_data)
+                messages.success(request, "已下达控制数")
+                return redirect("budgeting:ceilings", pk)
+        except DomainError as exc:
+            errors = _errors(exc)
+    usage = [(d, services.ceiling_uses(rnd, d)) for d in depts]
+    items = Ceiling.objects.restrict(request.user, VIEW).filter(round=rnd).select_related("department")
+    return render(request, "budgeting/ceilings.html", {
+        "rnd": rnd, "form": form, "errors": errors, "usage": usage, "items": items,
+        "can_edit": request.user.has_perm("budgeting.add_ceiling") and rnd.stage in ("ceilings", "second_up"),
+        "page_title": "控制数"}, status=422 if errors or form.errors else 200)
+
+
+# --- workbench ----------------------------------------------------------------------------------
+
+def _default_version(rnd: BudgetRound) -> str:
+    if rnd.open_version:
+        return rnd.open_version
+    return {"ceilings": Version.FIRST_UP, "approved": Version.REPLY, "replied": Version.REPLY}.get(
+        rnd.stage, Version.FIRST_UP)
+
+
+def _workbench_context(request, rnd: BudgetRound, dept: Unit, version: str) -> dict:
+    groups = selectors.workbench(actor=request.user, rnd=rnd, department=dept, version=version)
+    dept_sub = Submission.objects.filter(round=rnd, version=version, unit=dept).first()
+    user = request.user
+    editable = rnd.open_version == version and version != Version.REPLY and not _is_finance(user) and (
+        dept_sub is None or dept_sub.status not in Submission.LOCKED)
+    return {
+        "rnd": rnd, "dept": dept, "version": version, "versions": Version.choices, "groups": groups,
+        "dept_sub": dept_sub, "editable": editable and user.has_perm("budgeting.add_budgetline"),
+        "finance_edit": rnd.open_version == version == Version.REPLY and _is_finance(user)
+        and user.has_perm("budgeting.change_budgetline"),
+        "can_submit": editable and user.has_perm("budgeting.submit_submission"),
+        "can_review_dept": user.has_perm("budgeting.review_submission") and _is_finance(user),
+        "can_review_units": user.has_perm("budgeting.review_submission") and not _is_finance(user),
+        "uses": services.ceiling_uses(rnd, dept, version) if version == Version.SECOND_UP else [],
+        "expenditure": sum(g.expenditure for g in groups), "revenue": sum(g.revenue for g in groups),
+        "page_title": f"{dept.name} · {rnd.name}",
+    }
+
+
+@login_required
+def workbench(request, pk: int, dept_id: int):
+    require_perm(request.user, "budgeting.view_budgetline")
+    rnd = selectors.round_get(actor=request.user, pk=pk)
+    dept = selectors.department_get(actor=request.user, rnd=rnd, department_id=dept_id)
+    version = request.GET.get("version") or _default_version(rnd)
+    if version not in Version.values:
+        version = _default_version(rnd)
+    return render(request, "budgeting/workbench.html", _workbench_context(request, rnd, dept, version))
+
+
+def _workbench_action(request, pk: int, call, done: str):
+    rnd = selectors.round_get(actor=request.user, pk=pk)
+    dept = selectors.department_get(actor=request.user, rnd=rnd, department_id=int(request.POST.get("dept_id") or 0))
+    try:
+        call(rnd)
+    except DomainError as exc:
+        rnd = selectors.round_get(actor=request.user, pk=pk)
+        ctx = _workbench_context(request, rnd, dept, request.POST.get("version") or _default_version(rnd))
+        ctx["errors"] = _errors(exc)
+        ctx["error_code"] = exc.code if not isinstance(exc, ValidationFailed) else exc.violations[0].code
+        return render(request, "budgeting/workbench.html", ctx, status=exc.http_status)
+    messages.success(request, done)
+    return redirect(reverse("budgeting:workbench", args=[pk, dept.pk]) + f"?version={request.POST.get('version', '')}")
+
+
+@login_required
+@require_POST
+def submit(request, pk: int):
+    unit_id = int(request.POST.get("unit_id") or 0)
+    return _workbench_action(request, pk, lambda rnd: services.submission_submit(
+        actor=request.user, round_id=rnd.pk, unit_id=unit_id), "已报送")
+
+
+@login_required
+@require_POST
+def generate(request, pk: int):
+    unit_id = int(request.POST.get("unit_id") or 0)
+    box: dict = {}
+
+    def call(rnd):
+        box["lines"] = services.lines_generate(actor=request.user, round_id=rnd.pk, unit_id=unit_id)
+
+    response = _workbench_action(request, pk, call, "已从项目库生成预算明细")
+    if "lines" in box:
+        messages.info(request, f"新生成 {len(box['lines'])} 条明细")
+    return response
+
+
+@login_required
+@require_POST
+def review(request, pk: int, sub_id: int):
+    approve = request.POST.get("decision") == "accept"
+    reason = request.POST.get("reason", "")
+
+    def call(rnd):
+        sub = get_in_scope(Submission.objects, request.user, VIEW, what="预算报送", pk=sub_id, round=rnd)
+        if approve:
+            services.submission_accept(actor=request.user, submission_id=sub.pk, comment=reason)
+        else:
+            services.submission_return(actor=request.user, submission_id=sub.pk, reason=reason)
+
+    return _workbench_action(request, pk, call, "已审核通过" if approve else "已退回")
+
+
+@login_required
+@require_POST
+def line_delete(request, line_id: int):
+    line = get_in_scope(BudgetLine.objects, request.user, CHANGE, what="预算明细", pk=line_id)
+    return _workbench_action(request, line.round_id, lambda rnd: services.line_delete(
+        actor=request.user, line_id=line_id), "已删除明细")
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def line_edit(request, pk: int | None = None, line_id: int | None = None):
+    line = None
+    if line_id is not None:
+        require_perm(request.user, "budgeting.change_budgetline")
+        line = get_in_scope(BudgetLine.objects.select_related("round"), request.user, CHANGE, what="预算明细",
+                            pk=line_id)
+        rnd = line.round
+    else:
+        require_perm(request.user, "budgeting.add_budgetline")
+        rnd = selectors.round_get(actor=request.user, pk=pk)
+    dept_id = line.department_id if line else int(request.GET.get("dept") or request.POST.get("dept") or 0)
+    dept = selectors.department_get(actor=request.user, rnd=rnd, department_id=dept_id)
+    units = list(Unit.objects.restrict(request.user, VIEW).filter(region_code=rnd.region_code,
+                                                                  path__startswith=dept.path).order_by("path"))
+    projects = (budgetable_projects(request.user, rnd.year).filter(region_code=rnd.region_code,
+                                                                   unit_path__startswith=dept.path)
+                .select_related("unit").order_by("unit_path", "category", "code"))
+    initial = {}
+    if line is not None:
+        initial = {k: getattr(line, k) for k in forms.LineForm.base_fields}
+    elif request.GET.get("unit"):
+        initial = {"unit_id": request.GET["unit"], "direction": request.GET.get("direction", "expenditure")}
+    form = forms.LineForm(request.POST or None, initial=initial, units=units, projects=projects,
+                          revenue_choices=_choices("bgt_revenue", rnd.year))
+    errors: list[str] = []
+    if request.method == "POST" and form.is_valid():
+        data = services.LineData(**form.cleaned_data)
+        try:
+            if line is None:
+                services.line_create(actor=request.user, round_id=rnd.pk, data=data)
+            else:
+                services.line_update(actor=request.user, line_id=line.pk, data=data)
+            messages.success(request, "已保存预算明细")
+            return redirect(reverse("budgeting:workbench", args=[rnd.pk, dept.pk]) + f"?version={rnd.open_version}")
+        except DomainError as exc:
+            errors = _errors(exc)
+            if isinstance(exc, ValidationFailed):
+                for v in exc.violations:
+                    if v.field in form.fields:
+                        form.add_error(v.field, v.message)
+    return render(request, "budgeting/line_form.html", {
+        "rnd": rnd, "dept": dept, "form": form, "line": line, "errors": errors,
+        "page_title": "修改预算明细" if line else "新增预算明细"},
+        status=422 if errors or form.errors else 200)
+
+
+# --- comparison ---------------------------------------------------------------------------------
+
+@login_required
+def compare(request, pk: int):
+    require_perm(request.user, "budgeting.view_budgetline")
+    rnd = selectors.round_get(actor=request.user, pk=pk)
+    depts = selectors.departments_in_scope(actor=request.user, rnd=rnd)
+    dept_id = int(request.GET.get("department") or 0) or None
+    direction = request.GET.get("direction", "expenditure")
+    if direction not in BudgetLine.Direction.values:
+        direction = "expenditure"
+    rows = selectors.comparison(actor=request.user, rnd=rnd, department_id=dept_id, direction=direction)
+    label = dict(BudgetLine.Direction.choices)[direction]
+    table = selectors.comparison_table(rows, title=f"{rnd.name} {label}版本对比（一上 / 二上 / 批复）",
+                                       subtitle="金额单位：元；差额为 二上−一上、批复−二上")
+    return report_response(request, [table], filename=f"{rnd.name}版本对比", template="budgeting/compare.html",
+                           context={"rnd": rnd, "depts": depts, "dept_id": dept_id, "direction": direction,
+                                    "page_title": "版本对比"})
+
+
+# --- lists --------------------------------------------------------------------------------------
+
+class LineFilter(django_filters.FilterSet):
+    round = django_filters.ModelChoiceFilter(label="预算编制", queryset=BudgetRound.objects.none())
+    version = django_filters.ChoiceFilter(label="版本", choices=Version.choices)
+    direction = django_filters.ChoiceFilter(label="收支", choices=BudgetLine.Direction.choices)
+    exp_kind = django_filters.ChoiceFilter(label="支出类型", choices=BudgetLine.ExpKind.choices)
+    unit = django_filters.CharFilter(label="单位代码", field_name="unit__code", lookup_expr="startswith")
+    project = django_filters.CharFilter(label="项目代码/名称", method="filter_project")
+    fund_nature_code = django_filters.CharFilter(label="资金性质", lookup_expr="startswith")
+    exp_func_code = django_filters.CharFilter(label="功能分类", lookup_expr="startswith")
+    is_transfer = django_filters.BooleanFilter(label="转移支付", widget=YesNoAllSelect)
+    is_sangong = django_filters.BooleanFilter(label="三公经费", widget=YesNoAllSelect)
+
+    class Meta:
+        model = BudgetLine
+        fields: list[str] = []
+
+    def __init__(self, *args, user=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.filters["round"].queryset = BudgetRound.objects.restrict(user, VIEW)
+
+    def filter_project(self, qs, name, value):
+        from django.db.models import Q
+
+        return qs.filter(Q(project__code__startswith=value) | Q(project__name__icontains=value))
+
+
+class LineTable(tables.Table):
+    round = tables.Column("预算编制", accessor="round__name", linkify=lambda record: reverse(
+        "budgeting:workbench", args=[record.round_id, record.department_id]) + f"?version={record.version}")
+    version = tables.Column("版本")
+    unit = tables.Column("单位", accessor="unit__name")
+    project = tables.Column("项目", accessor="project__name", default="—")
+    direction = tables.Column("收支")
+    exp_kind = tables.Column("支出类型", default="—")
+    revenue_code = tables.Column("收入来源", default="")
+    fund_nature_code = tables.Column("资金性质")
+    exp_func_code = tables.Column("功能分类")
+    dep_eco_code = tables.Column("部门经济分类")
+    gov_eco_code = tables.Column("政府经济分类")
+    amount = MoneyColumn("金额")
+
+    class Meta:
+        attrs = {"class": "table dense", "id": "table-lines"}
+        per_page = 50
+
+
+@login_required
+def line_list(request):
+    require_perm(request.user, "budgeting.view_budgetline")
+    qs = selectors.line_list(actor=request.user)
+    fs = LineFilter(request.GET or None, queryset=qs, user=request.user)
+    qs = fs.qs if fs.is_bound and fs.is_valid() else qs
+    table = LineTable(qs)
+    tables.RequestConfig(request, paginate={"per_page": 50}).configure(table)
+    ctx = {"table": table, "filter": fs, "title": "预算明细查询", "page_title": "预算明细查询"}
+    if getattr(request, "htmx", False) and request.htmx.target == "list-body":
+        return render(request, "budgeting/list_partial.html", ctx)
+    return render(request, "budgeting/list.html", ctx)
+
+
+class ReplyFilter(django_filters.FilterSet):
+    round = django_filters.ModelChoiceFilter(label="预算编制", queryset=BudgetRound.objects.none())
+    level = django_filters.ChoiceFilter(label="层级", choices=Reply.Level.choices)
+    is_late = django_filters.BooleanFilter(label="超期", widget=YesNoAllSelect)
+    pending = django_filters.BooleanFilter(label="未批复", field_name="reply_date", lookup_expr="isnull",
+                                           widget=YesNoAllSelect)
+
+    class Meta:
+        model = Reply
+        fields: list[str] = []
+
+    def __init__(self, *args, user=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.filters["round"].queryset = BudgetRound.objects.restrict(user, VIEW)
+
+
+class ReplyTable(tables.Table):
+    round = tables.Column("预算编制", accessor="round__name", linkify=lambda record: reverse(
+        "budgeting:round", args=[record.round_id]))
+    level = tables.Column("层级")
+    unit = tables.Column("批复对象", accessor="unit__name")
+    amount = MoneyColumn("批复支出")
+    due_date = tables.DateColumn(verbose_name="期限", format="Y-m-d")
+    reply_date = tables.DateColumn(verbose_name="批复日期", format="Y-m-d", default="未批复")
+    doc_no = tables.Column("文号")
+    late_now = tables.BooleanColumn(verbose_name="超期", yesno="是,否", orderable=False)
+
+    class Meta:
+        attrs = {"class": "table dense", "id": "table-replies"}
+        per_page = 50
+
+
+@login_required
+def reply_list(request):
+    require_perm(request.user, "budgeting.view_reply")
+    qs = selectors.reply_list(actor=request.user)
+    fs = ReplyFilter(request.GET or None, queryset=qs, user=request.user)
+    qs = fs.qs if fs.is_bound and fs.is_valid() else qs
+    table = ReplyTable(qs)
+    tables.RequestConfig(request, paginate={"per_page": 50}).configure(table)
+    ctx = {"table": table, "filter": fs, "title": "预算批复情况", "page_title": "预算批复情况"}
+    if getattr(request, "htmx", False) and request.htmx.target == "list-body":
+        return render(request, "budgeting/list_partial.html", ctx)
+    return render(request, "budgeting/list.html", ctx)

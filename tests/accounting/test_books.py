@@ -1,0 +1,149 @@
+"""Books: general ledger, detail ledger, project ledger, trial balance — from posted vouchers only."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from ibms.accounting import books
+from ibms.accounting import services as acc
+from ibms.accounting.books import PeriodRange
+from ibms.accounting.models import AccountSet
+from ibms.accounting.posting import LineSpec
+from ibms.core.errors import NotFound, ValidationFailed
+from ibms.masterdata.models import Unit
+
+PROVINCE = "990000000"
+FUND = {"fund_nature": "111", "exp_func": "2130101"}
+
+
+@pytest.fixture
+def aset(db) -> AccountSet:
+    """农业农村厅 (an organ with no demo vouchers) — its books for the demo year."""
+    unit = Unit.objects.get(region_code=PROVINCE, code="004")
+    s = AccountSet.objects.filter(unit=unit).order_by("-year").first()
+    assert s is not None and not s.vouchers.exists()
+    return s
+
+
+def post(aset, event_id, event_type, month, day, amount, dims=None, attrs=None, amounts=None):
+    return acc.post_event(event_id=event_id, event_type=event_type, date=dt.date(aset.year, month, day),
+                          amounts=amounts or {"amount": amount}, dimensions={**FUND, **(dims or {})},
+                          attrs=attrs or {}, account_set=aset)
+
+
+@pytest.fixture
+def booked(aset, user):
+    """Jan: quota 500,000.00 (authorized), pay 12,000.00 from it (P-A); Feb: direct payment 30,000.00 (P-B);
+    Mar: refund 2,000.00 to the zero-balance account (P-A); Apr: a payment 5,000.00 reversed in May."""
+    post(aset, "q1", "quota.received", 1, 5, 50_000_000, {"project": "P-A"}, {"pay_method": "authorized"})
+    post(aset, "p1", "payment.receipted", 1, 20, 1_200_000, {"project": "P-A", "dep_eco": "30201", "payee": "甲公司"},
+         {"pay_method": "authorized"})
+    post(aset, "p2", "payment.receipted", 2, 10, 3_000_000, {"project": "P-B", "dep_eco": "30213", "payee": "乙公司"},
+         {"pay_method": "direct"})
+    post(aset, "r1", "payment.refunded", 3, 3, 200_000, {"project": "P-A", "dep_eco": "30201", "payee": "甲公司"},
+         {"pay_method": "authorized"})
+    wrong = post(aset, "p3", "payment.receipted", 4, 8, 500_000, {"project": "P-A", "dep_eco": "30201"},
+                 {"pay_method": "authorized"})
+    acc.voucher_reverse(actor=user("fin_accounting"), pk=wrong.pk, date=dt.date(aset.year, 5, 6), reason="重复支付")
+    return aset
+
+
+def test_trial_balance_balances_per_basis_and_matches_hand_figures(booked, user):
+    tb = books.trial_balance(actor=user("fin_accounting"), account_set=booked, period=PeriodRange(1, 12))
+    assert tb.balanced, tb.problems
+    fin, bud = tb.totals["financial"], tb.totals["budget"]
+    # financial: quota 500,000 + pay 12,000 + direct 30,000 + refund 2,000 + 5,000 − 5,000 (reversal)
+    assert fin.debit == fin.credit == 50_000_000 + 1_200_000 + 3_000_000 + 200_000
+    assert bud.debit == bud.credit == 50_000_000 + 1_200_000 + 3_000_000 + 200_000
+    rows = {r.code: r for rows in tb.rows.values() for r in rows}
+    assert rows["1011"].closing == 50_000_000 - 1_200_000 + 200_000
+    assert rows["4001"].closing == -(50_000_000 + 3_000_000)  # credit balance
+    assert rows["4001.01"].closing == rows["4001"].closing  # parent = sum of sub-accounts
+    assert rows["5001"].closing == 1_200_000 + 3_000_000 - 200_000
+    assert rows["7101.01"].closing == rows["5001"].closing
+    assert fin.closing_debit == fin.closing_credit == 50_000_000 - 1_200_000 + 200_000 + 1_200_000 + 3_000_000 - 200_000
+    for r in rows.values():
+        assert r.closing == r.opening + r.debit - r.credit
+
+
+def test_trial_balance_of_a_later_range_opens_with_earlier_movements(booked, user):
+    tb = books.trial_balance(actor=user("fin_accounting"), account_set=booked, period=PeriodRange(2, 3))
+    rows = {r.code: r for rows in tb.rows.values() for r in rows}
+    assert rows["1011"].opening == 50_000_000 - 1_200_000
+    assert (rows["1011"].debit, rows["1011"].credit) == (200_000, 0)
+    assert rows["4001"].opening == -50_000_000 and rows["4001"].credit == 3_000_000
+    assert tb.totals["financial"].opening_debit == tb.totals["financial"].opening_credit == 50_000_000
+    assert tb.balanced
+
+
+def test_general_ledger_closing_is_opening_plus_debits_minus_credits(booked, user):
+    gl = books.general_ledger(actor=user("fin_accounting"), account_set=booked, code="1011", period=PeriodRange(1, 6))
+    assert gl.opening == 0
+    by_month = {m.period_no: m for m in gl.months}
+    assert (by_month[1].debit, by_month[1].credit, by_month[1].balance) == (50_000_000, 1_200_000, 48_800_000)
+    assert (by_month[2].debit, by_month[2].credit) == (0, 0)
+    assert by_month[3].debit == 200_000
+    # April pays 5,000 from the zero-balance account, May's reversal puts it back (a red credit)
+    assert (by_month[4].debit, by_month[4].credit) == (0, 500_000)
+    assert (by_month[5].debit, by_month[5].credit) == (0, -500_000)
+    assert by_month[5].ytd_credit == 1_200_000
+    balance = gl.opening
+    for m in gl.months:
+        balance += m.debit - m.credit
+        assert m.balance == balance
+    assert gl.closing == gl.opening + gl.debit - gl.credit == 49_000_000
+    later = books.general_ledger(actor=user("fin_accounting"), account_set=booked, code="1011", period=PeriodRange(3, 4))
+    assert later.opening == 48_800_000 and later.closing == 48_800_000 + 200_000 - 500_000
+    assert [m.period_no for m in later.months] == [3, 4]
+
+
+def test_detail_ledger_running_balance_over_every_posted_line(booked, user):
+    dl = books.detail_ledger(actor=user("fin_accounting"), account_set=booked, code="7101", period=PeriodRange(1, 12))
+    assert [(e.debit, e.credit) for e in dl.entries] == [(1_200_000, 0), (3_000_000, 0), (0, 200_000), (500_000, 0),
+                                                         (-500_000, 0)]
+    assert [e.balance for e in dl.entries] == [1_200_000, 4_200_000, 4_000_000, 4_500_000, 4_000_000]
+    assert dl.closing == 4_000_000 and dl.entries[0].dims["project_code"] == "P-A"
+    assert all(e.account_code == "7101.01" for e in dl.entries)
+    assert dl.month_totals[3] == (0, 200_000) and dl.ytd_totals[12] == (4_200_000, 200_000)
+    part = books.detail_ledger(actor=user("fin_accounting"), account_set=booked, code="7101", period=PeriodRange(2, 3),
+                               dims={"project_code": "P-A"})
+    assert part.opening == 1_200_000 and [e.balance for e in part.entries] == [1_000_000]
+
+
+def test_project_ledger_splits_budget_revenue_and_expenditure_by_project(booked, user):
+    pl = books.project_ledger(actor=user("fin_accounting"), account_set=booked, period=PeriodRange(1, 12),
+                              project_code="P-A")
+    assert pl.projects == ["P-A", "P-B"]
+    assert pl.totals("P-A") == (50_000_000, 1_200_000 - 200_000)  # the April payment and its reversal cancel
+    assert pl.totals("P-B") == (3_000_000, 3_000_000)
+    row = next(r for r in pl.rows if r.project_code == "P-B")
+    assert (row.exp_func_code, row.dep_eco_code, row.fund_nature_code) == ("2130101", "30213", "111")
+    assert [e.balance for e in pl.entries if e.account_code.startswith("7")] == [1_200_000, 1_000_000, 1_500_000,
+                                                                                1_000_000]
+
+
+def test_unposted_vouchers_do_not_count(booked, user):
+    clerk = user("fin_accounting")
+    acc.voucher_create(actor=clerk, account_set_id=booked.pk, date=dt.date(booked.year, 2, 1), summary="未审核",
+                       lines=[LineSpec(basis="financial", account_code="5001", debit=70_000),
+                              LineSpec(basis="financial", account_code="1011", credit=70_000)])
+    tb = books.trial_balance(actor=clerk, account_set=booked, period=PeriodRange(1, 12))
+    rows = {r.code: r for rows in tb.rows.values() for r in rows}
+    assert rows["5001"].closing == 4_000_000 and rows["1011"].closing == 49_000_000
+
+
+def test_bad_period_range_is_refused():
+    with pytest.raises(ValidationFailed) as exc:
+        PeriodRange.of(5, 3)
+    assert exc.value.violations[0].code == "period_order"
+    with pytest.raises(ValidationFailed):
+        PeriodRange.of(0, 13)
+
+
+def test_other_units_books_are_not_found(booked, user):
+    with pytest.raises(NotFound):
+        books.get_account_set(actor=user("school_clerk"), account_set_id=booked.pk)
+    assert booked not in books.account_sets(actor=user("school_clerk"))
+    assert booked in books.account_sets(actor=user("fin_accounting"))
