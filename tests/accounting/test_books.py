@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import io
+from decimal import Decimal
 
+import openpyxl
 import pytest
 
 from ibms.accounting import books
@@ -118,8 +121,9 @@ def test_project_ledger_splits_budget_revenue_and_expenditure_by_project(booked,
     assert pl.projects == ["P-A", "P-B"]
     assert pl.totals("P-A") == (50_000_000, 1_200_000 - 200_000)  # the April payment and its reversal cancel
     assert pl.totals("P-B") == (3_000_000, 3_000_000)
-    row = next(r for r in pl.rows if r.project_code == "P-B")
-    assert (row.exp_func_code, row.dep_eco_code, row.fund_nature_code) == ("2130101", "30213", "111")
+    # revenue lines carry no economic class (the rules copy it to expenditure only): two rows for P-B
+    p_b = sorted((r.dep_eco_code, r.revenue, r.expenditure) for r in pl.rows if r.project_code == "P-B")
+    assert p_b == [("", 3_000_000, 0), ("30213", 0, 3_000_000)]
     assert [e.balance for e in pl.entries if e.account_code.startswith("7")] == [1_200_000, 1_000_000, 1_500_000,
                                                                                 1_000_000]
 
@@ -147,3 +151,66 @@ def test_other_units_books_are_not_found(booked, user):
         books.get_account_set(actor=user("school_clerk"), account_set_id=booked.pk)
     assert booked not in books.account_sets(actor=user("school_clerk"))
     assert booked in books.account_sets(actor=user("fin_accounting"))
+
+
+# --- pages and exports -------------------------------------------------------------------------------
+
+def _sheet_rows(content: bytes, sheet: int = 0) -> list[tuple]:
+    wb = openpyxl.load_workbook(io.BytesIO(content))
+    return list(wb.worksheets[sheet].iter_rows(min_row=4, values_only=True))
+
+
+def test_trial_balance_page_and_excel_show_the_same_numbers(booked, client_as):
+    c = client_as("fin_accounting")
+    url = f"/accounting/reports/trial-balance/?set={booked.pk}&start=1&end=12"
+    page = c.get(url)
+    html = page.content.decode()
+    assert page.status_code == 200 and "科目余额表（财务会计）" in html and "借贷平衡" in html
+    assert "490,000.00" in html  # 1011 closing
+    rows = _sheet_rows(c.get(url + "&format=xlsx").content)
+    by_code = {r[0]: r for r in rows if r[0]}
+    # 科目编码, 名称, 期初借, 期初贷, 本期借, 本期贷, 期末借, 期末贷
+    # 1011: quota 500,000 + refund 2,000; paid 12,000 + 5,000 and the reversal's red −5,000
+    assert by_code["1011"][4:8] == (Decimal("502000"), Decimal("12000"), Decimal("490000"), 0)
+    assert by_code["4001"][4:8] == (0, Decimal("530000"), 0, Decimal("530000"))
+    total = next(r for r in rows if r[1] == "合计")
+    assert total[4] == total[5] == Decimal("544000") and total[6] == total[7]
+    budget = _sheet_rows(c.get(url + "&format=xlsx").content, 1)
+    assert next(r for r in budget if r[0] == "7101.01")[6] == Decimal("40000")
+    pdf = c.get(url + "&format=pdf")
+    assert pdf.status_code == 200 and pdf["Content-Type"] == "application/pdf" and pdf.content.startswith(b"%PDF")
+
+
+def test_ledger_pages(booked, client_as):
+    c = client_as("fin_accounting")
+    q = f"?set={booked.pk}&start=1&end=6"
+    gl = c.get(f"/accounting/reports/general-ledger/{q}&account=1011&format=xlsx")
+    rows = _sheet_rows(gl.content)
+    assert rows[0][1] == "上年结转" and rows[1][1:] == ("本月合计", Decimal("500000"), Decimal("12000"), "借",
+                                                      Decimal("488000"))
+    assert rows[-1][1:] == ("本年累计", Decimal("502000"), Decimal("12000"), "借", Decimal("490000"))
+    page = c.get(f"/accounting/reports/detail-ledger/{q}&account=7101&project=P-A")
+    html = page.content.decode()
+    assert page.status_code == 200 and "明细账：7101 行政支出" in html and "甲公司" in html and "乙公司" not in html
+    dl = _sheet_rows(c.get(f"/accounting/reports/detail-ledger/{q}&account=7101&format=xlsx").content)
+    entries = [r for r in dl if r[2]]
+    assert [r[9] for r in entries] == [Decimal("12000"), Decimal("42000"), Decimal("40000"), Decimal("45000"),
+                                       Decimal("40000")]
+    pl = c.get(f"/accounting/reports/project-ledger/{q}&project=P-B")
+    assert pl.status_code == 200 and "项目明细账：P-B" in pl.content.decode()
+    assert c.get(f"/accounting/reports/{q}").status_code == 200
+    assert c.get(f"/accounting/reports/general-ledger/{q}&format=pdf").content.startswith(b"%PDF")
+
+
+def test_report_pages_of_another_units_books_are_404(booked, client_as):
+    c = client_as("school_clerk")
+    for page in ("trial-balance/", "general-ledger/", "detail-ledger/", "project-ledger/",
+                 "statements/balance_sheet/"):
+        assert c.get(f"/accounting/reports/{page}?set={booked.pk}").status_code == 404, page
+    own = c.get("/accounting/reports/trial-balance/")  # defaults to the school's own books
+    assert own.status_code == 200 and "第一实验中学" in own.content.decode()
+
+
+def test_bad_period_on_a_page_is_refused(booked, client_as):
+    r = client_as("fin_accounting").get(f"/accounting/reports/trial-balance/?set={booked.pk}&start=7&end=3")
+    assert r.status_code == 422 and "起始期间不能晚于截止期间" in r.content.decode()

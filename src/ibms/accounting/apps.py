@@ -33,4 +33,5 @@ class AccountingConfig(AppConfig):
         register_nav("账套与科目", "/accounting/sets/", "accounting.view_accountset")
         register_nav("记账凭证", "/accounting/vouchers/", "accounting.view_voucher")
         register_nav("记账规则", "/accounting/rules/", "accounting.view_postingrule")
+        register_nav("账簿与报表", "/accounting/reports/", "accounting.view_accountset")
         verify.register("accounting.balanced", check_balanced)

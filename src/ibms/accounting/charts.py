@@ -18,7 +18,16 @@ from django.db import transaction
 
 from ibms.core import audit
 
-from .models import DIMENSIONS, Basis, ChartAccount, ChartKind, ChartTemplate, PostingRule, PostingRuleLine, Side
+from .models import (
+    DIMENSIONS,
+    Basis,
+    ChartAccount,
+    ChartKind,
+    ChartTemplate,
+    PostingRule,
+    PostingRuleLine,
+    Side,
+)
 
 UNIT_CHART = "gov_accounting_unit_chart.csv"
 FISCAL_CHART = "fiscal_general_accounting_chart_2015.csv"

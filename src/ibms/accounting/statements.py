@@ -23,7 +23,8 @@ line's value. `kind` says which amount an account term takes:
 
 The 财政拨款预算收入支出表 is a matrix: its rows (`fiscal_appropriation.csv`) are dimension filters
 (fund type, `project=` empty / `project=*` any / `dep_eco=301|303` prefixes / `!` negation, `expand`
-= one child row per project) and its columns (`fiscal_appropriation_columns.csv`) are formulas.
+= one child row per project, `columns` = the only columns shown) and its columns
+(`fiscal_appropriation_columns.csv`) are formulas evaluated year-to-date.
 """
 
 from __future__ import annotations
@@ -122,6 +123,9 @@ class RowDef:
     fund: str
     filters: tuple[tuple[str, str], ...]
     expand: str
+    # columns shown (empty = all): economic-class rows show expenditure only, since budget revenue and
+    # balance lines carry no economic class
+    only: tuple[int, ...]
     bold: bool
 
 @dataclass(frozen=True)
@@ -180,7 +184,8 @@ def _load(root: str) -> dict[str, StatementDef]:
             cols = tuple(ColumnDef(c["label"], "ytd", c["kind"], parse_formula(c["formula"]))
                          for c in _read(base / f"{code}_columns.csv"))
             rows = tuple(RowDef(int(r["row_no"]), r["name"], r["fund"], _filters(r["filter"]), r["expand"],
-                                bool(r["bold"])) for r in _read(base / f"{code}.csv"))
+                                tuple(int(c) for c in r["columns"].split()), bool(r["bold"]))
+                         for r in _read(base / f"{code}.csv"))
             funds = tuple((f["fund"], f["revenue_account"], f["fund_nature_prefix"])
                           for f in _read(base / f"{code}_funds.csv"))
             out[code] = StatementDef(**{**common, "columns": cols}, rows=rows, funds=funds)
@@ -448,10 +453,10 @@ def _row_match(d: StatementDef, row: RowDef, key: dict[str, str], project: str |
             ok = have == ""
         elif want == "*":
             ok = have != ""
-        else:
+        else:  # prefixes; a line without the dimension matches neither the list nor its negation
             negate = want.startswith("!")
             hit = any(have.startswith(p) for p in want.lstrip("!").split("|"))
-            ok = hit != negate
+            ok = have != "" and hit != negate
         if not ok:
             return False
     return project is None or key["project_code"] == project
@@ -474,7 +479,8 @@ def _compute_matrix(actor, account_set: AccountSet, d: StatementDef, period: Per
                 picked[(key["account_code"],)] = picked.get((key["account_code"],), Turnover())
                 picked[(key["account_code"],)].add(t)
         fig = Figures(sides, rolled_up(picked))
-        return [sum(fig.amount(c.kind, t) for t in c.terms) for c in d.columns]
+        return [sum(fig.amount(c.kind, t) for t in c.terms) if not row.only or i in row.only else None
+                for i, c in enumerate(d.columns, 1)]
 
     rows: list[StatementRow] = []
     for r in d.rows:
@@ -485,10 +491,12 @@ def _compute_matrix(actor, account_set: AccountSet, d: StatementDef, period: Per
             projects = sorted({k["project_code"] for k, _ in raw if k["project_code"] and _row_match(d, r, k, None)})
             for i, p in enumerate(projects, 1):
                 pv = values(r, p)
-                if any(pv):
+                if any(v for v in pv if v):
                     rows.append(StatementRow(f"{r.row_no}.{i}", f"{i}.项目 {p}", pv, False, 2))
     problems = []
     for r in rows:
+        if None in r.values:  # a partial row (expenditure only) has no balance to check
+            continue
         for lhs, rhs in d.checks:
             a, b = _check(d, lhs, rhs, lambda n, r=r: r.values[n - 1])
             if a != b:

@@ -28,13 +28,12 @@ from ibms.projects.services import projects_enter_budget, projects_start_executi
 
 from . import domain
 from .models import BudgetLine, BudgetRound, Ceiling, Reply, ReplyDeadline, Submission, Version
-from .setup import DEPT_SUBMISSION_DOC, UNIT_SUBMISSION_DOC, revenue_fund_natures
+from .setup import DEPT_SUBMISSION_DOC, UNIT_SUBMISSION_DOC, defaults, revenue_fund_natures
 
 Stage = BudgetRound.Stage
 PREPARE_DOC = "budget_prepare"  # to-do: a unit/department prepares (or corrects) its submission
 ROUND_DOC = "budget_round"  # to-do: finance's next step on a round
 UNIT_REPLY_DOC = "budget_unit_reply"  # to-do: a department replies to its units
-DEFAULT_TRANSFER_TYPE = "3"  # value set transfer_type: 专项转移支付, for lines generated from the library
 VERSION_LABEL = dict(Version.choices)
 
 
@@ -176,7 +175,8 @@ def round_create(*, actor, year: int, name: str = "") -> BudgetRound:
 
 def _not_accepted(rnd: BudgetRound, version: str) -> list[Violation]:
     """Departments with lines in this version whose submission finance has not accepted."""
-    with_lines = set(BudgetLine.objects.filter(round=rnd, version=version).values_list("department_id", flat=True))
+    with_lines = set(BudgetLine.objects.filter(round=rnd, version=version).order_by()
+                     .values_list("department_id", flat=True).distinct())
     subs = {s.unit_id: s for s in Submission.objects.filter(round=rnd, version=version, is_department=True)}
     out = []
     for dept in Unit.objects.filter(pk__in=with_lines).order_by("code"):
@@ -276,8 +276,8 @@ def round_start_second_up(*, actor, round_id: int) -> BudgetRound:
         _lock_all_submissions(rnd)
         if rnd.stage != Stage.CEILINGS:
             raise Conflict("wrong_stage", f"当前阶段“{rnd.get_stage_display()}”不能开始二上")
-        with_lines = set(BudgetLine.objects.filter(round=rnd, version=Version.FIRST_UP)
-                         .values_list("department_id", flat=True))
+        with_lines = set(BudgetLine.objects.filter(round=rnd, version=Version.FIRST_UP).order_by()
+                         .values_list("department_id", flat=True).distinct())
         with_ceiling = set(Ceiling.objects.filter(round=rnd).values_list("department_id", flat=True))
         missing = Unit.objects.filter(pk__in=with_lines - with_ceiling).order_by("code")
         if missing:
@@ -301,7 +301,7 @@ def round_consolidate(*, actor, round_id: int) -> BudgetRound:
         if rnd.stage != Stage.SECOND_UP:
             raise Conflict("wrong_stage", f"当前阶段“{rnd.get_stage_display()}”不能汇总")
         problems = _not_accepted(rnd, Version.SECOND_UP)
-        for dept_id in BudgetLine.objects.filter(round=rnd, version=Version.SECOND_UP).values_list(
+        for dept_id in BudgetLine.objects.filter(round=rnd, version=Version.SECOND_UP).order_by().values_list(
                 "department_id", flat=True).distinct():
             problems += _ceiling_problems(rnd, Unit.objects.get(pk=dept_id))
         if problems:
@@ -623,11 +623,47 @@ def submission_accept(*, actor, submission_id: int, comment: str = "") -> Submis
 
 # --- lines --------------------------------------------------------------------------------------
 
-def _resolve(actor, rnd: BudgetRound, data: LineData) -> dict:
+class _Codes:
+    """Classification look-ups of one service call, cached: generating a department's lines asks the same
+    questions for every line."""
+
+    def __init__(self, year: int, region_code: str):
+        self.year, self.region_code = year, region_code
+        self._leaf: dict[tuple[str, str], Violation | None] = {}
+        self._gov: dict[tuple[str, str], str | None] = {}
+        self._sangong: set[str] | None = None
+        self._regions: dict[str, Region | None] = {}
+
+    def leaf_problem(self, value_set: str, code: str) -> Violation | None:
+        key = (value_set, code)
+        if key not in self._leaf:
+            self._leaf[key] = classification_violation(value_set, code, fiscal_year=self.year,
+                                                       region_code=self.region_code)
+        return self._leaf[key]
+
+    def gov_eco(self, dep: str, unit_type: str) -> str | None:
+        key = (dep, unit_type)
+        if key not in self._gov:
+            self._gov[key] = gov_eco_for(dep, unit_type, fiscal_year=self.year, region_code=self.region_code)
+        return self._gov[key]
+
+    def is_sangong(self, dep: str) -> bool:
+        if self._sangong is None:
+            self._sangong = _value_set_codes("sangong_eco", self.year)
+        return dep in self._sangong
+
+    def region(self, code: str) -> Region | None:
+        if code not in self._regions:
+            self._regions[code] = Region.objects.filter(code=code).first()
+        return self._regions[code]
+
+
+def _resolve(actor, rnd: BudgetRound, data: LineData, codes: _Codes | None = None) -> dict:
     """Validate a line against the library and the classifications; every problem at once. Returns the model
     fields (classification defaults from the project, government economic class from the mapping)."""
     v: list[Violation] = []
     year, region = rnd.year, rnd.region_code
+    codes = codes or _Codes(year, region)
     direction = data.direction
     if direction not in BudgetLine.Direction.values:
         raise invalid("direction_invalid", "收支方向只能是收入或支出", "direction")
@@ -647,7 +683,7 @@ def _resolve(actor, rnd: BudgetRound, data: LineData) -> dict:
         if not code:
             v.append(Violation(f"{field}_required", f"{label}不能为空", field))
             return
-        problem = classification_violation(value_set, code, fiscal_year=year, region_code=region, field=field)
+        problem = codes.leaf_problem(value_set, code)
         if problem:
             v.append(Violation(problem.code, f"{label}：{problem.message}", field))
 
@@ -703,7 +739,9 @@ def _resolve(actor, rnd: BudgetRound, data: LineData) -> dict:
             leaf("dep_eco", dep, "dep_eco_code", "部门经济分类")
             leaf("fund_type", fund, "fund_nature_code", "资金性质")
             gov = (data.gov_eco_code or "").strip()
-            mapped = gov_eco_for(dep, unit.unit_type, fiscal_year=year, region_code=region) if dep and unit else None
+            mapped = codes.gov_eco(dep, unit.unit_type) if dep and unit else None
+            if project.is_transfer:
+                mapped = defaults().get("transfer_gov_eco_code") or mapped
             if gov and mapped and gov != mapped:
                 v.append(Violation("gov_eco_mismatch", f"政府经济分类 {gov} 与部门经济分类 {dep} 不对应"
                                                        f"（{unit.get_unit_type_display()}应为 {mapped}）", "gov_eco_code"))
@@ -714,15 +752,14 @@ def _resolve(actor, rnd: BudgetRound, data: LineData) -> dict:
             elif gov:
                 leaf("gov_eco", gov, "gov_eco_code", "政府经济分类")
             out["gov_eco_code"] = gov
-            out["is_sangong"] = dep in _value_set_codes("sangong_eco", year)
+            out["is_sangong"] = codes.is_sangong(dep)
             sub = (data.sub_region_code or "").strip()
             if project.is_transfer:
                 sub = sub or project.transfer_region_code
-                target = Region.objects.filter(code=sub).first()
-                mine = Region.objects.get(code=region)
+                target, mine = codes.region(sub), codes.region(region)
                 if target is None or target.code == region or not target.path.startswith(mine.path):
                     v.append(Violation("sub_region_invalid", f"接收区划 {sub} 不是本级的下级区划", "sub_region_code"))
-                ttype = (data.transfer_type_code or "").strip() or DEFAULT_TRANSFER_TYPE
+                ttype = (data.transfer_type_code or "").strip() or defaults().get("transfer_type_code", "")
                 leaf("transfer_type", ttype, "transfer_type_code", "转移支付类型")
                 out.update(is_transfer=True, sub_region_code=sub, transfer_type_code=ttype)
             elif sub or data.transfer_type_code:
@@ -859,13 +896,16 @@ def lines_generate(*, actor, round_id: int, unit_id: int) -> list[BudgetLine]:
                     .order_by("unit_path", "priority", "code"))
         created: list[BudgetLine] = []
         problems: list[Violation] = []
+        codes = _Codes(rnd.year, rnd.region_code)
+        ready = {unit.pk}
         for project in projects:
             for eco, amount in _plan_lines(project, rnd.year):
-                if project.unit.path != unit.path:
+                if project.unit_id not in ready:
                     _prepare_write(actor, rnd, project.unit)
+                    ready.add(project.unit_id)
                 try:
                     values = _resolve(actor, rnd, LineData(project_id=project.pk, unit_id=project.unit_id,
-                                                           dep_eco_code=eco, amount=amount))
+                                                           dep_eco_code=eco, amount=amount), codes)
                 except ValidationFailed as exc:
                     problems += [Violation(p.code, f"项目 {project.code} {project.name}：{p.message}", p.field)
                                  for p in exc.violations]

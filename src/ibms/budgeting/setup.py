@@ -42,6 +42,13 @@ def revenue_fund_natures() -> dict[str, str]:
             if r["value_set"] == "bgt_revenue" and r["fund_nature_code"]}
 
 
+@cache
+def defaults() -> dict[str, str]:
+    """Configurable defaults (data/budgeting/defaults.csv): transfer type and government economic class of
+    transfer lines."""
+    return {r["key"]: r["value"] for r in _read("defaults.csv")}
+
+
 def load_value_sets(year: int) -> int:
     rows = _read("value_sets.csv")
     created: list[ValueSetItem] = []

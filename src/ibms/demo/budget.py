@@ -46,6 +46,8 @@ def _ensure_department_staff(units: dict[str, object]) -> None:
     if not wanted:
         return
     roles = {r.code: r for r in Role.objects.filter(code__in=["dept_clerk", "dept_reviewer"])}
+    # one hash for all of them (same demo password; argon2 is deliberately slow)
+    hashed = User.objects.filter(username="edu_clerk").values_list("password", flat=True).first()
     with transaction.atomic(durable=True):
         for code, clerk, reviewer in wanted:
             dept = units[code]
@@ -56,7 +58,10 @@ def _ensure_department_staff(units: dict[str, object]) -> None:
                 audit.record_change(org, "create")
             for username, role, title in ((clerk, "dept_clerk", "会计"), (reviewer, "dept_reviewer", "处长")):
                 u = User(username=username, real_name=f"{dept.name}财务处 {title}", organization=org)
-                u.set_password(DEMO_PASSWORD)
+                if hashed:
+                    u.password = hashed
+                else:
+                    u.set_password(DEMO_PASSWORD)
                 u.save()
                 audit.record_change(u, "create")
                 u.groups.set([roles[role].group])

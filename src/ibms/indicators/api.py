@@ -1,3 +1,620 @@
-from ninja import Router
+"""/api/v1/indicators/: the ledger (list, get, entries, lineage), every movement, 调剂, transfer notices and the
+payment reservation. Thin: parse, call one service or selector, serialize. Money travels as decimal yuan
+strings; errors are {"code","message","detail"} with stable codes (overdraw, cross_fund_nature, sangong_increase,
+personnel_out, already_posted, already_voided, already_received, not_found …)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Any
+
+from django.db import transaction
+from ninja import Router, Schema, Status
+
+from ibms.core import clock
+from ibms.core.errors import invalid
+from ibms.core.money import MoneyError, fen_to_str, parse_yuan
+from ibms.core.scoping import VIEW, get_in_scope, require_perm
+
+from . import selectors, services
+from .models import (
+    BUCKETS,
+    Indicator,
+    IndicatorEntry,
+    Reallocation,
+    Reservation,
+    SourceDocument,
+    TransferNotice,
+)
 
 router = Router(tags=["指标管理"])
+MAX_LIMIT = 500
+
+
+def _fen(value: str | Decimal, field: str = "amount") -> int:
+    try:
+        return parse_yuan(value)
+    except MoneyError as exc:
+        raise invalid("money_invalid", str(exc), field) from exc
+
+
+# --- schemas --------------------------------------------------------------------------------------------------
+
+class DocIn(Schema):
+    doc_no: str
+    title: str = ""
+    doc_date: dt.date | None = None
+    upper_doc_no: str = ""
+    adj_batch_no: str = ""
+
+    def to_doc(self) -> services.Doc:
+        return services.Doc(self.doc_no, self.title, self.doc_date, self.upper_doc_no, self.adj_batch_no)
+
+
+class IndicatorOut(Schema):
+    id: int
+    code: str
+    region_code: str
+    year: int
+    source_id: int
+    source_doc_no: str
+    source_kind: str
+    parent_id: int | None
+    unit_id: int | None
+    unit_code: str
+    department_id: int | None
+    project_id: int | None
+    summary: str
+    fund_nature_code: str
+    exp_func_code: str
+    gov_eco_code: str
+    dep_eco_code: str
+    pay_type_code: str
+    source_type_code: str
+    bgt_type_code: str
+    is_executable: bool
+    is_gov_pur: bool
+    is_track: bool
+    is_sanbao: bool
+    is_sangong: bool
+    rec_region_code: str
+    adj_batch_no: str
+    amount: str
+    available: str
+    reserved: str
+    spent: str
+    frozen: str
+    allotted: str
+
+
+class IndicatorPage(Schema):
+    count: int
+    items: list[IndicatorOut]
+
+
+class EntryOut(Schema):
+    id: int
+    kind: str
+    kind_display: str
+    d_amount: str
+    d_available: str
+    d_reserved: str
+    d_spent: str
+    d_frozen: str
+    d_allotted: str
+    source_id: int | None
+    doc_no: str
+    counterpart_id: int | None
+    counterpart_code: str
+    consumer: str
+    reservation_id: int | None
+    adj_batch_no: str
+    memo: str
+    actor: str
+    created_at: dt.datetime
+
+
+class NodeOut(Schema):
+    id: int | None
+    code: str
+    region_code: str
+    year: int
+    amount: str
+    visible: bool
+    relation: str
+
+
+class ReservationOut(Schema):
+    id: int
+    indicator_id: int
+    consumer: str
+    amount: str
+    status: str
+    restored: str
+
+
+class NoticeOut(Schema):
+    id: int
+    number: str
+    region_code: str
+    from_region_code: str
+    year: int
+    kind: str
+    transfer_type: str
+    upper_indicator_code: str
+    upper_doc_no: str
+    upper_doc_title: str
+    amount: str
+    fund_nature_code: str
+    exp_func_code: str
+    gov_eco_code: str
+    dep_eco_code: str
+    is_gov_pur: bool
+    is_track: bool
+    is_sanbao: bool
+    notice_date: dt.date
+    approval_date: dt.date | None
+    due_date: dt.date | None
+    is_late: bool
+    status: str
+    received_indicator_id: int | None
+
+
+class SourceOut(Schema):
+    id: int
+    region_code: str
+    year: int
+    kind: str
+    doc_no: str
+    title: str
+    doc_date: dt.date
+    upper_doc_no: str
+    adj_batch_no: str
+
+
+class LineageOut(Schema):
+    indicator: IndicatorOut
+    source: SourceOut
+    ancestors: list[NodeOut]
+    children: list[NodeOut]
+    counterparts: list[NodeOut]
+    reservations: list[ReservationOut]
+    notices: list[NoticeOut]
+
+
+def _ind(i: Indicator) -> dict[str, Any]:
+    return {**{f: getattr(i, f) for f in (
+        "id", "code", "region_code", "year", "source_id", "parent_id", "unit_id", "department_id", "project_id",
+        "summary", "fund_nature_code", "exp_func_code", "gov_eco_code", "dep_eco_code", "pay_type_code",
+        "source_type_code", "bgt_type_code", "is_executable", "is_gov_pur", "is_track", "is_sanbao", "is_sangong",
+        "rec_region_code", "adj_batch_no")},
+            "source_doc_no": i.source.doc_no, "source_kind": i.source.kind, "unit_code": i.unit.code if i.unit else "",
+            **{b: fen_to_str(getattr(i, b)) for b in ("amount", *BUCKETS)}}
+
+
+def _entry(e: IndicatorEntry) -> dict[str, Any]:
+    return {"id": e.pk, "kind": e.kind, "kind_display": e.get_kind_display(),
+            **{f"d_{b}": fen_to_str(getattr(e, f"d_{b}")) for b in ("amount", *BUCKETS)},
+            "source_id": e.source_id, "doc_no": e.doc_no, "counterpart_id": e.counterpart_id,
+            "counterpart_code": e.counterpart.code if e.counterpart_id else "", "consumer": e.consumer,
+            "reservation_id": e.reservation_id, "adj_batch_no": e.adj_batch_no, "memo": e.memo,
+            "actor": e.actor.get_username() if e.actor_id else "", "created_at": e.created_at}
+
+
+def _node(n: selectors.Node) -> dict[str, Any]:
+    return {"id": n.pk, "code": n.code, "region_code": n.region_code, "year": n.year, "amount": fen_to_str(n.amount),
+            "visible": n.visible, "relation": n.relation}
+
+
+def _res(r: Reservation) -> dict[str, Any]:
+    return {"id": r.pk, "indicator_id": r.indicator_id, "consumer": r.consumer, "amount": fen_to_str(r.amount),
+            "status": r.status, "restored": fen_to_str(r.restored)}
+
+
+def _notice(n: TransferNotice) -> dict[str, Any]:
+    return {**{f: getattr(n, f) for f in (
+        "id", "number", "region_code", "from_region_code", "year", "kind", "transfer_type", "upper_indicator_code",
+        "upper_doc_no", "upper_doc_title", "fund_nature_code", "exp_func_code", "gov_eco_code", "dep_eco_code",
+        "is_gov_pur", "is_track", "is_sanbao", "notice_date", "approval_date", "due_date", "is_late", "status",
+        "received_indicator_id")}, "amount": fen_to_str(n.amount)}
+
+
+def _src(s: SourceDocument) -> dict[str, Any]:
+    return {f: getattr(s, f) for f in ("id", "region_code", "year", "kind", "doc_no", "title", "doc_date",
+                                       "upper_doc_no", "adj_batch_no")}
+
+
+# --- the ledger -------------------------------------------------------------------------------------------------
+
+@router.get("/", response=IndicatorPage, summary="指标列表（数据权限范围内）", operation_id="indicator_list")
+def list_indicators(request, year: int | None = None, region_code: str = "", unit_code: str = "",
+                    department_code: str = "", source_kind: str = "", fund_nature_code: str = "",
+                    exp_func_code: str = "", flag: str = "", executable: bool | None = None, q: str = "",
+                    limit: int = 50, offset: int = 0):
+    require_perm(request.auth, "indicators.view_indicator")
+    qs = selectors.indicator_list(actor=request.auth, year=year, region_code=region_code, unit_code=unit_code,
+                                  department_code=department_code, source_kind=source_kind,
+                                  fund_nature_code=fund_nature_code, exp_func_code=exp_func_code,
+                                  flags=[x for x in flag.split(",") if x], executable=executable, q=q)
+    limit, offset = max(1, min(limit, MAX_LIMIT)), max(0, offset)
+    return {"count": qs.count(), "items": [_ind(i) for i in qs[offset:offset + limit]]}
+
+
+@router.get("/{int:pk}", response=IndicatorOut, summary="指标详情", operation_id="indicator_get")
+def get_indicator(request, pk: int):
+    require_perm(request.auth, "indicators.view_indicator")
+    return _ind(selectors.indicator_get(actor=request.auth, pk=pk))
+
+
+@router.get("/{int:pk}/entries", response=list[EntryOut], summary="指标变动明细", operation_id="indicator_entries")
+def get_entries(request, pk: int, limit: int = 200, offset: int = 0):
+    require_perm(request.auth, "indicators.view_indicator")
+    qs = selectors.indicator_entries(actor=request.auth, pk=pk)
+    limit, offset = max(1, min(limit, MAX_LIMIT)), max(0, offset)
+    return [_entry(e) for e in qs[offset:offset + limit]]
+
+
+@router.get("/{int:pk}/lineage", response=LineageOut, summary="指标来源与去向", operation_id="indicator_lineage")
+def get_lineage(request, pk: int):
+    require_perm(request.auth, "indicators.view_indicator")
+    lin = selectors.lineage(actor=request.auth, pk=pk)
+    return {"indicator": _ind(lin.indicator), "source": _src(lin.source),
+            "ancestors": [_node(n) for n in lin.ancestors], "children": [_node(n) for n in lin.children],
+            "counterparts": [_node(n) for n in lin.counterparts],
+            "reservations": [_res(r) for r in lin.reservations], "notices": [_notice(n) for n in lin.notices]}
+
+
+# --- creation -------------------------------------------------------------------------------------------------------
+
+class SourceIn(DocIn):
+    region_code: str
+    year: int
+    kind: str
+
+
+class SpecIn(Schema):
+    amount: str
+    fund_nature_code: str
+    exp_func_code: str
+    unit_id: int | None = None
+    department_id: int | None = None
+    project_id: int | None = None
+    gov_eco_code: str = ""
+    dep_eco_code: str = ""
+    pay_type_code: str = ""
+    is_executable: bool = True
+    is_gov_pur: bool = False
+    is_track: bool = False
+    is_sanbao: bool = False
+    is_sangong: bool = False
+    rec_region_code: str = ""
+    summary: str = ""
+
+
+class CreateIn(Schema):
+    source_id: int
+    specs: list[SpecIn]
+
+
+@router.get("/source-documents", response=list[SourceOut], summary="指标来源文件", operation_id="indicator_sources")
+def list_sources(request, year: int | None = None, kind: str = "", q: str = "", limit: int = 50, offset: int = 0):
+    require_perm(request.auth, "indicators.view_sourcedocument")
+    qs = selectors.source_documents(actor=request.auth, year=year, kind=kind, q=q)
+    limit, offset = max(1, min(limit, MAX_LIMIT)), max(0, offset)
+    return [_src(s) for s in qs[offset:offset + limit]]
+
+
+@router.post("/source-documents", response={201: SourceOut}, summary="登记来源文件",
+             operation_id="indicator_source_create")
+def create_source(request, payload: SourceIn):
+    with transaction.atomic(durable=True):
+        src = services.source_document_create(
+            actor=request.auth, region_code=payload.region_code, year=payload.year, kind=payload.kind,
+            doc_no=payload.doc_no, title=payload.title, doc_date=payload.doc_date or clock.today(payload.region_code),
+            upper_doc_no=payload.upper_doc_no, adj_batch_no=payload.adj_batch_no)
+    return Status(201, _src(src))
+
+
+@router.post("/", response={201: list[IndicatorOut]}, summary="依据来源文件生成指标", operation_id="indicator_create")
+def create_indicators(request, payload: CreateIn):
+    source = get_in_scope(SourceDocument.objects, request.auth, VIEW, what="来源文件", pk=payload.source_id)
+    specs = [services.IndicatorSpec(**{**s.model_dump(), "amount": _fen(s.amount, f"specs[{n}].amount")})
+             for n, s in enumerate(payload.specs)]
+    with transaction.atomic(durable=True):
+        rows = services.indicators_create(actor=request.auth, source=source, specs=specs)
+    return Status(201, [_ind(i) for i in Indicator.objects.filter(pk__in=[r.pk for r in rows])
+                        .select_related("source", "unit").order_by("id")])
+
+
+# --- movements ----------------------------------------------------------------------------------------------------
+
+class AmountIn(Schema):
+    amount: str
+    doc: DocIn
+    memo: str = ""
+
+
+class IncreaseIn(AmountIn):
+    kind: str = SourceDocument.Kind.SUPPLEMENT
+
+
+class AdjustIn(Schema):
+    delta: str
+    doc: DocIn
+    memo: str = ""
+
+
+class SplitIn(Schema):
+    unit_id: int
+    amount: str
+    project_id: int | None = None
+    exp_func_code: str = ""
+    dep_eco_code: str = ""
+    gov_eco_code: str = ""
+    summary: str = ""
+
+
+class DistributeIn(Schema):
+    doc: DocIn
+    splits: list[SplitIn]
+
+
+class TransferIn(Schema):
+    rec_region_code: str
+    amount: str
+    doc: DocIn
+    kind: str = TransferNotice.Kind.FORMAL
+    transfer_type: str = TransferNotice.TransferType.SPECIAL
+    notice_date: dt.date | None = None
+
+
+class CarryIn(Schema):
+    indicator_ids: list[int]
+    doc: DocIn
+
+
+def _moved(pk: int, request) -> dict[str, Any]:
+    return _ind(selectors.indicator_get(actor=request.auth, pk=pk))
+
+
+@router.post("/{int:pk}/distribute", response={201: list[IndicatorOut]}, summary="待分指标分配",
+             operation_id="indicator_distribute")
+def distribute(request, pk: int, payload: DistributeIn):
+    splits = [services.Split(**{**s.model_dump(), "amount": _fen(s.amount, f"splits[{n}].amount")})
+              for n, s in enumerate(payload.splits)]
+    kids = services.indicator_distribute(actor=request.auth, indicator_id=pk, doc=payload.doc.to_doc(), splits=splits)
+    return Status(201, [_ind(i) for i in Indicator.objects.filter(pk__in=[k.pk for k in kids])
+                        .select_related("source", "unit").order_by("id")])
+
+
+@router.post("/{int:pk}/increase", response=IndicatorOut, summary="追加", operation_id="indicator_increase")
+def increase(request, pk: int, payload: IncreaseIn):
+    services.indicator_increase(actor=request.auth, indicator_id=pk, amount=_fen(payload.amount),
+                                doc=payload.doc.to_doc(), kind=payload.kind, memo=payload.memo)
+    return _moved(pk, request)
+
+
+@router.post("/{int:pk}/decrease", response=IndicatorOut, summary="追减", operation_id="indicator_decrease")
+def decrease(request, pk: int, payload: AmountIn):
+    services.indicator_decrease(actor=request.auth, indicator_id=pk, amount=_fen(payload.amount),
+                                doc=payload.doc.to_doc(), memo=payload.memo)
+    return _moved(pk, request)
+
+
+@router.post("/{int:pk}/adjust", response=IndicatorOut, summary="预算调整（人大批准，带调整批次号）",
+             operation_id="indicator_adjust")
+def adjust(request, pk: int, payload: AdjustIn):
+    services.indicator_adjust(actor=request.auth, indicator_id=pk, delta=_fen(payload.delta, "delta"),
+                              doc=payload.doc.to_doc(), memo=payload.memo)
+    return _moved(pk, request)
+
+
+@router.post("/{int:pk}/freeze", response=IndicatorOut, summary="冻结", operation_id="indicator_freeze")
+def freeze(request, pk: int, payload: AmountIn):
+    services.indicator_freeze(actor=request.auth, indicator_id=pk, amount=_fen(payload.amount),
+                              doc=payload.doc.to_doc(), reason=payload.memo)
+    return _moved(pk, request)
+
+
+@router.post("/{int:pk}/unfreeze", response=IndicatorOut, summary="解冻", operation_id="indicator_unfreeze")
+def unfreeze(request, pk: int, payload: AmountIn):
+    services.indicator_unfreeze(actor=request.auth, indicator_id=pk, amount=_fen(payload.amount),
+                                doc=payload.doc.to_doc(), reason=payload.memo)
+    return _moved(pk, request)
+
+
+@router.post("/{int:pk}/recall", response=IndicatorOut, summary="收回", operation_id="indicator_recall")
+def recall(request, pk: int, payload: AmountIn):
+    services.indicator_recall(actor=request.auth, indicator_id=pk, amount=_fen(payload.amount),
+                              doc=payload.doc.to_doc(), memo=payload.memo)
+    return _moved(pk, request)
+
+
+@router.post("/{int:pk}/transfer", response={201: NoticeOut}, summary="转移支付下达（对下级区划）",
+             operation_id="indicator_transfer_allot")
+def transfer(request, pk: int, payload: TransferIn):
+    notice = services.transfer_allot(actor=request.auth, indicator_id=pk, rec_region_code=payload.rec_region_code,
+                                     amount=_fen(payload.amount), doc=payload.doc.to_doc(), kind=payload.kind,
+                                     transfer_type=payload.transfer_type, notice_date=payload.notice_date)
+    return Status(201, _notice(notice))
+
+
+@router.post("/carry-over", response={201: list[IndicatorOut]}, summary="年末结转", operation_id="indicator_carry_over")
+def carry_over(request, payload: CarryIn):
+    news = services.indicator_carry_over(actor=request.auth, indicator_ids=payload.indicator_ids,
+                                         doc=payload.doc.to_doc())
+    return Status(201, [_ind(i) for i in Indicator.objects.filter(pk__in=[n.pk for n in news])
+                        .select_related("source", "unit").order_by("id")])
+
+
+# --- 调剂 -------------------------------------------------------------------------------------------------------------
+
+class OutLineIn(Schema):
+    indicator_id: int
+    amount: str
+
+
+class InLineIn(Schema):
+    amount: str
+    indicator_id: int | None = None
+    unit_id: int | None = None
+    project_id: int | None = None
+    exp_func_code: str = ""
+    dep_eco_code: str = ""
+    gov_eco_code: str = ""
+
+
+class ReallocationIn(Schema):
+    reason: str
+    outs: list[OutLineIn]
+    ins: list[InLineIn]
+
+
+class ReallocLineOut(Schema):
+    direction: str
+    indicator_id: int | None
+    amount: str
+    unit_id: int | None
+    result_id: int | None
+
+
+class ReallocationOut(Schema):
+    id: int
+    number: str
+    region_code: str
+    year: int
+    reason: str
+    amount: str
+    status: str
+    submitted_by: str
+    reviewed_by: str
+    review_comment: str
+    source_doc_no: str
+    lines: list[ReallocLineOut]
+
+
+class ReviewIn(Schema):
+    approve: bool
+    comment: str = ""
+
+
+def _realloc(r: Reallocation) -> dict[str, Any]:
+    return {"id": r.pk, "number": r.number, "region_code": r.region_code, "year": r.year, "reason": r.reason,
+            "amount": fen_to_str(r.amount), "status": r.status,
+            "submitted_by": r.submitted_by.get_username() if r.submitted_by_id else "",
+            "reviewed_by": r.reviewed_by.get_username() if r.reviewed_by_id else "",
+            "review_comment": r.review_comment, "source_doc_no": r.source.doc_no if r.source_id else "",
+            "lines": [{"direction": ln.direction, "indicator_id": ln.indicator_id, "amount": fen_to_str(ln.amount),
+                       "unit_id": ln.unit_id, "result_id": ln.result_id} for ln in r.lines.order_by("id")]}
+
+
+@router.get("/reallocations", response=list[ReallocationOut], summary="指标调剂单", operation_id="reallocation_list")
+def list_reallocations(request, status: str = "", limit: int = 50, offset: int = 0):
+    require_perm(request.auth, "indicators.view_reallocation")
+    qs = selectors.reallocations(actor=request.auth, status=status)
+    limit, offset = max(1, min(limit, MAX_LIMIT)), max(0, offset)
+    return [_realloc(r) for r in qs[offset:offset + limit]]
+
+
+@router.get("/reallocations/{int:pk}", response=ReallocationOut, summary="调剂单详情", operation_id="reallocation_get")
+def get_reallocation(request, pk: int):
+    require_perm(request.auth, "indicators.view_reallocation")
+    return _realloc(selectors.reallocation_get(actor=request.auth, pk=pk))
+
+
+@router.post("/reallocations", response={201: ReallocationOut}, summary="提交指标调剂",
+             operation_id="reallocation_submit")
+def submit_reallocation(request, payload: ReallocationIn):
+    r = services.reallocation_submit(
+        actor=request.auth, reason=payload.reason,
+        outs=[(o.indicator_id, _fen(o.amount, f"outs[{n}].amount")) for n, o in enumerate(payload.outs)],
+        ins=[services.ReallocIn(**{**i.model_dump(), "amount": _fen(i.amount, f"ins[{n}].amount")})
+             for n, i in enumerate(payload.ins)])
+    return Status(201, _realloc(r))
+
+
+@router.post("/reallocations/{int:pk}/review", response=ReallocationOut, summary="审核指标调剂",
+             operation_id="reallocation_review")
+def review_reallocation(request, pk: int, payload: ReviewIn):
+    r = services.reallocation_review(actor=request.auth, pk=pk, approve=payload.approve, comment=payload.comment)
+    return _realloc(r)
+
+
+# --- transfer notices -----------------------------------------------------------------------------------------------
+
+class ReceiveIn(Schema):
+    doc_no: str
+    doc_title: str = ""
+    doc_date: dt.date | None = None
+
+
+@router.get("/transfer-notices", response=list[NoticeOut], summary="转移支付通知（下达与待接收）",
+            operation_id="transfer_notice_list")
+def list_notices(request, status: str = "", incoming: bool = False, limit: int = 50, offset: int = 0):
+    require_perm(request.auth, "indicators.view_transfernotice")
+    qs = selectors.transfer_notices(actor=request.auth, status=status, incoming_only=incoming)
+    limit, offset = max(1, min(limit, MAX_LIMIT)), max(0, offset)
+    return [_notice(n) for n in qs[offset:offset + limit]]
+
+
+@router.get("/transfer-notices/{int:pk}", response=NoticeOut, summary="转移支付通知详情",
+            operation_id="transfer_notice_get")
+def get_notice(request, pk: int):
+    require_perm(request.auth, "indicators.view_transfernotice")
+    return _notice(selectors.transfer_notice_get(actor=request.auth, pk=pk))
+
+
+@router.post("/transfer-notices/{int:pk}/receive", response={201: IndicatorOut}, summary="接收上级转移支付",
+             operation_id="transfer_notice_receive")
+def receive_notice(request, pk: int, payload: ReceiveIn):
+    ind = services.transfer_receive(actor=request.auth, notice_id=pk, doc_no=payload.doc_no,
+                                    doc_title=payload.doc_title, doc_date=payload.doc_date)
+    return Status(201, _moved(ind.pk, request))
+
+
+# --- payments (treasury) ---------------------------------------------------------------------------------------------
+
+class ReserveIn(Schema):
+    indicator_id: int
+    amount: str
+    consumer: str
+
+
+class ConsumerIn(Schema):
+    consumer: str
+
+
+class RestoreIn(ConsumerIn):
+    amount: str
+
+
+def _reserve_atomic(fn, **kw):
+    with transaction.atomic(durable=True):
+        return fn(**kw)
+
+
+@router.post("/reservations", response={201: ReservationOut}, summary="支付预占（按单据幂等）",
+             operation_id="reservation_reserve")
+def reserve(request, payload: ReserveIn):
+    r = _reserve_atomic(services.indicator_reserve, actor=request.auth, indicator_id=payload.indicator_id,
+                        amount=_fen(payload.amount), consumer=payload.consumer)
+    return Status(201, _res(r))
+
+
+@router.post("/reservations/post", response=ReservationOut, summary="支付核销（预占 → 已支付，仅一次）",
+             operation_id="reservation_post")
+def post(request, payload: ConsumerIn):
+    return _res(_reserve_atomic(services.reservation_post, actor=request.auth, consumer=payload.consumer))
+
+
+@router.post("/reservations/void", response=ReservationOut, summary="预占释放（仅一次）", operation_id="reservation_void")
+def void(request, payload: ConsumerIn):
+    return _res(_reserve_atomic(services.reservation_void, actor=request.auth, consumer=payload.consumer))
+
+
+@router.post("/reservations/restore", response=ReservationOut, summary="退回恢复（已支付 → 可用）",
+             operation_id="reservation_restore")
+def restore(request, payload: RestoreIn):
+    return _res(_reserve_atomic(services.indicator_restore, actor=request.auth, consumer=payload.consumer,
+                                amount=_fen(payload.amount)))

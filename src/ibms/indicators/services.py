@@ -800,7 +800,7 @@ def transfer_allot(*, actor, indicator_id: int, rec_region_code: str, amount: in
         audit.record_change(notice, "create")
         _event("indicators.transfer_allotted", ind, source, amount, notice=notice.number, to=rec_region_code)
         workflow.todo_open(doc_type=DOC_TRANSFER, obj=notice,
-                           title=f"转移支付接收：{source.doc_no} {format_fen(amount)}元"[:200],
+                           title=f"转移支付接收：{notice.number}（{source.doc_no}，{format_fen(amount)}元）"[:200],
                            url=reverse("indicators:transfer-detail", args=[notice.pk]), step=steps[0],
                            region_code=rec_region_code)
         return notice

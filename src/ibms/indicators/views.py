@@ -11,7 +11,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 
 from ibms.core import excel
-from ibms.core.errors import DomainError, ValidationFailed, Violation
+from ibms.core.errors import DomainError, NotFound, ValidationFailed, Violation
 from ibms.core.scoping import CHANGE, require_perm
 from ibms.core.views import MoneyColumn, xlsx_response
 from ibms.masterdata.models import Unit
@@ -136,6 +136,8 @@ def _errors(exc: DomainError) -> list:
 @login_required
 @require_http_methods(["GET", "POST"])
 def indicator_move(request, pk: int, move: str):
+    if move not in MOVES:
+        raise NotFound("页面")
     title, form_class, call = MOVES[move]
     require_perm(request.user, "indicators.change_indicator")
     ind = selectors.indicator_get(actor=request.user, pk=pk)

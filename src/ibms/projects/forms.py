@@ -48,6 +48,9 @@ class ProjectForm(forms.Form):
         self.fields["exp_func_code"].choices = _choices("exp_func", year, region)
         self.fields["dep_eco_code"].choices = _choices("dep_eco", year, region)
         self.fields["start_year"].initial = self.fields["end_year"].initial = year
+        org = getattr(user, "organization", None)
+        if org is not None and org.unit_id:  # one's own unit first
+            self.fields["unit"].initial = org.unit_id
 
 
 class YearPlanForm(forms.Form):
