@@ -41,3 +41,14 @@ def test_demo_transfer_reaches_the_county():
     upper = BudgetLine.objects.get(round__region_code="990000000", round__year=YEAR, version=Version.REPLY,
                                    is_transfer=True)
     assert received.parent_id == upper.indicator_id and upper.sub_region_code == "990102000"
+
+
+def test_verify_ties_reply_lines_to_the_indicators_they_created():
+    from ibms.budgeting.selectors import verify_reply_indicators
+
+    assert verify_reply_indicators() == []
+    line = BudgetLine.objects.filter(version=Version.REPLY, indicator__isnull=False).first()
+    BudgetLine.objects.filter(pk=line.pk).update(amount=line.amount + 1)  # changed behind the application's back
+    assert verify_reply_indicators() == [
+        f"budgeting_budgetline id={line.pk}: indicator id={line.indicator_id} was not created from this reply "
+        f"line (amount, unit or project differ)"]

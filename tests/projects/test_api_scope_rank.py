@@ -133,8 +133,12 @@ class TestRanking:
         r = post(client_as("edu_reviewer"), "/api/v1/projects/rank", {"department_id": dept.pk,
                                                                       "ordered_ids": [c.pk, a.pk]})
         assert r.status_code == 200, r.content
+        before = [n for n in Project.objects.filter(department=dept).order_by("priority").values_list("name", flat=True)
+                  if n not in "ABC"]
         order = list(Project.objects.filter(department=dept).order_by("priority").values_list("name", flat=True))
-        assert order[:3] == ["C", "A", "B"]
+        # the named ones first, the others (demo projects included) after them in their previous order, B last
+        assert order[:2] == ["C", "A"] and order[-1] == "B"
+        assert [n for n in order if n not in "ABC"] == before
         assert r.json()["changed"] >= 2
         # the page shows the new order and saves typed positions
         page = client_as("edu_clerk").get(f"/projects/rank/?department={dept.pk}").content.decode()

@@ -64,6 +64,7 @@ def _subtitle(sel: Selection, extra: str = "") -> str:
 
 
 def _context(sel: Selection, **extra) -> dict:
+    """Template context; `title` (the page heading) defaults to report_response's file name otherwise."""
     return {"sel": sel, "months": MONTHS, "statement_links": _statement_links(), **extra}
 
 
@@ -170,7 +171,7 @@ def project_ledger_tables(pl: books.ProjectLedger, subtitle: str) -> list[Report
 # --- pages -----------------------------------------------------------------------------------------
 
 def _filename(sel: Selection, name: str) -> str:
-    return f"{name}-{sel.account_set.code}-{sel.account_set.year}-{sel.period.start:02d}-{sel.period.end:02d}"
+    return f"{name}-{sel.account_set.code}-{sel.period.start:02d}-{sel.period.end:02d}"
 
 
 @login_required
@@ -187,7 +188,8 @@ def trial_balance_view(request):
                              max_level=int(level) if level.isdigit() else 0)
     tables = trial_balance_tables(tb, _subtitle(sel))
     return report_response(request, tables, filename=_filename(sel, "科目余额表"), template=TEMPLATE,
-                           context=_context(sel, page="trial_balance", level=level, problems=tb.problems))
+                           context=_context(sel, title="科目余额表", page="trial_balance", level=level,
+                                            problems=tb.problems))
 
 
 def _account_choice(request, sel: Selection, level: int) -> tuple[str, list]:
@@ -205,7 +207,7 @@ def general_ledger_view(request):
         gl = books.general_ledger(actor=request.user, account_set=sel.account_set, code=code, period=sel.period)
         tables.append(general_ledger_table(gl, _subtitle(sel)))
     return report_response(request, tables, filename=_filename(sel, f"总账{code}"), template=TEMPLATE,
-                           context=_context(sel, page="general_ledger", accounts=choices, account=code))
+                           context=_context(sel, title="总账", page="general_ledger", accounts=choices, account=code))
 
 
 @login_required
@@ -219,7 +221,7 @@ def detail_ledger_view(request):
                                  dims={"project_code": project} if project else None)
         tables.append(detail_ledger_table(dl, _subtitle(sel, f"项目：{project}" if project else "")))
     return report_response(request, tables, filename=_filename(sel, f"明细账{code}"), template=TEMPLATE,
-                           context=_context(sel, page="detail_ledger", accounts=choices, account=code,
+                           context=_context(sel, title="明细账", page="detail_ledger", accounts=choices, account=code,
                                             project=project))
 
 
@@ -231,7 +233,8 @@ def project_ledger_view(request):
                               project_code=project)
     tables = project_ledger_tables(pl, _subtitle(sel))
     return report_response(request, tables, filename=_filename(sel, "项目明细账"), template=TEMPLATE,
-                           context=_context(sel, page="project_ledger", project=project, projects=pl.projects))
+                           context=_context(sel, title="项目明细账", page="project_ledger", project=project,
+                                            projects=pl.projects))
 
 
 @login_required
@@ -240,7 +243,7 @@ def statement_view(request, code: str):
     sel = select(request)
     st = statements.compute(actor=request.user, account_set=sel.account_set, code=code, period=sel.period)
     return report_response(request, [st.table()], filename=_filename(sel, st.title), template=TEMPLATE,
-                           context=_context(sel, page="statement", code=code, problems=st.problems))
+                           context=_context(sel, title=st.title, page="statement", code=code, problems=st.problems))
 
 
 @login_required
@@ -248,4 +251,5 @@ def statements_all_view(request):
     sel = select(request)
     sts = statements.compute_all(actor=request.user, account_set=sel.account_set, period=sel.period)
     return report_response(request, [s.table() for s in sts], filename=_filename(sel, "会计报表"), template=TEMPLATE,
-                           context=_context(sel, page="statements", problems=[p for s in sts for p in s.problems]))
+                           context=_context(sel, title="会计报表", page="statements",
+                                            problems=[p for s in sts for p in s.problems]))

@@ -11,10 +11,12 @@ class BudgetingConfig(AppConfig):
     verbose_name = "预算编制"
 
     def ready(self) -> None:
+        from ibms.core import verify
         from ibms.core.views import register_nav
         from ibms.iam.roles import grant
 
         from . import resources  # noqa: F401 - registers the reply deadlines
+        from .selectors import verify_reply_indicators
 
         grant("budget_division", [*VIEW_ALL, *LINE_EDIT, "budgeting.add_budgetround", "budgeting.change_budgetround",
                                   "budgeting.add_ceiling", "budgeting.change_ceiling", "budgeting.delete_ceiling",
@@ -36,3 +38,4 @@ class BudgetingConfig(AppConfig):
         register_nav("预算明细查询", "/budgeting/lines/", "budgeting.view_budgetline")
         register_nav("预算批复情况", "/budgeting/replies/", "budgeting.view_reply")
         register_nav("预算报表", "/budgeting/reports/", "budgeting.view_budgetline")
+        verify.register("budgeting.reply_indicators", verify_reply_indicators)

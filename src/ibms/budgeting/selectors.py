@@ -208,3 +208,21 @@ def line_list(*, actor):
 def reply_list(*, actor):
     return (Reply.objects.restrict(actor, VIEW).select_related("round", "unit", "department")
             .order_by("-round__year", "round", "level", "unit_path"))
+
+
+def verify_reply_indicators() -> list[str]:
+    """`ibms verify`: every reply line linked to an indicator was created with exactly that line's amount, unit
+    and project (later movements change the indicator, never its creation entry)."""
+    from ibms.indicators.models import IndicatorEntry
+
+    created = {e["indicator_id"]: e for e in IndicatorEntry.objects.filter(kind="create").values(
+        "indicator_id", "d_amount", "indicator__unit_id", "indicator__project_id")}
+    problems = []
+    for ln in (BudgetLine.objects.filter(version=Version.REPLY, indicator__isnull=False)
+               .values("id", "indicator_id", "amount", "unit_id", "project_id").iterator(chunk_size=5000)):
+        e = created.get(ln["indicator_id"])
+        if e is None or (e["d_amount"], e["indicator__unit_id"], e["indicator__project_id"]) != (
+                ln["amount"], ln["unit_id"], ln["project_id"]):
+            problems.append(f"budgeting_budgetline id={ln['id']}: indicator id={ln['indicator_id']} was not created "
+                            f"from this reply line (amount, unit or project differ)")
+    return problems

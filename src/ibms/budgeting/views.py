@@ -172,6 +172,7 @@ def ceilings(request, pk: int):
                              fund_choices=_choices("fund_type", rnd.year, leaves_only=False))
     errors = []
     if request.method == "POST":
+        require_perm(request.user, "budgeting.add_ceiling")
         try:
             if request.POST.get("delete"):
                 services.ceiling_delete(actor=request.user, ceiling_id=int(request.POST["delete"]))
@@ -240,6 +241,7 @@ def _workbench_action(request, pk: int, call, done: str):
         rnd = selectors.round_get(actor=request.user, pk=pk)
         ctx = _workbench_context(request, rnd, dept, request.POST.get("version") or _default_version(rnd))
         ctx["errors"] = _errors(exc)
+        ctx["error_title"] = exc.message.split("：", 1)[0] if isinstance(exc, ValidationFailed) else ""
         ctx["error_code"] = exc.code if not isinstance(exc, ValidationFailed) else exc.violations[0].code
         return render(request, "budgeting/workbench.html", ctx, status=exc.http_status)
     messages.success(request, done)

@@ -13,13 +13,13 @@ province is new, so nothing else numbers in it meanwhile).
 
 from __future__ import annotations
 
+import datetime as dt
 import random
 from collections.abc import Iterator
 from decimal import Decimal
 
 from django.db import transaction
 from django.db.models import Count, Q, Sum
-from django.utils import timezone
 
 from ibms.core import audit
 from ibms.core.models import Sequence
@@ -110,7 +110,6 @@ def _insert(ctx, batches: Iterator[list[tuple[Project, list[tuple[int, int]]]]],
 def stage_projects(ctx) -> None:
     rng = ctx.rng("projects")
     year = ctx.year
-    now = timezone.now()
     numbers = _Numbers()
     func_rows = sorted(FunctionDefault.objects.filter(region_code=""), key=lambda f: f.seq)
     people = _people_by_unit(ctx.prefix)
@@ -129,8 +128,8 @@ def stage_projects(ctx) -> None:
         start = kw.pop("start", year)
         p = Project(region_code=unit.region_code, code=numbers.code(unit.region_code, start), year=start, unit=unit,
                     department=dept, unit_path=unit.path, start_year=start, priority=priority[dept.pk], **kw)
-        if p.status == Project.Status.IN_LIBRARY or p.status in (Project.Status.CLOSED, Project.Status.TERMINATED):
-            p.admitted_at = now
+        if p.status in (Project.Status.IN_LIBRARY, Project.Status.CLOSED, Project.Status.TERMINATED):
+            p.admitted_at = dt.datetime(start - 1, 11, 30, tzinfo=dt.UTC)  # 储备 the autumn before (deterministic)
         p.review_step = REVIEW_STEP.get(p.status, 0)
         return p
 
