@@ -8,12 +8,14 @@ from decimal import Decimal
 
 import openpyxl
 import pytest
+from django.db import transaction
 
 from ibms.accounting import books
 from ibms.accounting import services as acc
 from ibms.accounting.books import PeriodRange
 from ibms.accounting.models import AccountSet
 from ibms.accounting.posting import LineSpec
+from ibms.core import clock
 from ibms.core.errors import NotFound, ValidationFailed
 from ibms.masterdata.models import Unit
 
@@ -21,13 +23,20 @@ PROVINCE = "990000000"
 FUND = {"fund_nature": "111", "exp_func": "2130101"}
 
 
+def fresh_books(unit_code: str = "004") -> AccountSet:
+    """Next year's (empty) books of a provincial unit — 004 农业农村厅 is an organ (行政单位)."""
+    unit = Unit.objects.get(region_code=PROVINCE, code=unit_code)
+    year = clock.fiscal_year() + 1
+    with transaction.atomic():
+        acc.ensure_books(year=year, units=[unit])
+    s = AccountSet.objects.get(unit=unit, year=year)
+    assert not s.vouchers.exists()
+    return s
+
+
 @pytest.fixture
 def aset(db) -> AccountSet:
-    """农业农村厅 (an organ with no demo vouchers) — its books for the demo year."""
-    unit = Unit.objects.get(region_code=PROVINCE, code="004")
-    s = AccountSet.objects.filter(unit=unit).order_by("-year").first()
-    assert s is not None and not s.vouchers.exists()
-    return s
+    return fresh_books()
 
 
 def post(aset, event_id, event_type, month, day, amount, dims=None, attrs=None, amounts=None):

@@ -15,6 +15,7 @@ from ibms.accounting import services as acc
 from ibms.accounting.books import PeriodRange
 from ibms.accounting.models import AccountSet
 from ibms.accounting.report_api import router
+from ibms.core import clock
 from ibms.core.errors import NotFound, ValidationFailed
 from ibms.masterdata.models import Unit
 
@@ -22,8 +23,13 @@ PROVINCE = "990000000"
 FUND = {"fund_nature": "111", "exp_func": "2130101"}
 
 
-def unit_set(code: str) -> AccountSet:
-    return AccountSet.objects.filter(unit=Unit.objects.get(region_code=PROVINCE, code=code)).order_by("-year").first()
+def unit_set(code: str = "004") -> AccountSet:
+    """Next year's books of a provincial unit (004 农业农村厅, an organ); created empty, then reused."""
+    unit = Unit.objects.get(region_code=PROVINCE, code=code)
+    year = clock.fiscal_year() + 1
+    with transaction.atomic():
+        acc.ensure_books(year=year, units=[unit])
+    return AccountSet.objects.get(unit=unit, year=year)
 
 
 # (event type, attrs, dims, amounts builder) — every unit event of the rule catalogue with fiscal money

@@ -268,3 +268,19 @@ def test_sub_accounts(user, school):
     with pytest.raises(ValidationFailed) as info:
         services.account_create(actor=reviewer, parent_id=used.pk, suffix="01", name="x")
     assert info.value.violations[0].code == "parent_has_postings"
+
+
+def test_year_close_needs_every_period_closed_and_then_refuses_posting(user, school):
+    reviewer = user("school_reviewer")
+    with pytest.raises(ValidationFailed) as info:
+        services.account_set_close(actor=reviewer, pk=school.pk)
+    assert info.value.violations[0].code == "periods_open"
+    for p in school.periods.order_by("number"):
+        services.period_close(actor=reviewer, pk=p.pk)
+    services.account_set_close(actor=reviewer, pk=school.pk)
+    with pytest.raises(ValidationFailed) as info:
+        post(school, "payroll.accrued", amounts={"amount": 100})
+    assert info.value.violations[0].code == "set_closed"
+    with pytest.raises(ValidationFailed) as info:
+        services.period_reopen(actor=reviewer, pk=school.periods.get(number=12).pk)
+    assert info.value.violations[0].code == "set_closed"

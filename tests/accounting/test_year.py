@@ -25,11 +25,13 @@ from decimal import Decimal
 
 import openpyxl
 import pytest
+from django.db import transaction
 
 from ibms.accounting import books, statements
 from ibms.accounting import services as acc
 from ibms.accounting.books import PeriodRange
 from ibms.accounting.models import AccountSet, Period
+from ibms.core import clock
 from ibms.masterdata.models import Unit
 
 PROVINCE = "990000000"
@@ -39,10 +41,13 @@ Y = 100  # fen per yuan
 
 @pytest.fixture
 def aset(db) -> AccountSet:
-    """农业农村厅: an organ (7101 行政支出) whose books have no demo vouchers."""
+    """农业农村厅: an organ (7101 行政支出); fresh books for next year (the demo books use this year)."""
     unit = Unit.objects.get(region_code=PROVINCE, code="004")
-    s = AccountSet.objects.filter(unit=unit).order_by("-year").first()
-    assert s is not None and s.unit_type == "organ" and not s.vouchers.exists()
+    year = clock.fiscal_year() + 1
+    with transaction.atomic():
+        acc.ensure_books(year=year, units=[unit])
+    s = AccountSet.objects.get(unit=unit, year=year)
+    assert s.unit_type == "organ" and not s.vouchers.exists()
     return s
 
 
@@ -105,7 +110,7 @@ def run_year(aset, actor) -> None:
 
 
 @pytest.fixture
-def year(aset, user):
+def closed_year(aset, user):
     run_year(aset, user("fin_accounting"))
     return aset
 
@@ -131,8 +136,8 @@ def stmt(aset, actor, code, start=1, end=12):
     return st
 
 
-def test_balance_sheet_at_year_end(year, user):
-    st = stmt(year, user("fin_accounting"), "balance_sheet")
+def test_balance_sheet_at_year_end(closed_year, user):
+    st = stmt(closed_year, user("fin_accounting"), "balance_sheet")
     assert _nonzero(_lines(st, 0)) == {
         4: 689_000,  # 财政应返还额度 = 79,000 + 560,000 + 50,000
         13: 689_000,  # 流动资产合计
@@ -149,32 +154,32 @@ def test_balance_sheet_at_year_end(year, user):
     assert _nonzero(_lines(st, 1)) == {}  # 年初余额: a new unit's first year
 
 
-def test_income_expense_statement(year, user):
-    st = stmt(year, user("fin_accounting"), "income_expense")
+def test_income_expense_statement(closed_year, user):
+    st = stmt(closed_year, user("fin_accounting"), "income_expense")
     expected = {1: 2_250_000, 2: 2_250_000, 13: 1_566_000, 14: 1_526_000, 15: 40_000, 23: 684_000}
     assert _nonzero(_lines(st, 0)) == expected  # closing vouchers are not revenue or expense of the period
     assert _nonzero(_lines(st, 1)) == expected
-    december = stmt(year, user("fin_accounting"), "income_expense", 12, 12)
+    december = stmt(closed_year, user("fin_accounting"), "income_expense", 12, 12)
     # December: net salary 85,000 + year-end 79,000 + 50,000; expense: salaries 120,000 + depreciation 1,000
     assert _nonzero(_lines(december, 0)) == {1: 214_000, 2: 214_000, 13: 121_000, 14: 121_000, 23: 93_000}
     assert _nonzero(_lines(december, 1)) == expected
 
 
-def test_budget_revenue_expenditure_statement(year, user):
-    st = stmt(year, user("fin_accounting"), "budget_revenue_expenditure")
+def test_budget_revenue_expenditure_statement(closed_year, user):
+    st = stmt(closed_year, user("fin_accounting"), "budget_revenue_expenditure")
     assert _nonzero(_lines(st, 1)) == {1: 2_250_000, 2: 2_250_000, 11: 1_561_000, 12: 1_561_000, 20: 689_000}
 
 
-def test_budget_carryover_statement(year, user):
-    st = stmt(year, user("fin_accounting"), "budget_carryover")
+def test_budget_carryover_statement(closed_year, user):
+    st = stmt(closed_year, user("fin_accounting"), "budget_carryover")
     assert _nonzero(_lines(st)) == {
         7: 689_000, 8: 689_000, 9: 689_000,  # 本年变动：财政拨款本年收支差额
         17: 689_000, 18: 689_000, 19: 689_000,  # 年末：财政拨款结转
     }
 
 
-def test_fiscal_appropriation_statement(year, user):
-    st = stmt(year, user("fin_accounting"), "fiscal_appropriation")
+def test_fiscal_appropriation_statement(closed_year, user):
+    st = stmt(closed_year, user("fin_accounting"), "fiscal_appropriation")
     rows = {r.number: (r.name, [None if v is None else v // Y for v in r.values]) for r in st.rows}
     # columns: 年初结转, 年初结余, 调整, 归集调入, 归集上缴或调出, 内部调剂结转, 内部调剂结余, 收入, 支出, 年末结转, 年末结余
     assert rows[1] == ("一、一般公共预算财政拨款", [0, 0, 0, 0, 0, 0, 0, 2_250_000, 1_561_000, 689_000, 0])
@@ -188,8 +193,8 @@ def test_fiscal_appropriation_statement(year, user):
     assert rows[14] == ("总计", rows[1][1])
 
 
-def test_surplus_reconciles_with_budget_balance(year, user):
-    st = stmt(year, user("fin_accounting"), "surplus_reconciliation")
+def test_surplus_reconciles_with_budget_balance(closed_year, user):
+    st = stmt(closed_year, user("fin_accounting"), "surplus_reconciliation")
     assert _nonzero(_lines(st)) == {
         1: 689_000,  # 本年预算结余
         3: -5_000,  # 重要事项的差异 = 1,441,000 − 1,446,000
@@ -205,9 +210,9 @@ def test_surplus_reconciles_with_budget_balance(year, user):
     assert _lines(st)[21] == 0  # 其他事项差异: nothing unexplained
 
 
-def test_books_after_the_year(year, user):
+def test_books_after_the_year(closed_year, user):
     actor = user("fin_accounting")
-    tb = books.trial_balance(actor=actor, account_set=year, period=PeriodRange(1, 12))
+    tb = books.trial_balance(actor=actor, account_set=closed_year, period=PeriodRange(1, 12))
     assert tb.balanced, tb.problems
     closing = {r.code: r.closing // Y for rows in tb.rows.values() for r in rows if r.closing}
     assert closing == {
@@ -215,10 +220,10 @@ def test_books_after_the_year(year, user):
         "2102": -3_000, "2201": -20_000, "2307": -12_000, "3001": -684_000,
         "8001": 689_000, "8001.03": 689_000, "8101": -689_000, "8101.07": -689_000,
     }
-    gl = books.general_ledger(actor=actor, account_set=year, code="2201", period=PeriodRange(1, 12))
+    gl = books.general_ledger(actor=actor, account_set=closed_year, code="2201", period=PeriodRange(1, 12))
     assert all(m.balance == 0 for m in gl.months[:11]) and gl.closing == -20_000 * Y
     assert gl.months[11].ytd_credit == 120_000 * 12 * Y
-    pl = books.project_ledger(actor=actor, account_set=year, period=PeriodRange(1, 12))
+    pl = books.project_ledger(actor=actor, account_set=closed_year, period=PeriodRange(1, 12))
     assert pl.totals("P-ASSET") == (36_000 * Y, 36_000 * Y)
 
 
@@ -240,9 +245,9 @@ def test_any_period_before_closing(aset, user):
     assert _lines(carry)[19] == 560_000  # 年末财政拨款结转 as if closed now
 
 
-def test_statement_pages_and_exports(year, client_as):
+def test_statement_pages_and_exports(closed_year, client_as):
     c = client_as("fin_accounting")
-    base = f"/accounting/reports/statements/balance_sheet/?set={year.pk}&start=1&end=12"
+    base = f"/accounting/reports/statements/balance_sheet/?set={closed_year.pk}&start=1&end=12"
     page = c.get(base)
     assert page.status_code == 200 and "资产负债表" in page.content.decode() and "719,000.00" in page.content.decode()
     xlsx = c.get(base + "&format=xlsx")
@@ -253,7 +258,7 @@ def test_statement_pages_and_exports(year, client_as):
     assert cells["　累计盈余"] == Decimal("684000")
     pdf = c.get(base + "&format=pdf")
     assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
-    everything = c.get(f"/accounting/reports/statements/?set={year.pk}&start=1&end=12&format=xlsx")
+    everything = c.get(f"/accounting/reports/statements/?set={closed_year.pk}&start=1&end=12&format=xlsx")
     wb = openpyxl.load_workbook(io.BytesIO(everything.content))
     assert len(wb.sheetnames) == len(statements.definitions())
 

@@ -442,6 +442,17 @@ class TestPagesAndExports:
         assert pdf_pages(r.content) >= 8  # each table starts a page
         r = c.get(f"/budgeting/reports/{budget.pk}/general-basic/?format=pdf")
         assert r.content.startswith(b"%PDF") and pdf_pages(r.content) == 1
+        r = c.get(f"/budgeting/reports/{budget.pk}/all/department/?format=pdf")
+        assert r.content.startswith(b"%PDF") and pdf_pages(r.content) >= 5
+        r = c.get(f"/budgeting/reports/{budget.pk}/all/department/?format=xlsx")
+        assert load_workbook(io.BytesIO(r.content)).sheetnames == [s.title for s in reports.table_specs("department")]
+
+    def test_oversized_detail_table_asks_for_a_department(self, client_as, budget, monkeypatch):
+        monkeypatch.setattr(reports, "MAX_DETAIL_ROWS", 3)
+        c = client_as("county_budget")
+        r = c.get(f"/budgeting/reports/{budget.pk}/projects/")
+        assert r.status_code == 422 and "请选择部门" in r.content.decode()
+        assert c.get(f"/budgeting/reports/{budget.pk}/projects/?unit={_unit('002').pk}").status_code == 200
 
     def test_unknown_table_or_version_is_refused(self, client_as, budget):
         c = client_as("county_budget")
@@ -496,6 +507,10 @@ class TestApi:
         r = c.get(f"/api/v1/budgeting/reports/rounds/{budget.pk}/groups/disclosure?unit_id={_unit('002').pk}")
         assert r.status_code == 404 and r.json()["code"] == "not_found"
         assert client_as("county_budget").get("/api/v1/budgeting/reports/tables").json()[0]["slug"] == "revenue"
+        rounds = client_as("county_budget").get("/api/v1/budgeting/reports/rounds").json()
+        assert [x["id"] for x in rounds if x["region_code"] == COUNTY] == [budget.pk]
+        assert budget.pk not in [x["id"] for x in client_as("fin_budget").get(
+            "/api/v1/budgeting/reports/rounds").json() if x["region_code"] != COUNTY]
 
 
 # ------------------------------------------------------------------------------------------------ the demo budget

@@ -263,3 +263,22 @@ def test_only_the_budget_division_moves_the_round(rnd, user):
                        fund_nature_code="1", amount=1)
     with pytest.raises(NotFound):  # the county's budget office does not see (let alone move) the province's round
         bs.round_close_first_up(actor=user("county_budget"), round_id=rnd.pk)
+
+
+def test_department_submission_takes_pending_unit_submissions_and_closing_clears_todos(rnd, user, prepared):
+    unit_sub = bs.submission_submit(actor=user("school_clerk"), round_id=rnd.pk, unit_id=unit("001001").pk)
+    dept_sub = bs.submission_submit(actor=user("edu_clerk"), round_id=rnd.pk, unit_id=unit("001").pk)
+    unit_sub.refresh_from_db()
+    assert unit_sub.status == Submission.Status.ACCEPTED
+    assert not TodoItem.objects.filter(doc_type="budget_unit_submission", object_id=str(unit_sub.pk),
+                                       status="open").exists()
+    bs.submission_accept(actor=user("fin_budget"), submission_id=dept_sub.pk)
+    # the exam institute never submitted on its own: its to-do closes with the version
+    exam_sub = Submission.objects.get(round=rnd, version=Version.FIRST_UP, unit=unit("001002"))
+    assert TodoItem.objects.filter(doc_type="budget_prepare", object_id=str(exam_sub.pk), status="open").exists()
+    bs.round_close_first_up(actor=user("fin_budget"), round_id=rnd.pk)
+    first_up = Submission.objects.filter(round=rnd, version=Version.FIRST_UP).values_list("pk", flat=True)
+    assert not TodoItem.objects.filter(object_id__in=[str(pk) for pk in first_up], status="open",
+                                       doc_type__startswith="budget_").exists()
+    assert TodoItem.objects.filter(doc_type="budget_round", object_id=str(rnd.pk), status="open",
+                                   title__contains="下达控制数").exists()

@@ -13,6 +13,7 @@ from ibms.core.errors import Conflict, NotFound
 from ibms.projects.models import Project, ReviewRecord
 from ibms.projects.selectors import budgetable_projects
 from ibms.projects.services import (
+    RANKABLE,
     project_create,
     project_review,
     project_submit,
@@ -133,9 +134,9 @@ class TestRanking:
         r = post(client_as("edu_reviewer"), "/api/v1/projects/rank", {"department_id": dept.pk,
                                                                       "ordered_ids": [c.pk, a.pk]})
         assert r.status_code == 200, r.content
-        before = [n for n in Project.objects.filter(department=dept).order_by("priority").values_list("name", flat=True)
-                  if n not in "ABC"]
-        order = list(Project.objects.filter(department=dept).order_by("priority").values_list("name", flat=True))
+        rankable = Project.objects.filter(department=dept, status__in=RANKABLE).order_by("priority")
+        before = [n for n in rankable.values_list("name", flat=True) if n not in "ABC"]
+        order = list(rankable.values_list("name", flat=True))
         # the named ones first, the others (demo projects included) after them in their previous order, B last
         assert order[:2] == ["C", "A"] and order[-1] == "B"
         assert [n for n in order if n not in "ABC"] == before
@@ -145,8 +146,7 @@ class TestRanking:
         assert page.index(c.code) < page.index(a.code) < page.index(b.code)
         form = {"department": dept.pk, f"rank-{a.pk}": "1", f"rank-{b.pk}": "2", f"rank-{c.pk}": "3"}
         assert client_as("edu_clerk").post("/projects/rank/", form).status_code == 302
-        order = list(Project.objects.filter(department=dept).order_by("priority").values_list("name", flat=True))
-        assert order[:3] == ["A", "B", "C"]
+        assert list(rankable.values_list("name", flat=True))[:3] == ["A", "B", "C"]
 
     def test_ranking_errors(self, user, client_as):
         hospital = project_create(actor=user("hospital_clerk"), data=project_data(unit_code="002001", name="医院"))
@@ -212,7 +212,7 @@ class TestListPage:
         html = c.get("/projects/", {"q": p.code}).content.decode()
         assert "已入库的培训项目" in html and "仍是草稿的项目" not in html
         assert "共 0 条" in c.get("/projects/", {"year": YEAR + 5}).content.decode()
-        r = c.get("/projects/", {"status": "in_library", "export": "xlsx"})
+        r = c.get("/projects/", {"status": "in_library", "q": p.code, "export": "xlsx"})
         rows = list(load_workbook(io.BytesIO(r.content)).active.iter_rows(values_only=True))
         assert rows[0][:2] == ("项目代码", "项目名称")
         assert [row[0] for row in rows[1:]] == [p.code]

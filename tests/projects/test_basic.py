@@ -17,7 +17,11 @@ from ibms.masterdata.models import Person
 from ibms.projects.models import BasicRule, Project
 from ibms.projects.services import project_generate_basic, project_update, projects_enter_budget
 
-from .helpers import YEAR, project_data, standard, unit
+from .helpers import YEAR as CURRENT
+from .helpers import project_data, standard, unit
+
+# the demo budget already computed and executed the current year's basic projects: these tests compute the next
+YEAR = CURRENT + 1
 
 pytestmark = pytest.mark.django_db
 SALARY = {"30101": "basic_salary", "30102": "allowance", "30103": "bonus", "30107": "performance_pay"}

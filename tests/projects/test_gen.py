@@ -53,7 +53,7 @@ def test_next_entry_continues_the_generated_sequence(small):
     root = Unit.objects.filter(region_code=f"{PP}0000000", parent__isnull=True).order_by("code").first()
     codes = Project.objects.filter(region_code=root.region_code, year=YEAR).values_list("code", flat=True)
     last = max(int(c[8:]) for c in codes)
-    admin = User.objects.create_superuser("gen_admin", password="Another#Pass2026")  # no organisation: all scope
+    admin = User.objects.create_superuser("tp_gen_admin", password="Another#Pass2026")  # no organisation: all scope
     p = project_create(actor=admin, data=project_data(
         unit_id=root.pk, cost_lines=[CostLineData(year=YEAR, item="测算", unit_price=10_000)]))
     assert int(p.code[8:]) == last + 1 and p.code[:6] == root.region_code[:6]

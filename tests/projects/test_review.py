@@ -138,7 +138,7 @@ def test_only_the_step_holder_acts(user):
 
 
 def test_segregation_reviewer_cannot_review_own_submission(user, make_user):
-    both = make_user("edu_both", "edu_reviewer", ["dept_clerk", "dept_reviewer"])
+    both = make_user("tp_edu_both", "edu_reviewer", ["dept_clerk", "dept_reviewer"])
     p = project_create(actor=both, data=project_data(unit_code="001", name="教育信息化一级项目"))
     assert p.unit_id == p.department_id
     project_submit(actor=both, pk=p.pk)
@@ -153,7 +153,7 @@ def test_segregation_reviewer_cannot_review_own_submission(user, make_user):
 
 
 def test_department_reviewer_of_another_department_cannot_see_it(user, make_user):
-    health = make_user("health_reviewer", "hospital_clerk", ["dept_reviewer"])  # a unit-level org of 002001
+    health = make_user("tp_health_reviewer", "hospital_clerk", ["dept_reviewer"])  # a unit-level org of 002001
     p = project_create(actor=user("school_clerk"), data=project_data())
     project_submit(actor=user("school_clerk"), pk=p.pk)
     from ibms.core.errors import NotFound

@@ -406,8 +406,9 @@ def detail_ledger(*, actor, account_set: AccountSet, code: str, period: PeriodRa
         if bad:
             raise invalid("unknown_dimension", f"未知的辅助核算维度：{'、'.join(bad)}", "dims")
         lines = lines.filter(**dims)
-    t = turnovers(lines, period, group_by=()).get((), Turnover())
-    balance = t.opening
+    year_opening, months = monthly(lines, period.end)
+    opening = year_opening + sum(d - c for p, (d, c) in months.items() if p < period.start)
+    balance = opening
     entries = []
     month_totals: dict[int, list[int]] = {}
     qs = (lines.filter(voucher__period_no__gte=period.start, voucher__period_no__lte=period.end)
@@ -423,15 +424,13 @@ def detail_ledger(*, actor, account_set: AccountSet, code: str, period: PeriodRa
         m = month_totals.setdefault(v.period_no, [0, 0])
         m[0] += ln.debit
         m[1] += ln.credit
-    # year-to-date totals need the months before the range too
-    _, months = monthly(lines, period.end)
     ytd, d, c = {}, 0, 0
     for p in range(1, period.end + 1):
         md, mc = months.get(p, (0, 0))
         d, c = d + md, c + mc
         if p >= period.start:
             ytd[p] = (d, c)
-    return DetailLedger(acc, period, t.opening, entries, {k: (v[0], v[1]) for k, v in month_totals.items()}, ytd)
+    return DetailLedger(acc, period, opening, entries, {k: (v[0], v[1]) for k, v in month_totals.items()}, ytd)
 
 
 # --- project ledger (项目明细账) -----------------------------------------------------------------------

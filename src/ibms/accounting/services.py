@@ -245,6 +245,26 @@ def period_close(*, actor, pk: int) -> Period:
         return period
 
 
+def account_set_close(*, actor, pk: int) -> AccountSet:
+    """年结: once all 12 periods are closed, the set is closed for good (no posting, no reopening)."""
+    require_perm(actor, "accounting.close_period")
+    with transaction.atomic(durable=True):
+        aset = get_in_scope(AccountSet.objects.select_for_update(), actor, VIEW, what="账套", pk=pk)
+        check_write_scope(actor, region_code=aset.region_code, unit_path=aset.unit_path or None,
+                          spec=Period.scope_spec)
+        if aset.status == AccountSet.Status.CLOSED:
+            raise Conflict("already_closed", f"账套“{aset.name}”已年结")
+        open_ = Period.objects.filter(account_set=aset, status=Period.Status.OPEN).count()
+        if open_:
+            raise invalid("periods_open", f"还有 {open_} 个会计期间未结账，不能年结", "period")
+        before = audit.snapshot(aset)
+        aset.status = AccountSet.Status.CLOSED
+        aset.save(update_fields=["status", "updated_at"])
+        audit.record_change(aset, "update", before)
+        audit.record_event("accounting.set_closed", obj=aset, payload={"year": aset.year})
+        return aset
+
+
 def period_reopen(*, actor, pk: int) -> Period:
     """Reopen (反结账) the latest closed period only."""
     require_perm(actor, "accounting.close_period")

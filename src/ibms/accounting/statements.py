@@ -314,12 +314,20 @@ def _recon(lines, rng: PeriodRange) -> tuple[dict[str, tuple[int, int]], int]:
             raw -= d - c
     return {k: (v[0], v[1]) for k, v in recon.items()}, raw
 
-def _figures(actor, account_set: AccountSet, rng: PeriodRange, sides: dict[str, str], need_recon: bool) -> Figures:
+def _figures(actor, account_set: AccountSet, rng: PeriodRange, sides: dict[str, str], need_recon: bool,
+             cache: dict | None = None) -> Figures:
+    """A column's figures; `cache` shares them between statements computed together (same set and actor)."""
+    cache = {} if cache is None else cache
     lines = posted_lines(actor=actor, account_set=account_set)
-    totals = rolled_up(turnovers(lines, rng))
-    fig = Figures(sides, totals)
+    key = (rng.start, rng.end)
+    if key not in cache:
+        cache[key] = rolled_up(turnovers(lines, rng))
+    fig = Figures(sides, cache[key])
     if need_recon and rng.end >= rng.start:
-        fig.recon, fig.recon_raw = _recon(lines, rng)
+        rkey = ("recon", *key)
+        if rkey not in cache:
+            cache[rkey] = _recon(lines, rng)
+        fig.recon, fig.recon_raw = cache[rkey]
     return fig
 
 # --- results -------------------------------------------------------------------------------------
@@ -407,16 +415,19 @@ def _check(d: StatementDef, lhs, rhs, get) -> tuple[int, int]:
 def _fmt_terms(terms) -> str:
     return "".join(("+" if t.sign > 0 else "-") + t.ref for t in terms).lstrip("+")
 
-def compute(*, actor, account_set: AccountSet, code: str, period: PeriodRange) -> Statement:
+def compute(*, actor, account_set: AccountSet, code: str, period: PeriodRange, cache: dict | None = None) -> Statement:
     """One statement of one account set for a period range (months of the set's year)."""
     d = get_definition(code)
     if d.chart != account_set.kind:
         raise invalid("statement_chart", f"{d.title}不适用于{account_set.get_kind_display()}账套", "statement")
+    cache = {} if cache is None else cache
+    if "sides" not in cache:
+        cache["sides"] = _sides(actor, account_set)
+    sides = cache["sides"]
     if d.is_matrix:
-        return _compute_matrix(actor, account_set, d, period)
-    sides = _sides(actor, account_set)
+        return _compute_matrix(actor, account_set, d, period, sides)
     need_recon = any(ln.kind.startswith("recon") for ln in d.lines)
-    per_col = [_eval_lines(d, _figures(actor, account_set, _column_range(c.mode, period), sides, need_recon))
+    per_col = [_eval_lines(d, _figures(actor, account_set, _column_range(c.mode, period), sides, need_recon, cache))
                for c in d.columns]
     rows = []
     for ln in d.lines:
@@ -433,7 +444,8 @@ def compute(*, actor, account_set: AccountSet, code: str, period: PeriodRange) -
     return Statement(d, account_set, period, [c.label for c in d.columns], rows, problems)
 
 def compute_all(*, actor, account_set: AccountSet, period: PeriodRange) -> list[Statement]:
-    return [compute(actor=actor, account_set=account_set, code=c, period=period)
+    cache: dict = {}
+    return [compute(actor=actor, account_set=account_set, code=c, period=period, cache=cache)
             for c, d in definitions().items() if d.chart == account_set.kind]
 
 # --- the matrix statement (财政拨款预算收入支出表) ------------------------------------------------------------
@@ -461,9 +473,9 @@ def _row_match(d: StatementDef, row: RowDef, key: dict[str, str], project: str |
             return False
     return project is None or key["project_code"] == project
 
-def _compute_matrix(actor, account_set: AccountSet, d: StatementDef, period: PeriodRange) -> Statement:
+def _compute_matrix(actor, account_set: AccountSet, d: StatementDef, period: PeriodRange,
+                    sides: dict[str, str]) -> Statement:
     rng = PeriodRange(1, period.end)
-    sides = _sides(actor, account_set)
     accounts = sorted({t.ref for c in d.columns for t in c.terms})
     q = Q()
     for a in accounts:

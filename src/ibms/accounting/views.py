@@ -83,6 +83,14 @@ def set_detail(request, pk: int):
         "can_account": request.user.has_perm("accounting.add_account") and can_change})
 
 
+@login_required
+@require_POST
+def set_close(request, pk: int):
+    aset = services.account_set_close(actor=request.user, pk=pk)
+    messages.success(request, f"{aset.name}已年结")
+    return redirect("accounting:set-detail", pk)
+
+
 # --- accounts ----------------------------------------------------------------------------------------
 
 @login_required

@@ -36,6 +36,7 @@ INDENT = "\u3000"  # full-width space: indentation that survives Excel and PDF
 FUNC_LEVELS = (3, 5, 7)  # 类 / 款 / 项
 ECO_LEVELS = (3, 5)  # 类 / 款
 UNCLASSIFIED = "（未填列）"
+MAX_DETAIL_ROWS = 20_000  # project-level tables beyond this must be asked per department
 OTHER_FUND = "其他资金"
 
 
@@ -487,12 +488,19 @@ def table_dept_expenditure(b: ReportBasis) -> ReportTable:
     return _func_table(b, "支出预算表", b.expenditure(), split=True)
 
 
+def _detail_rows(qs: QuerySet) -> list[dict]:
+    data = list(qs[:MAX_DETAIL_ROWS + 1])
+    if len(data) > MAX_DETAIL_ROWS:
+        raise invalid("report_too_large", f"明细超过 {MAX_DETAIL_ROWS} 行，请选择部门后查看", "unit")
+    return data
+
+
 def table_dept_projects(b: ReportBasis) -> ReportTable:
     """项目支出表: every project with 项目支出 lines, by unit, × fund columns."""
     qs = (b.lines.filter(direction=EXPENDITURE, exp_kind=PROJECT)
           .values("unit_id", "project__code", "project__name", "project__category", "exp_func_code",
                   "fund_nature_code").annotate(total=Sum("amount")).order_by())
-    data = list(qs)
+    data = _detail_rows(qs)
     fcols, col_of = fund_columns(b, [Fact(0, 0, "", "", "", r["fund_nature_code"], "", "", 0) for r in data])
     width = 1 + len(fcols)
     categories = b.names("pro_kind")
@@ -502,8 +510,8 @@ def table_dept_projects(b: ReportBasis) -> ReportTable:
             "name": r["project__name"], "category": categories.get(r["project__category"], r["project__category"]),
             "funcs": set(), "vals": [0] * width})
         p["funcs"].add(r["exp_func_code"])
-        p["vals"][0] += r["total"]
-        p["vals"][1 + col_of(r["fund_nature_code"])] += r["total"]
+        p["vals"][0] += int(r["total"])
+        p["vals"][1 + col_of(r["fund_nature_code"])] += int(r["total"])
     total = [0] * width
     rows: list[list] = [["", "合计", "", "", *total]]
     bold = {0}
@@ -535,7 +543,7 @@ def table_dept_procurement(b: ReportBasis) -> ReportTable:
     qs = (b.lines.filter(direction=EXPENDITURE, is_gov_pur=True)
           .values("unit_id", "project__code", "project__name", "dep_eco_code", "fund_nature_code")
           .annotate(total=Sum("amount")).order_by())
-    data = list(qs)
+    data = _detail_rows(qs)
     fcols, col_of = fund_columns(b, [Fact(0, 0, "", "", "", r["fund_nature_code"], "", "", 0) for r in data])
     width = 1 + len(fcols)
     eco_names = b.names("dep_eco", {r["dep_eco_code"] for r in data})
@@ -543,8 +551,8 @@ def table_dept_procurement(b: ReportBasis) -> ReportTable:
     for r in data:
         key = (r["unit_id"], r["project__code"] or "", r["dep_eco_code"])
         it = items.setdefault(key, {"name": r["project__name"] or "", "vals": [0] * width})
-        it["vals"][0] += r["total"]
-        it["vals"][1 + col_of(r["fund_nature_code"])] += r["total"]
+        it["vals"][0] += int(r["total"])
+        it["vals"][1 + col_of(r["fund_nature_code"])] += int(r["total"])
     total = [0] * width
     rows: list[list] = []
     bold = {0}
@@ -660,7 +668,7 @@ def table_fiscal_summary(b: ReportBasis) -> ReportTable:
         lt = left[i] if i < len(left) else ("", None)
         rt = right[i] if i < len(right) else ("", [None] * width)
         rows.append([lt[0], lt[1], rt[0], *rt[1]])
-        if lt[0].startswith(("一、", "二、")) or rt[0].startswith(("一、", "二、")):
+        if lt[0].startswith(("一、", "二、")):  # bold is per row: the revenue side's headings lead
             bold.add(i)
     income = cur[0] + carry[0]
     rows.append(["收入总计", income, "支出总计", *exp_total])

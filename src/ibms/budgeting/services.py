@@ -17,7 +17,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from ibms.core import audit, clock, workflow
-from ibms.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed, Violation, invalid
+from ibms.core.errors import Conflict, PermissionDenied, ValidationFailed, Violation, invalid
 from ibms.core.money import format_fen
 from ibms.core.scoping import CHANGE, VIEW, check_write_scope, get_in_scope, require_perm, scope_of
 from ibms.masterdata.models import Region, Unit, ValueSetItem
@@ -129,6 +129,13 @@ def _open_prepare_todos(rnd: BudgetRound, version: str) -> None:
                            region_code=rnd.region_code, unit_path=unit.path)
 
 
+def _close_version_todos(rnd: BudgetRound, version: str, actor) -> None:
+    """The version is closed: whatever was still to prepare or review in it is done."""
+    for sub in Submission.objects.filter(round=rnd, version=version):
+        for doc_type in (PREPARE_DOC, UNIT_SUBMISSION_DOC, DEPT_SUBMISSION_DOC):
+            workflow.todo_close(doc_type=doc_type, obj=sub, user=actor)
+
+
 def _round_todo(rnd: BudgetRound, title: str) -> None:
     workflow.todo_close(doc_type=ROUND_DOC, obj=rnd, user=None)
     workflow.todo_open(doc_type=ROUND_DOC, obj=rnd, title=f"{rnd.name}：{title}", url=_round_url(rnd),
@@ -202,7 +209,7 @@ def round_close_first_up(*, actor, round_id: int) -> BudgetRound:
             raise ValidationFailed(problems, "还有部门的一上预算未审核")
         workflow.transition(rnd, Stage.CEILINGS, transitions=BudgetRound.TRANSITIONS, field="stage",
                             event_code="budgeting.first_up_closed")
-        workflow.todo_close(doc_type=PREPARE_DOC, obj=rnd, user=actor)
+        _close_version_todos(rnd, Version.FIRST_UP, actor)
         _round_todo(rnd, "下达控制数（一下）")
         return rnd
 
@@ -244,7 +251,7 @@ def ceiling_set(*, actor, round_id: int, department_id: int, fund_nature_code: s
 def ceiling_delete(*, actor, ceiling_id: int) -> None:
     require_perm(actor, "budgeting.delete_ceiling")
     with transaction.atomic(durable=True):
-        ceiling = get_in_scope(Ceiling.objects.select_for_update(), actor, CHANGE, what="控制数", pk=ceiling_id)
+        ceiling = get_in_scope(Ceiling.objects.select_for_update(of=("self",)), actor, CHANGE, what="控制数", pk=ceiling_id)
         rnd = _lock_round(actor, ceiling.round_id, CHANGE)
         if rnd.stage not in (Stage.CEILINGS, Stage.SECOND_UP):
             raise Conflict("wrong_stage", f"当前阶段“{rnd.get_stage_display()}”不能修改控制数")
@@ -306,6 +313,7 @@ def round_consolidate(*, actor, round_id: int) -> BudgetRound:
             problems += _ceiling_problems(rnd, Unit.objects.get(pk=dept_id))
         if problems:
             raise ValidationFailed(problems, "不能汇总")
+        _close_version_todos(rnd, Version.SECOND_UP, actor)
         copied = _copy_lines(rnd, Version.SECOND_UP, Version.REPLY)
         workflow.transition(rnd, Stage.CONSOLIDATED, transitions=BudgetRound.TRANSITIONS, field="stage",
                             event_code="budgeting.consolidated", payload={"lines": copied})
@@ -364,7 +372,7 @@ def round_reply(*, actor, round_id: int, doc_no: str, title: str, doc_date: dt.d
         if doc_date < rnd.approval_date:
             raise invalid("date_before_approval", f"批复日期不能早于人大批准日期 {rnd.approval_date:%Y-%m-%d}",
                           "doc_date")
-        lines = list(BudgetLine.objects.select_for_update().filter(round=rnd, version=Version.REPLY)
+        lines = list(BudgetLine.objects.select_for_update(of=("self",)).filter(round=rnd, version=Version.REPLY)
                      .select_related("unit", "department", "project").order_by("pk"))
         expenditure = [ln for ln in lines if ln.direction == BudgetLine.Direction.EXPENDITURE]
         if not expenditure:
@@ -545,6 +553,8 @@ def submission_submit(*, actor, round_id: int, unit_id: int) -> Submission:
         workflow.transition(sub, Submission.Status.SUBMITTED, transitions=Submission.TRANSITIONS,
                             event_code="budgeting.submitted", payload={"version": version, "amount": expenditure})
         workflow.todo_close(doc_type=PREPARE_DOC, obj=sub, user=actor)
+        if sub.is_department:
+            _consolidate_units(actor, rnd, version, dept)
         step = _review_step(sub)
         who = "财政" if sub.is_department else "主管部门"
         workflow.todo_open(doc_type=_review_doc(sub), obj=sub,
@@ -552,6 +562,18 @@ def submission_submit(*, actor, round_id: int, unit_id: int) -> Submission:
                            url=_workbench_url(rnd, dept.pk), step=step, region_code=rnd.region_code,
                            unit_path=dept.path)
         return sub
+
+
+def _consolidate_units(actor, rnd: BudgetRound, version: str, dept: Unit) -> None:
+    """The department's submission takes its units' pending submissions with it (汇总报送)."""
+    pending = (Submission.objects.select_for_update().filter(round=rnd, version=version, is_department=False,
+                                                             unit_path__startswith=dept.path,
+                                                             status=Submission.Status.SUBMITTED).order_by("pk"))
+    for unit_sub in pending:
+        workflow.transition(unit_sub, Submission.Status.ACCEPTED, transitions=Submission.TRANSITIONS,
+                            event_code="budgeting.submission_accepted", message="随部门汇总报送",
+                            payload={"version": version})
+        workflow.todo_close(doc_type=UNIT_SUBMISSION_DOC, obj=unit_sub, user=actor)
 
 
 def _open_version_or_fail(rnd: BudgetRound) -> str:
@@ -880,7 +902,7 @@ def _plan_lines(project: Project, year: int) -> list[tuple[str, int]]:
 
 
 def lines_generate(*, actor, round_id: int, unit_id: int) -> list[BudgetLine]:
-    """"Generate from library": for the unit (a department: itself and its units), one line per economic class
+    """生成 ("generate from library"): for the unit (a department: itself and its units), one line per economic class
     of each budgetable project's year plan that has no expenditure line in the open version yet. 人员类/运转类
     projects give 基本支出, 特定目标类 项目支出. All lines or none: a project that cannot be classified stops it."""
     require_perm(actor, "budgeting.add_budgetline")
@@ -920,9 +942,3 @@ def lines_generate(*, actor, round_id: int, unit_id: int) -> list[BudgetLine]:
         audit.record_event("budgeting.lines_generated", obj=rnd, payload={"unit": unit.code, "lines": len(created)})
         return created
 
-
-def require_round(actor, round_id: int) -> BudgetRound:
-    rnd = BudgetRound.objects.restrict(actor).filter(pk=round_id).first()
-    if rnd is None:
-        raise NotFound("预算编制")
-    return rnd

@@ -324,6 +324,8 @@ def line_edit(request, pk: int | None = None, line_id: int | None = None):
     errors: list[str] = []
     if request.method == "POST" and form.is_valid():
         data = services.LineData(**form.cleaned_data)
+        if line is None and not data.is_gov_pur:
+            data.is_gov_pur = None  # an unticked box on a new line: the project's 政府采购 flag
         try:
             if line is None:
                 services.line_create(actor=request.user, round_id=rnd.pk, data=data)

@@ -250,9 +250,11 @@ def project_update(*, actor, pk: int, data: ProjectData) -> Project:
         if violations:
             raise ValidationFailed(violations)
         before = audit.snapshot(p)
-        code = p.code
+        code, moved = p.code, p.department_id != department.pk
         _apply_fields(p, data, unit, department)
         p.code = code  # assigned once, at entry
+        if moved:  # ranks are per department: it joins the end of its new department's list
+            p.priority = _next_priority(department.pk)
         p.save()
         _replace_children(p, data, standards)
         audit.record_change(p, "update", before)
