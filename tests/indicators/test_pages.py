@@ -63,11 +63,17 @@ def test_movement_forms(client_as, budget):
     r = c.post(f"/indicators/{ind.pk}/increase/", {"kind": "supplement", "amount": "250.00", "doc_no": "页面追加〔1〕号",
                                                    "doc_title": "追加通知"})
     assert r.status_code == 302 and fresh(ind).amount == 125_000
+    advance = {"kind": "transfer_advance", "amount": "10", "doc_no": "页面追加〔2〕号", "doc_title": "提前下达"}
+    r = c.post(f"/indicators/{ind.pk}/increase/", advance)
+    assert r.status_code == 422 and "上级文号" in r.content.decode()
+    r = c.post(f"/indicators/{ind.pk}/increase/", {**advance, "upper_doc_no": "财预〔2026〕1号"})
+    assert r.status_code == 302 and fresh(ind).entries.last().source.upper_doc_no == "财预〔2026〕1号"
+    assert fresh(ind).amount == 126_000
     r = c.post(f"/indicators/{ind.pk}/decrease/", {"amount": "5000", "doc_no": "页面追减〔1〕号", "doc_title": "追减"})
-    assert r.status_code == 409 and "可用余额不足" in r.content.decode() and fresh(ind).amount == 125_000
+    assert r.status_code == 409 and "可用余额不足" in r.content.decode() and fresh(ind).amount == 126_000
     r = c.post(f"/indicators/{ind.pk}/adjust/", {"direction": "-", "amount": "25", "adj_batch_no": "",
                                                  "doc_no": "页面调整〔1〕号", "doc_title": "调整"})
-    assert r.status_code == 422 and fresh(ind).amount == 125_000
+    assert r.status_code == 422 and fresh(ind).amount == 126_000
     r = c.post(f"/indicators/{ind.pk}/freeze/", {"amount": "100", "doc_no": "页面冻结〔1〕号", "doc_title": "冻结",
                                                  "memo": "政府采购"})
     assert r.status_code == 302 and fresh(ind).frozen == 10_000

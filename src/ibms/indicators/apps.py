@@ -21,7 +21,8 @@ class IndicatorsConfig(AppConfig):
         from .selectors import balance_problems
 
         # 预算处 manages the ledger; everyone else reads what their scope shows them (units: their own).
-        grant("budget_division", _perms(("view", "add", "change")))
+        grant("budget_division", _perms(("view", "add", "change"), tuple(m for m in MODELS if m != "indicatorentry"))
+              + _perms(("view",), ("indicatorentry",)))
         view = _perms(("view",), ("sourcedocument", "indicator", "indicatorentry", "reservation", "transfernotice"))
         for role in ("sector_division", "accounting_division", "oversight", "dept_reviewer", "dept_clerk",
                      "unit_reviewer", "unit_head"):

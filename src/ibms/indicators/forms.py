@@ -52,7 +52,8 @@ class IncreaseForm(AmountForm):
                                                    (K.RESERVE_FUND, K.RESERVE_FUND.label),
                                                    (K.TRANSFER_ADVANCE, K.TRANSFER_ADVANCE.label),
                                                    (K.TRANSFER_FORMAL, K.TRANSFER_FORMAL.label)])
-    field_order = ["kind", "amount", "doc_no", "doc_title", "doc_date", "memo"]
+    upper_doc_no = forms.CharField(label="上级文号", max_length=60, required=False, help_text="依据为上级转移支付时必填")
+    field_order = ["kind", "amount", "doc_no", "doc_title", "doc_date", "upper_doc_no", "memo"]
 
 
 class AdjustForm(DocFields):

@@ -117,7 +117,7 @@ class Indicator(Stamped):
 
     class Meta:
         verbose_name = verbose_name_plural = "预算指标"
-        ordering = ["region_code", "year", "code"]
+        ordering = ["code"]  # region + year + serial: the unique index gives this order
         constraints = [
             models.CheckConstraint(condition=Q(amount__gte=0), name="indicator_amount_nonneg",
                                    violation_error_code="balance_negative"),
@@ -211,7 +211,7 @@ class IndicatorEntry(models.Model):
 
     class Meta:
         verbose_name = verbose_name_plural = "指标变动明细"
-        ordering = ["indicator", "id"]
+        ordering = ["id"]
         constraints = [
             models.CheckConstraint(
                 condition=Q(d_amount=F("d_available") + F("d_reserved") + F("d_spent") + F("d_frozen")

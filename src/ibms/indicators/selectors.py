@@ -48,7 +48,7 @@ def indicator_list(*, actor, year: int | None = None, region_code: str = "", uni
         qs = qs.filter(is_executable=executable)
     if q:
         qs = qs.filter(Q(code__icontains=q) | Q(summary__icontains=q) | Q(source__doc_no__icontains=q))
-    return qs.order_by("region_code", "year", "code")
+    return qs.order_by("code")
 
 
 def indicator_get(*, actor, pk: int) -> Indicator:

@@ -777,7 +777,7 @@ def transfer_allot(*, actor, indicator_id: int, rec_region_code: str, amount: in
         if ind.rec_region_code and ind.rec_region_code != rec_region_code:
             raise invalid("rec_region_mismatch", f"该指标的接收区划为 {ind.rec_region_code}", "rec_region_code")
         source = _doc(actor, ind, doc, {Kind.ALLOT}, Kind.ALLOT)
-        notice_date = notice_date or clock.today(ind.region_code)
+        notice_date = notice_date or source.doc_date  # the allotting document's date, by default
         approval = ind.source.doc_date if ind.source.kind == Kind.BUDGET_REPLY else None
         days = domain.transfer_deadline_days().get(transfer_type)
         due = approval + dt.timedelta(days=days) if approval and days is not None and kind == "transfer_formal" \

@@ -81,8 +81,7 @@ def indicator_list(request):
         return xlsx_response(excel.export_rows(EXPORT_COLUMNS, rows, title="预算指标"), "预算指标.xlsx")
     table = IndicatorTable(qs)
     tables.RequestConfig(request, paginate={"per_page": 25}).configure(table)
-    can_create = request.user.has_perm("indicators.add_indicator")
-    return render(request, "indicators/list.html", {"table": table, "form": form, "can_create": can_create})
+    return render(request, "indicators/list.html", {"table": table, "form": form})
 
 
 @login_required
@@ -104,6 +103,7 @@ def indicator_detail(request, pk: int):
 def _doc(data, region_code: str) -> services.Doc:
     return services.Doc(doc_no=data["doc_no"].strip(), title=data["doc_title"].strip(),
                         doc_date=f.default_date(data.get("doc_date"), region_code),
+                        upper_doc_no=(data.get("upper_doc_no") or "").strip(),
                         adj_batch_no=(data.get("adj_batch_no") or "").strip())
 
 

@@ -58,7 +58,7 @@ class Migration(migrations.Migration):
             options={
                 'verbose_name': '预算指标',
                 'verbose_name_plural': '预算指标',
-                'ordering': ['region_code', 'year', 'code'],
+                'ordering': ['code'],
             },
         ),
         migrations.CreateModel(
@@ -156,7 +156,7 @@ class Migration(migrations.Migration):
             options={
                 'verbose_name': '指标变动明细',
                 'verbose_name_plural': '指标变动明细',
-                'ordering': ['indicator', 'id'],
+                'ordering': ['id'],
             },
         ),
         migrations.AddField(
