@@ -126,7 +126,7 @@ class ChartAccount(Stamped):
 
     class Meta:
         verbose_name = verbose_name_plural = "模板科目"
-        ordering = ["template", "code"]
+        ordering = ["template_id", "code"]
         constraints = [models.UniqueConstraint(fields=["template", "code"], name="acct_chartaccount_uniq",
                                                violation_error_message="科目编码已存在")]
 
@@ -209,7 +209,7 @@ class Account(Stamped):
 
     class Meta:
         verbose_name = verbose_name_plural = "会计科目"
-        ordering = ["account_set", "code"]
+        ordering = ["account_set_id", "code"]
         constraints = [models.UniqueConstraint(fields=["account_set", "code"], name="acct_account_uniq",
                                                violation_error_message="该账套已有此科目编码")]
 
@@ -245,7 +245,7 @@ class Period(Stamped):
 
     class Meta:
         verbose_name = verbose_name_plural = "会计期间"
-        ordering = ["account_set", "number"]
+        ordering = ["account_set_id", "number"]
         permissions = [("close_period", "期末结账与反结账")]
         constraints = [
             models.UniqueConstraint(fields=["account_set", "number"], name="acct_period_uniq",
@@ -313,7 +313,7 @@ class Voucher(Stamped):
 
     class Meta:
         verbose_name = verbose_name_plural = "记账凭证"
-        ordering = ["account_set", "period_no", "number", "id"]
+        ordering = ["account_set_id", "period_no", "number", "id"]
         permissions = [("review_voucher", "审核凭证"), ("post_voucher", "凭证记账与冲销"),
                        ("post_event", "业务事件生成凭证（接口）")]
         constraints = [
@@ -365,7 +365,7 @@ class VoucherLine(models.Model):
 
     class Meta:
         verbose_name = verbose_name_plural = "凭证分录"
-        ordering = ["voucher", "line_no"]
+        ordering = ["voucher_id", "line_no"]
         constraints = [
             models.UniqueConstraint(fields=["voucher", "line_no"], name="acct_line_no_uniq"),
             models.CheckConstraint(condition=(Q(debit=0) & ~Q(credit=0)) | (~Q(debit=0) & Q(credit=0)),
@@ -436,7 +436,7 @@ class PostingRuleLine(models.Model):
 
     class Meta:
         verbose_name = verbose_name_plural = "记账规则分录"
-        ordering = ["rule", "seq"]
+        ordering = ["rule_id", "seq"]
         constraints = [models.UniqueConstraint(fields=["rule", "seq"], name="acct_ruleline_uniq")]
 
     def __str__(self) -> str:
