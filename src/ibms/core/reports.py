@@ -42,6 +42,11 @@ class ReportTable:
         picked = self.rows if rows is None else [self.rows[i] for i in rows]
         return sum(r[index] or 0 for r in picked)
 
+    def display_cells(self) -> list[list[tuple[str, str]]]:
+        """(text, column kind) per cell, for the HTML page."""
+        kinds = [c.kind for c in self.columns]
+        return [list(zip(row, kinds, strict=True)) for row in self.display_rows()]
+
     def display_rows(self) -> list[list[str]]:
         out = []
         for row in self.rows:
