@@ -137,3 +137,26 @@ def test_voucher_api_flow(client_as):
     assert rows["1002"]["debit"] == "0.00" and rows["1002"]["credit"] == "0.00"  # 10 − 10 reversed
     assert rows["4001"]["is_leaf"] is False and rows["4001.01"]["export_code"] == "400101"
     assert _json(client_as("hospital_clerk"), "get", f"/api/v1/accounting/vouchers/{v['id']}")[0] == 404
+
+
+def test_entry_form_account_page_and_set_creation_pages(client_as):
+    school = school_set()
+    form = client_as("school_clerk").get(f"/accounting/vouchers/new/?set={school.pk}").content.decode()
+    assert 'id="leaf-accounts"' in form and 'value="7201.01"' in form and 'value="4001"' not in form
+    reviewer = client_as("school_reviewer")
+    acc = school.accounts.get(code="1002")
+    assert "增加明细科目" in reviewer.get(f"/accounting/accounts/{acc.pk}/").content.decode()
+    r = reviewer.post(f"/accounting/accounts/{acc.pk}/", {"action": "add_child", "suffix": "01",
+                                                          "child_name": "工商银行基本户", "dim_payee": "on"})
+    assert r.status_code == 302
+    child = school.accounts.get(code="1002.01")
+    assert child.aux_dims == ["payee"] and not school.accounts.get(code="1002").is_leaf
+    fin = client_as("fin_accounting")
+    assert fin.get("/accounting/sets/new/").status_code == 200
+    r = fin.post("/accounting/sets/new/", {"year": YEAR + 1, "kind": "unit", "unit_code": "002001"})
+    assert r.status_code == 302
+    made = AccountSet.objects.get(unit__region_code="990000000", unit__code="002001", year=YEAR + 1)
+    assert made.accounts.count() > 130 and made.periods.count() == 12
+    again = fin.post("/accounting/sets/new/", {"year": YEAR + 1, "kind": "unit", "unit_code": "002001"})
+    assert again.status_code == 409 and "已有" in again.content.decode()
+    assert client_as("school_clerk").get("/accounting/sets/new/").status_code == 403
