@@ -10,19 +10,11 @@ from django.db.models import F, Q
 
 from ibms.core.audit import audited
 from ibms.core.money import MoneyField
-from ibms.core.scoping import ScopedManager, ScopeSpec
+from ibms.core.scoping import ScopeSpec
+from ibms.masterdata.models import Stamped
 
 PROJECT_SCOPE = ScopeSpec(unit_path_field="unit_path", unit_writable=True)
 CHILD_SCOPE = ScopeSpec(unit_path_field="project__unit_path", unit_writable=True)
-
-
-class Stamped(models.Model):
-    created_at = models.DateTimeField("创建时间", auto_now_add=True)
-    updated_at = models.DateTimeField("更新时间", auto_now=True)
-    objects = ScopedManager()
-
-    class Meta:
-        abstract = True
 
 
 @audited
