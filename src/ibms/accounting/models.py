@@ -42,6 +42,7 @@ from django.db.models import Q
 from ibms.core.audit import audited
 from ibms.core.money import MoneyField
 from ibms.core.scoping import ScopedManager, ScopeSpec
+from ibms.masterdata.models import Stamped
 
 # Auxiliary dimensions (辅助核算): name → VoucherLine field. Event dimensions use the same names.
 DIMENSIONS: dict[str, str] = {
@@ -72,15 +73,6 @@ class Side(models.TextChoices):
 class ChartKind(models.TextChoices):
     UNIT = "unit", "政府会计制度（单位）"
     FISCAL = "fiscal", "财政总预算会计"
-
-
-class Stamped(models.Model):
-    created_at = models.DateTimeField("创建时间", auto_now_add=True)
-    updated_at = models.DateTimeField("更新时间", auto_now=True)
-    objects = ScopedManager()
-
-    class Meta:
-        abstract = True
 
 
 @audited
