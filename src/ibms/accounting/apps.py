@@ -30,8 +30,8 @@ class AccountingConfig(AppConfig):
         grant("accounting_division", VIEW + CLERK + REVIEWER + ["accounting.add_accountset",
                                                                 "accounting.change_accountset",
                                                                 "accounting.post_event"])
-        register_nav("账套与科目", "/accounting/sets/", "accounting.view_accountset")
-        register_nav("记账凭证", "/accounting/vouchers/", "accounting.view_voucher")
-        register_nav("记账规则", "/accounting/rules/", "accounting.view_postingrule")
-        register_nav("账簿与报表", "/accounting/reports/", "accounting.view_accountset")
+        register_nav("账套与科目", "/accounting/sets/", "accounting.view_accountset", group="会计核算")
+        register_nav("记账凭证", "/accounting/vouchers/", "accounting.view_voucher", group="会计核算")
+        register_nav("记账规则", "/accounting/rules/", "accounting.view_postingrule", group="会计核算")
+        register_nav("账簿与报表", "/accounting/reports/", "accounting.view_accountset", group="会计核算")
         verify.register("accounting.balanced", check_balanced)

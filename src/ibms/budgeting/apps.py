@@ -34,8 +34,8 @@ class BudgetingConfig(AppConfig):
         grant("unit_reviewer", unit_view)
         grant("unit_head", unit_view)
 
-        register_nav("预算编制", "/budgeting/", "budgeting.view_budgetround")
-        register_nav("预算明细查询", "/budgeting/lines/", "budgeting.view_budgetline")
-        register_nav("预算批复情况", "/budgeting/replies/", "budgeting.view_reply")
-        register_nav("预算报表", "/budgeting/reports/", "budgeting.view_budgetline")
+        register_nav("预算编制", "/budgeting/", "budgeting.view_budgetround", group="预算编制")
+        register_nav("预算明细查询", "/budgeting/lines/", "budgeting.view_budgetline", group="预算编制")
+        register_nav("预算批复情况", "/budgeting/replies/", "budgeting.view_reply", group="预算编制")
+        register_nav("预算报表", "/budgeting/reports/", "budgeting.view_budgetline", group="预算编制")
         verify.register("budgeting.reply_indicators", verify_reply_indicators)

@@ -208,16 +208,16 @@ def resource_urls():
     ]
 
 
-_nav_links: list[tuple[str, str, str]] = []
+_nav_links: list[tuple[str, str, str, str]] = []
 
 
-def register_nav(title: str, url: str, perm: str = "") -> None:
-    """A page that is not a resource list (a workbench, a report) shown in the navigation to holders of `perm`."""
-    if (title, url, perm) not in _nav_links:
-        _nav_links.append((title, url, perm))
+def register_nav(title: str, url: str, perm: str = "", *, group: str = "") -> None:
+    """A page that is not a resource list (a workbench, a report), shown under `group` to holders of `perm`."""
+    if (title, url, perm, group) not in _nav_links:
+        _nav_links.append((title, url, perm, group))
 
 
-def nav_links() -> list[tuple[str, str, str]]:
+def nav_links() -> list[tuple[str, str, str, str]]:
     return list(_nav_links)
 
 

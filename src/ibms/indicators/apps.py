@@ -31,8 +31,8 @@ class IndicatorsConfig(AppConfig):
         grant("treasury_division", [*view, *_perms(("add", "change"), ("reservation",))])
         grant("unit_clerk", [*view, *_perms(("add", "change"), ("reservation",))])
 
-        register_nav("预算指标", "/indicators/", "indicators.view_indicator")
-        register_nav("指标调剂", "/indicators/reallocations/", "indicators.view_reallocation")
-        register_nav("转移支付", "/indicators/transfers/", "indicators.view_transfernotice")
-        register_nav("指标来源文件", "/indicators/documents/", "indicators.view_sourcedocument")
+        register_nav("预算指标", "/indicators/", "indicators.view_indicator", group="指标管理")
+        register_nav("指标调剂", "/indicators/reallocations/", "indicators.view_reallocation", group="指标管理")
+        register_nav("转移支付", "/indicators/transfers/", "indicators.view_transfernotice", group="指标管理")
+        register_nav("指标来源文件", "/indicators/documents/", "indicators.view_sourcedocument", group="指标管理")
         verify.register("indicators.balances", balance_problems)

@@ -35,8 +35,8 @@ class ProjectsConfig(AppConfig):
 
         for role, perms in GRANTS.items():
             grant(role, perms)
-        register_nav("项目库", "/projects/", "projects.view_project")
-        register_nav("项目排序", "/projects/rank/", "projects.rank_project")
-        register_nav("项目导入", "/projects/import/", "projects.add_project")
-        register_nav("基本支出测算", "/projects/generate/", "projects.generate_project")
+        register_nav("项目库", "/projects/", "projects.view_project", group="项目库")
+        register_nav("项目排序", "/projects/rank/", "projects.rank_project", group="项目库")
+        register_nav("项目导入", "/projects/import/", "projects.add_project", group="项目库")
+        register_nav("基本支出测算", "/projects/generate/", "projects.generate_project", group="项目库")
         verify.register("projects.totals", verify_totals)

@@ -1,14 +1,22 @@
+from django.urls import reverse
+
 from ibms.core.views import nav_links, navigation_groups
 
 
 def navigation(request):
+    """The side navigation: resource lists and registered pages, grouped by module, only what the user may see."""
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return {}
+    groups: dict[str, list[tuple[str, str]]] = {}
+    for group, resources in navigation_groups(user):
+        groups.setdefault(group, []).extend((r.title, reverse("resource-list", args=[r.slug])) for r in resources)
+    for title, url, perm, group in nav_links():
+        if not perm or user.has_perm(perm):
+            groups.setdefault(group or "其他", []).append((title, url))
     extra = [("区划树", "/masterdata/regions/tree/")]
-    extra += [(title, url) for title, url, perm in nav_links() if not perm or user.has_perm(perm)]
     if user.has_perm("iam.view_user"):
         extra.append(("用户管理", "/iam/users/"))
     if user.has_perm("core.view_changelog"):
         extra.append(("审计日志", "/audit/"))
-    return {"nav_groups": navigation_groups(user), "nav_extra": extra}
+    return {"nav_groups": list(groups.items()), "nav_extra": extra}
