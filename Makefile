@@ -3,7 +3,7 @@ PYTHON   ?= python3
 VENV     := .venv
 BIN      := $(VENV)/bin
 CHROMIUM ?= /usr/bin/chromium
-PYTEST_ARGS ?=
+PYTEST_ARGS ?= -n auto
 
 .PHONY: demo test install lint lock verify clean
 

@@ -30,6 +30,7 @@ from django.db import transaction
 from ibms.accounting import books, statements
 from ibms.accounting import services as acc
 from ibms.accounting.books import PeriodRange
+from ibms.accounting.closing import year_end_close
 from ibms.accounting.models import AccountSet, Period
 from ibms.core import clock
 from ibms.masterdata.models import Unit
@@ -93,18 +94,8 @@ def run_year(aset, actor) -> None:
     post("ye-direct", "year_end.direct_unspent", 12, 31, 79_000)
     post("ye-cancel", "year_end.quota_cancelled", 12, 31, 560_000)
     post("ye-unissued", "year_end.quota_unissued", 12, 31, 50_000)
-    # closing, budget basis: per project, so 8101 keeps the project dimension
-    post("cl-rev", "closing.fiscal_revenue", 12, 31, 2_214_000)
-    post("cl-rev-asset", "closing.fiscal_revenue", 12, 31, 36_000, {"project": "P-ASSET"})
-    post("cl-exp", "closing.fiscal_expense", 12, 31, 1_525_000)
-    post("cl-exp-asset", "closing.fiscal_expense", 12, 31, 36_000, {"project": "P-ASSET"})
-    post("cl-carry", "closing.fiscal_carry", 12, 31, 689_000)
-    # closing, financial basis
-    post("cl-4001", "closing.revenue_to_surplus", 12, 31, 2_250_000, attrs={"source_account": "4001.01"})
-    post("cl-5001", "closing.expense_to_surplus", 12, 31, 1_526_000, attrs={"source_account": "5001"})
-    post("cl-5101", "closing.expense_to_surplus", 12, 31, 40_000, attrs={"source_account": "5101"})
-    post("cl-3301", "closing.surplus_to_distribution", 12, 31, 684_000)
-    post("cl-3302", "closing.distribution_to_accumulated", 12, 31, 684_000)
+    # closing entries in both bases, computed from the balances (per project, so 8101 keeps it)
+    year_end_close(actor=actor, account_set_id=aset.pk)
     for p in Period.objects.filter(account_set=aset).order_by("number"):
         acc.period_close(actor=actor, pk=p.pk)
 

@@ -13,7 +13,7 @@ from ibms.core.errors import invalid
 from ibms.core.money import MoneyError, fen_to_str, parse_yuan
 from ibms.core.scoping import VIEW, check_write_scope, get_in_scope, require_perm
 
-from . import selectors, services
+from . import closing, selectors, services
 from .models import DIMENSIONS, AccountSet, PostingRule, Voucher
 from .posting import LineSpec
 
@@ -292,6 +292,18 @@ def close_period(request, pk: int):
              operation_id="accounting_period_reopen")
 def reopen_period(request, pk: int):
     return services.period_reopen(actor=request.auth, pk=pk)
+
+
+class YearEndCloseOut(Schema):
+    vouchers: int
+    voucher_ids: list[int]
+
+
+@router.post("/sets/{int:pk}/year-end-close", response=YearEndCloseOut,
+             summary="年终结账（按余额自动生成结转凭证，可重复执行）", operation_id="accounting_set_year_end_close")
+def year_end_close(request, pk: int):
+    vouchers = closing.year_end_close(actor=request.auth, account_set_id=pk)
+    return {"vouchers": len(vouchers), "voucher_ids": [v.pk for v in vouchers]}
 
 
 # --- vouchers ------------------------------------------------------------------------------------------

@@ -8,6 +8,7 @@ urlpatterns: list = [
     path("sets/new/", views.set_create, name="set-create"),
     path("sets/<int:pk>/", views.set_detail, name="set-detail"),
     path("sets/<int:pk>/close/", views.set_close, name="set-close"),
+    path("sets/<int:pk>/year-end-close/", views.set_year_end_close, name="set-year-end-close"),
     path("accounts/<int:pk>/", views.account_edit, name="account-edit"),
     path("periods/<int:pk>/<str:action>/", views.period_action, name="period-action"),
     path("vouchers/", views.voucher_list, name="voucher-list"),

@@ -17,7 +17,7 @@ from ibms.core.errors import DomainError, ValidationFailed
 from ibms.core.scoping import CHANGE, VIEW, get_in_scope, require_perm
 from ibms.masterdata.models import Unit
 
-from . import selectors, services
+from . import closing, selectors, services
 from .forms import LineFormSet, VoucherForm, initial_lines, lines_of
 from .models import DIMENSION_LABELS, DIMENSIONS, Account, AccountSet, PostingRule, Voucher
 
@@ -88,6 +88,14 @@ def set_detail(request, pk: int):
 def set_close(request, pk: int):
     aset = services.account_set_close(actor=request.user, pk=pk)
     messages.success(request, f"{aset.name}已年结")
+    return redirect("accounting:set-detail", pk)
+
+
+@login_required
+@require_POST
+def set_year_end_close(request, pk: int):
+    vouchers = closing.year_end_close(actor=request.user, account_set_id=pk)
+    messages.success(request, f"年终结账完成，结转凭证 {len(vouchers)} 张")
     return redirect("accounting:set-detail", pk)
 
 
