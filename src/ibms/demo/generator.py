@@ -190,7 +190,7 @@ def generate(scale: str, seed: int, *, prefix: str | None = None, progress: bool
             stage.run(ctx)
             ctx.timings[stage.name] = time.perf_counter() - started
             ctx.stage_rows[stage.name] = sum(ctx.counts.values()) - rows_before
-    analyze(stages)
+            analyze([stage])  # later stages query what this one loaded: the planner needs its statistics
     return ctx
 
 
