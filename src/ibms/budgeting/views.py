@@ -416,12 +416,16 @@ class LineTable(tables.Table):
 @login_required
 def line_list(request):
     require_perm(request.user, "budgeting.view_budgetline")
-    qs = selectors.line_list(actor=request.user)
-    fs = LineFilter(request.GET or None, queryset=qs, user=request.user)
+    return _filtered_list(request, selectors.line_list(actor=request.user), LineFilter, LineTable, "预算明细查询")
+
+
+def _filtered_list(request, qs, filter_class, table_class, title: str):
+    """A filtered, sortable, paged list; an HTMX request for `list-body` gets only the table."""
+    fs = filter_class(request.GET or None, queryset=qs, user=request.user)
     qs = fs.qs if fs.is_bound and fs.is_valid() else qs
-    table = LineTable(qs)
+    table = table_class(qs)
     tables.RequestConfig(request, paginate={"per_page": 50}).configure(table)
-    ctx = {"table": table, "filter": fs, "title": "预算明细查询", "page_title": "预算明细查询"}
+    ctx = {"table": table, "filter": fs, "title": title, "page_title": title}
     if getattr(request, "htmx", False) and request.htmx.target == "list-body":
         return render(request, "budgeting/list_partial.html", ctx)
     return render(request, "budgeting/list.html", ctx)
@@ -462,12 +466,4 @@ class ReplyTable(tables.Table):
 @login_required
 def reply_list(request):
     require_perm(request.user, "budgeting.view_reply")
-    qs = selectors.reply_list(actor=request.user)
-    fs = ReplyFilter(request.GET or None, queryset=qs, user=request.user)
-    qs = fs.qs if fs.is_bound and fs.is_valid() else qs
-    table = ReplyTable(qs)
-    tables.RequestConfig(request, paginate={"per_page": 50}).configure(table)
-    ctx = {"table": table, "filter": fs, "title": "预算批复情况", "page_title": "预算批复情况"}
-    if getattr(request, "htmx", False) and request.htmx.target == "list-body":
-        return render(request, "budgeting/list_partial.html", ctx)
-    return render(request, "budgeting/list.html", ctx)
+    return _filtered_list(request, selectors.reply_list(actor=request.user), ReplyFilter, ReplyTable, "预算批复情况")
