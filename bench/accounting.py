@@ -13,13 +13,9 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import os
-import sys
-import tempfile
 import time
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
+from _common import scratch_django  # bench/_common.py, beside this script
 
 
 def main() -> None:
@@ -29,22 +25,14 @@ def main() -> None:
     ap.add_argument("--events", type=int, default=2000)
     ap.add_argument("--db", default=None)
     args = ap.parse_args()
-    tmp = tempfile.mkdtemp(prefix="ibms-bench-accounting-")
-    os.environ["IBMS_DATABASE_URL"] = args.db or f"sqlite:///{tmp}/bench.sqlite3"
-    os.environ.setdefault("IBMS_VAR_DIR", tmp)
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "ibms.config.settings")
-    import django
-
-    django.setup()
+    scratch_django("accounting", args.db)
     from django.db import connection, transaction
 
     from ibms.accounting import gen as accounting_gen
     from ibms.accounting import services
     from ibms.accounting.models import Account, AccountSet, Period, Voucher, VoucherLine
     from ibms.demo.generator import STAGES, generate
-    from ibms.demo.setup import setup_system
 
-    setup_system(verbosity=0)
     print(f"database: {connection.vendor}  scale: {args.scale}")
     timing: dict[str, tuple[float, float]] = {}
 

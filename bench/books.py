@@ -13,24 +13,9 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import os
-import statistics
-import sys
-import tempfile
 import time
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
-
-
-def timed(fn, n: int) -> float:
-    fn()
-    samples = []
-    for _ in range(n):
-        t = time.perf_counter()
-        fn()
-        samples.append((time.perf_counter() - t) * 1000)
-    return statistics.median(samples)
+from _common import median_ms, scratch_django  # bench/_common.py, beside this script
 
 
 def main() -> None:
@@ -39,13 +24,7 @@ def main() -> None:
     ap.add_argument("--db", default=None)
     ap.add_argument("-n", type=int, default=5)
     args = ap.parse_args()
-    tmp = tempfile.mkdtemp(prefix="ibms-bench-books-")
-    os.environ["IBMS_DATABASE_URL"] = args.db or f"sqlite:///{tmp}/bench.sqlite3"
-    os.environ.setdefault("IBMS_VAR_DIR", tmp)
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "ibms.config.settings")
-    import django
-
-    django.setup()
+    scratch_django("books", args.db)
     from django.db import connection, transaction
     from django.db.models import Sum
     from django.utils import timezone
@@ -54,11 +33,9 @@ def main() -> None:
     from ibms.accounting.books import PeriodRange
     from ibms.accounting.models import Account, AccountSet, Period, Voucher, VoucherLine
     from ibms.demo.province import load_demo_province
-    from ibms.demo.setup import setup_system
     from ibms.iam.models import User
     from ibms.masterdata.models import Unit
 
-    setup_system(verbosity=0)
     load_demo_province()
     unit = Unit.objects.get(region_code="990000000", code="004")
     year = dt.date.today().year + 1
@@ -116,7 +93,7 @@ def main() -> None:
                                                                                     period=year_range)
     base = None
     for name, fn in cases.items():
-        ms = timed(fn, args.n)
+        ms = median_ms(fn, args.n)
         base = base or ms
         print(f"  {name:40s} {ms:9.1f} ms  ×{ms / base:5.1f}")
 

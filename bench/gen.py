@@ -12,12 +12,9 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
-import sys
-import tempfile
 import time
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
+from _common import scratch_django  # bench/_common.py, beside this script
 
 BASELINE_PREFIX = "00"
 
@@ -28,19 +25,11 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--db", default=None)
     args = ap.parse_args()
-    tmp = tempfile.mkdtemp(prefix="ibms-bench-gen-")
-    os.environ["IBMS_DATABASE_URL"] = args.db or f"sqlite:///{tmp}/bench.sqlite3"
-    os.environ.setdefault("IBMS_VAR_DIR", tmp)
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "ibms.config.settings")
-    import django
-
-    django.setup()
+    tmp = scratch_django("gen", args.db)
     from django.db import connection, transaction
 
     from ibms.demo.generator import BATCH_SIZE, STAGES, generate
-    from ibms.demo.setup import setup_system
 
-    setup_system(verbosity=0)
     print(f"database: {connection.vendor} {os.environ['IBMS_DATABASE_URL'].split('@')[-1]}  scale: {args.scale}")
     ctx = generate(args.scale, args.seed, progress=False)
 

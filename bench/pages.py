@@ -11,22 +11,8 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
-import sys
-import time
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
-
-
-def timed(fn, n: int) -> float:
-    fn()  # warm up
-    samples = []
-    for _ in range(n):
-        t = time.perf_counter()
-        fn()
-        samples.append((time.perf_counter() - t) * 1000)
-    return statistics.median(samples)
+from _common import median_ms  # bench/_common.py, beside this script
 
 
 def main() -> None:
@@ -75,7 +61,7 @@ def main() -> None:
                     cur.execute(sql)
                     cur.fetchall()
 
-            ms, base = timed(page, args.n), timed(bare, args.n)
+            ms, base = median_ms(page, args.n), median_ms(bare, args.n)
             print(f"{name:<11} {url:<40} {ms:>12.1f} {base:>12.2f} {ms / base:>7.1f}")
 
 

@@ -10,13 +10,9 @@ Without --db it uses a new SQLite file in a temporary directory. With --db the d
 from __future__ import annotations
 
 import argparse
-import os
-import sys
-import tempfile
 import time
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
+from _common import scratch_django  # bench/_common.py, beside this script
 
 
 def main() -> None:
@@ -25,23 +21,15 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--db", default=None)
     args = ap.parse_args()
-    tmp = tempfile.mkdtemp(prefix="ibms-bench-projects-")
-    os.environ["IBMS_DATABASE_URL"] = args.db or f"sqlite:///{tmp}/bench.sqlite3"
-    os.environ.setdefault("IBMS_VAR_DIR", tmp)
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "ibms.config.settings")
-    import django
-
-    django.setup()
+    scratch_django("projects", args.db)
     from django.db import connection
 
     from ibms.core import clock
     from ibms.core.scoping import FULL_SCOPE
     from ibms.demo.generator import STAGES, generate
-    from ibms.demo.setup import setup_system
     from ibms.projects import gen as project_gen
     from ibms.projects import selectors
 
-    setup_system(verbosity=0)
     print(f"database: {connection.vendor}  scale: {args.scale}")
     timing: dict[str, tuple[float, float]] = {}
     original = project_gen.stage_projects
