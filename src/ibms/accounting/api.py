@@ -6,12 +6,11 @@ from __future__ import annotations
 
 import datetime as dt
 
-from django.db import transaction
 from ninja import Router, Schema, Status
 
 from ibms.core.errors import invalid
 from ibms.core.money import MoneyError, fen_to_str, parse_yuan
-from ibms.core.scoping import VIEW, check_write_scope, get_in_scope, require_perm
+from ibms.core.scoping import VIEW, require_perm
 
 from . import closing, selectors, services
 from .models import DIMENSIONS, AccountSet, PostingRule, Voucher
@@ -376,26 +375,13 @@ def reverse_voucher(request, pk: int, payload: ReverseIn):
 def post_event(request, payload: EventIn):
     """201 with the voucher when posted now; 200 when the event was already posted (the same voucher) or its
     rule records no entry (voucher null)."""
-    actor = request.auth
-    require_perm(actor, "accounting.post_event")
     amounts = {k: _fen(v, f"amounts.{k}") for k, v in payload.amounts.items()}
-    qs = AccountSet.objects.all()
-    if payload.account_set_id is not None:
-        qs = qs.filter(pk=payload.account_set_id)
-    elif payload.unit_id is not None:
-        qs = qs.filter(unit_id=payload.unit_id, year=payload.year or payload.date.year)
-    else:
-        qs = qs.filter(region_code=payload.region_code, kind=AccountSet.Kind.FISCAL,
-                       year=payload.year or payload.date.year)
-    aset = get_in_scope(qs, actor, VIEW, what="账套")
-    check_write_scope(actor, region_code=aset.region_code, unit_path=aset.unit_path or None, spec=Voucher.scope_spec)
-    with transaction.atomic(durable=True):
-        before = Voucher.objects.filter(account_set=aset, event_id=payload.event_id.strip()).exists()
-        v = services.post_event(actor=actor, event_id=payload.event_id, event_type=payload.event_type,
-                                date=payload.date, amounts=amounts, dimensions=payload.dimensions,
-                                attrs=payload.attrs, account_set=aset, summary=payload.summary)
+    v, created = services.event_post(
+        actor=request.auth, event_id=payload.event_id, event_type=payload.event_type, date=payload.date,
+        amounts=amounts, dimensions=payload.dimensions, attrs=payload.attrs, account_set_id=payload.account_set_id,
+        unit_id=payload.unit_id, region_code=payload.region_code, year=payload.year, summary=payload.summary)
     body = {"posted": v is not None, "voucher": _voucher_out(v, lines=True) if v is not None else None}
-    return Status(200 if before or v is None else 201, body)
+    return Status(201 if created else 200, body)
 
 
 @router.get("/rules", response=list[RuleOut], summary="记账规则（按年度）", operation_id="accounting_rule_list")

@@ -376,8 +376,11 @@ def _event_hash(event_type: str, date: dt.date, amounts: dict, dimensions: dict,
 
 
 def _resolve_set(*, account_set: AccountSet | None, account_set_id: int | None, unit_id: int | None,
-                 region_code: str, year: int | None, date: dt.date) -> AccountSet:
+                 region_code: str, year: int | None, date: dt.date, actor=None) -> AccountSet:
+    """The set an event posts to. With `actor`, only sets in the actor's scope are found."""
     qs = AccountSet.objects.select_related("chart")
+    if actor is not None:
+        qs = qs.restrict(actor, VIEW)
     if account_set is not None:
         return qs.get(pk=account_set.pk)
     if account_set_id is not None:
@@ -389,6 +392,8 @@ def _resolve_set(*, account_set: AccountSet | None, account_set_id: int | None, 
     else:
         raise invalid("no_account_set", "请指定账套（账套、单位或财政区划）", "account_set")
     if found is None:
+        if actor is not None:
+            raise NotFound("账套")  # out of scope looks like absent
         raise invalid("no_account_set", "未找到对应年度的账套，请先建账", "account_set")
     return found
 
@@ -445,6 +450,24 @@ def post_event(*, actor=None, event_id: str, event_type: str, date: dt.date, amo
                            payload={"event_id": event_id, "event_type": event_type, "rule": ev.rule.code,
                                     "number": v.number})
         return v
+
+
+def event_post(*, actor, event_id: str, event_type: str, date: dt.date, amounts: dict[str, int],
+               dimensions: dict[str, str] | None = None, attrs: dict | None = None, account_set_id: int | None = None,
+               unit_id: int | None = None, region_code: str = "", year: int | None = None,
+               summary: str = "") -> tuple[Voucher | None, bool]:
+    """A business event posted on its own (the REST endpoint): permission and write scope on the set, then
+    `post_event` in its own transaction. Returns (voucher or None, whether this call posted it)."""
+    require_perm(actor, "accounting.post_event")
+    with transaction.atomic(durable=True):
+        aset = _resolve_set(account_set=None, account_set_id=account_set_id, unit_id=unit_id,
+                            region_code=region_code, year=year, date=date, actor=actor)
+        check_write_scope(actor, region_code=aset.region_code, unit_path=aset.unit_path or None,
+                          spec=Voucher.scope_spec)
+        already = Voucher.objects.filter(account_set=aset, event_id=(event_id or "").strip()).exists()
+        v = post_event(actor=actor, event_id=event_id, event_type=event_type, date=date, amounts=amounts,
+                       dimensions=dimensions, attrs=attrs, account_set=aset, summary=summary)
+        return v, v is not None and not already
 
 
 def _same_event(existing: Voucher, digest: str) -> Voucher:
