@@ -321,17 +321,23 @@ def round_consolidate(*, actor, round_id: int) -> BudgetRound:
         return rnd
 
 
-def round_record_approval(*, actor, round_id: int, doc_no: str, approval_date: dt.date) -> BudgetRound:
-    """The legislature (人大) approved the budget: its document number and date."""
-    require_perm(actor, "budgeting.change_budgetround")
+def _require_doc(doc_no: str, doc_date: dt.date | None, *, what: str, date_field: str) -> str:
+    """A document's number and date are both required; returns the stripped number."""
     doc_no = (doc_no or "").strip()
     problems = []
     if not doc_no:
-        problems.append(Violation("doc_no_required", "请填写人大批准文号", "doc_no"))
-    if approval_date is None:
-        problems.append(Violation("date_required", "请填写人大批准日期", "approval_date"))
+        problems.append(Violation("doc_no_required", f"请填写{what}文号", "doc_no"))
+    if doc_date is None:
+        problems.append(Violation("date_required", f"请填写{what}日期", date_field))
     if problems:
         raise ValidationFailed(problems)
+    return doc_no
+
+
+def round_record_approval(*, actor, round_id: int, doc_no: str, approval_date: dt.date) -> BudgetRound:
+    """The legislature (人大) approved the budget: its document number and date."""
+    require_perm(actor, "budgeting.change_budgetround")
+    doc_no = _require_doc(doc_no, approval_date, what="人大批准", date_field="approval_date")
     with transaction.atomic(durable=True):
         rnd = _lock_round(actor, round_id, CHANGE)
         if rnd.stage != Stage.CONSOLIDATED:
@@ -357,14 +363,7 @@ def round_reply(*, actor, round_id: int, doc_no: str, title: str, doc_date: dt.d
     from ibms.indicators.services import IndicatorSpec, indicators_create, source_document_create
 
     require_perm(actor, "budgeting.change_budgetround")
-    doc_no, title = (doc_no or "").strip(), (title or "").strip()
-    problems = []
-    if not doc_no:
-        problems.append(Violation("doc_no_required", "请填写批复文号", "doc_no"))
-    if doc_date is None:
-        problems.append(Violation("date_required", "请填写批复日期", "doc_date"))
-    if problems:
-        raise ValidationFailed(problems)
+    doc_no, title = _require_doc(doc_no, doc_date, what="批复", date_field="doc_date"), (title or "").strip()
     with transaction.atomic(durable=True):
         rnd = _lock_round(actor, round_id, CHANGE)
         if rnd.stage != Stage.APPROVED:
