@@ -1,4 +1,4 @@
-"""The `ibms` command: demo, serve, worker, verify, gen, setup — and `ibms manage …` for Django's own."""
+"""The `ibms` command: demo, serve, worker, bank-sim, verify, gen, setup — and `ibms manage …` for Django's own."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ COMMANDS = {
     "demo": "set up, load the demo province and serve it on http://127.0.0.1:8000",
     "setup": "migrate, load reference data and roles",
     "serve": "serve the web app",
-    "worker": "run the background worker (outbox)",
+    "worker": "run the background worker (outbox, bank feed, periodic jobs)",
+    "bank-sim": "run the agent-bank simulator (its own process, database and keys): --port N --db PATH",
     "verify": "check every invariant; non-zero exit names what is broken",
     "gen": "generate deterministic synthetic data: --scale small|city|province|chongqing --seed N",
     "manage": "any Django management command",
@@ -27,6 +28,11 @@ def main(argv: list[str] | None = None) -> None:
     if argv[0] not in COMMANDS:
         print(f"ibms: unknown command {argv[0]!r}; try 'ibms --help'", file=sys.stderr)
         raise SystemExit(2)
+    if argv[0] == "bank-sim":  # no Django: the simulator is another party with its own database
+        from ibms.banksim.server import main as bank_sim
+
+        bank_sim(argv[1:])
+        return
     from django.core.management import ManagementUtility
 
     args = argv[1:] if argv[0] == "manage" else argv

@@ -33,6 +33,9 @@ INSTALLED_APPS = [
     "ibms.indicators",
     "ibms.budgeting",
     "ibms.accounting",
+    "ibms.monitoring",
+    "ibms.banks",
+    "ibms.treasury",
     "ibms.web",
     "ibms.demo",
 ]

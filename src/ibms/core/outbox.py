@@ -1,10 +1,12 @@
 """Transactional outbox: `enqueue` inside the business transaction; `drain` (run by `ibms worker`)
-delivers each message to its topic's handler at least once, with retry and back-off."""
+delivers each message to its topic's handler at least once, with retry and back-off. `periodic` registers jobs
+the worker runs every N seconds (bank feed polling, unknown-outcome queries, T+1 batches)."""
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
+import time
 from collections.abc import Callable
 
 from django.db import transaction
@@ -14,6 +16,8 @@ from .models import OutboxMessage
 
 log = logging.getLogger("ibms.outbox")
 _handlers: dict[str, Callable[[OutboxMessage], None]] = {}
+_periodic: dict[str, tuple[float, Callable[[], int]]] = {}
+_last_run: dict[str, float] = {}
 
 
 def handler(topic: str):
@@ -58,4 +62,27 @@ def drain(limit: int = 100, *, max_attempts: int = 10) -> int:
                 msg.last_error = f"{type(exc).__name__}: {exc}"[:2000]
                 msg.available_at = timezone.now() + dt.timedelta(seconds=min(2 ** msg.attempts, 3600))
             msg.save(update_fields=["attempts", "processed_at", "last_error", "available_at"])
+    return done
+
+
+def periodic(name: str, every_seconds: float):
+    """Register `fn() -> int` (how much it did) to run in the worker every `every_seconds`."""
+    def register(fn: Callable[[], int]):
+        _periodic[name] = (every_seconds, fn)
+        return fn
+    return register
+
+
+def run_periodic(*, force: bool = False) -> int:
+    """Run the periodic jobs that are due (all of them with `force`); a failing job is logged, not fatal."""
+    done = 0
+    now = time.monotonic()
+    for name, (every, fn) in list(_periodic.items()):
+        if not force and now - _last_run.get(name, -1e18) < every:
+            continue
+        _last_run[name] = now
+        try:
+            done += fn() or 0
+        except Exception as exc:  # noqa: BLE001 - the next run retries; the worker must keep going
+            log.warning("periodic job %s failed: %s", name, exc)
     return done

@@ -219,3 +219,22 @@ def token_used(*, token: ApiToken, at: dt.datetime) -> None:
     """Note when a token was last used, at most once a minute (not audited: a bookkeeping column)."""
     if token.last_used_at is None or (at - token.last_used_at).total_seconds() > 60:
         ApiToken.objects.filter(pk=token.pk).update(last_used_at=at)
+
+
+SYSTEM_USERNAME = "ibms-system"
+
+
+def system_user() -> User:
+    """The account the worker acts as when a bank message or a T+1 job changes data: full scope (no organisation,
+    superuser), no usable password, so nobody can log in with it. Created on first use, audited."""
+    u = User.objects.filter(username=SYSTEM_USERNAME).first()
+    if u is not None:
+        return u
+    with transaction.atomic():
+        u, created = User.objects.get_or_create(username=SYSTEM_USERNAME,
+                                                defaults={"real_name": "系统（后台作业）", "is_superuser": True})
+        if created:
+            u.set_unusable_password()
+            u.save(update_fields=["password"])
+            audit.record_change(u, "create")
+    return u

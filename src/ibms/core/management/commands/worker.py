@@ -10,7 +10,7 @@ log = logging.getLogger("ibms.worker")
 
 
 class Command(BaseCommand):
-    help = "Drain the outbox: deliver queued messages (bank exchange, notifications, T+1 jobs)."
+    help = "Drain the outbox and run the periodic jobs (bank exchange, unknown-outcome queries, T+1 batches)."
 
     def add_arguments(self, parser):
         parser.add_argument("--once", action="store_true", help="drain what is due and exit")
@@ -20,7 +20,7 @@ class Command(BaseCommand):
         stop = {"flag": False}
         signal.signal(signal.SIGTERM, lambda *a: stop.update(flag=True))
         while not stop["flag"]:
-            n = outbox.drain()
+            n = outbox.drain() + outbox.run_periodic(force=once)
             if once:
                 self.stdout.write(f"delivered {n}")
                 return

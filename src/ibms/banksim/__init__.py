@@ -1,0 +1,1 @@
+"""The agent-bank simulator: its own process, database and keys (`ibms bank-sim`)."""
