@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import random
 from collections.abc import Iterable
 from decimal import Decimal
 from typing import Any
 
+from django.conf import settings
 from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 
@@ -81,7 +83,7 @@ def entry_hash(entry: ChainedEntry) -> str:
     return sm3_hex((entry.prev_hash + _entry_payload(entry)).encode())
 
 
-def _lock_chain(key: str) -> AuditChain:
+def _head(key: str) -> AuditChain:
     chain = AuditChain.objects.select_for_update().filter(key=key).first()
     if chain is None:
         try:
@@ -91,6 +93,38 @@ def _lock_chain(key: str) -> AuditChain:
             pass
         chain = AuditChain.objects.select_for_update().get(key=key)
     return chain
+
+
+def shard_keys(base_key: str, shards: int) -> list[str]:
+    """The chain keys of one (kind, region): the base key, then `base~1` … `base~{shards-1}`."""
+    return [base_key, *(f"{base_key}~{i}" for i in range(1, shards))]
+
+
+def _lock_chain(base_key: str) -> AuditChain:
+    """Lock a chain head of this (kind, region) until commit. With several shards (PostgreSQL), a writer takes
+    one no other transaction holds (SKIP LOCKED), preferring the one it used last, so concurrent writers in one
+    region don't queue behind each other; each shard is still one linear, verifiable chain."""
+    conn = transaction.get_connection()
+    shards = 1 if conn.vendor == "sqlite" else settings.IBMS_AUDIT_SHARDS
+    if shards <= 1:
+        return _head(base_key)
+    keys = shard_keys(base_key, shards)
+    if base_key not in _ensured:
+        existing = set(AuditChain.objects.filter(key__in=keys).values_list("key", flat=True))
+        AuditChain.objects.bulk_create([AuditChain(key=k) for k in keys if k not in existing], ignore_conflicts=True)
+        _ensured.add(base_key)
+    hints = conn.__dict__.setdefault("ibms_chain_hints", {})
+    free = AuditChain.objects.select_for_update(skip_locked=True)
+    chain = None
+    if hints.get(base_key):  # held by this transaction already, or free: either way no wait
+        chain = free.filter(key=hints[base_key]).first()
+    if chain is None:
+        chain = free.filter(key__in=keys).order_by("?").first() or _head(random.choice(keys))
+    hints[base_key] = chain.key
+    return chain
+
+
+_ensured: set[str] = set()
 
 
 def _append(entries: list[ChainedEntry], chain_key: str) -> None:

@@ -31,7 +31,7 @@ class AppendOnly(models.Model):
 
 
 class AuditChain(models.Model):
-    """Head of one hash chain. Chains are per (kind, region) so writers in different regions don't queue."""
+    """Head of one hash chain. Chains are per (kind, region) — several shards each on PostgreSQL (IBMS_AUDIT_SHARDS) — so concurrent writers don't queue on one head."""
 
     key = models.CharField(max_length=40, unique=True)
     last_seq = models.BigIntegerField(default=0)
