@@ -133,7 +133,7 @@ def _append(entries: list[ChainedEntry], chain_key: str) -> None:
     prev, seq = chain.last_hash, chain.last_seq
     for e in entries:
         seq += 1
-        e.chain, e.seq, e.prev_hash = chain_key, seq, prev
+        e.chain, e.seq, e.prev_hash = chain.key, seq, prev
         e.hash = prev = entry_hash(e)
     type(entries[0]).objects.bulk_create(entries, batch_size=1000)
     AuditChain.objects.filter(pk=chain.pk).update(last_seq=seq, last_hash=prev)
