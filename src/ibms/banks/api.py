@@ -1,3 +1,181 @@
-from ninja import Router
+"""/api/v1/banks/: bank messages (list, detail with raw XML and seal results), endpoints (list, register), a voucher
+status query and the daily statement fetch. Money as yuan strings; the query/statement answers are the parsed,
+verified bank messages."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django.db import transaction
+from ninja import Router, Schema, Status
+
+from ibms.core.errors import Conflict
+from ibms.core.money import fen_to_str
+from ibms.core.scoping import check_write_scope, require_perm
+
+from . import selectors, services
+from .inbound import InboundMessage
+from .models import BankEndpoint, BankMessage
 
 router = Router(tags=["银行接口"])
+MAX_LIMIT = 500
+
+
+class MessageOut(Schema):
+    id: int
+    direction: str
+    kind: str
+    agent_bank_code: str
+    region_code: str
+    year: int
+    vt_code: str
+    voucher_no: str
+    msg_id: str
+    seq: int | None
+    amount: str
+    verified: bool | None
+    status: str
+    result_code: str
+    error: str
+    related_id: int | None
+    created_at: dt.datetime
+    applied_at: dt.datetime | None
+
+
+class MessageDetailOut(MessageOut):
+    digest: str
+    verify_result: dict
+    raw_xml: str
+
+
+class MessagePage(Schema):
+    count: int
+    items: list[MessageOut]
+
+
+class EndpointOut(Schema):
+    id: int
+    region_code: str
+    agent_bank_code: str
+    name: str
+    base_url: str
+    bank_fingerprint: str
+    timeout_seconds: float
+    enabled: bool
+    last_seq: int
+
+
+class EndpointIn(Schema):
+    region_code: str
+    agent_bank_code: str
+    base_url: str
+    name: str = ""
+    timeout_seconds: float = 10.0
+    admin_token: str = ""
+    public_pem: str = ""
+
+
+class QueryIn(Schema):
+    region_code: str
+    year: int
+    voucher_no: str
+    agent_bank_code: str | None = None
+
+
+class StatementIn(Schema):
+    agent_bank_code: str
+    date: dt.date
+    region_code: str | None = None
+
+
+class BankAnswerOut(Schema):
+    kind: str
+    vt_code: str
+    voucher_no: str
+    region_code: str
+    year: int
+    message_id: int | None
+    fields: dict[str, Any]
+    details: list[dict[str, Any]]
+
+
+def _msg(m: BankMessage) -> dict:
+    return {"id": m.pk, "direction": m.direction, "kind": m.kind, "agent_bank_code": m.endpoint.agent_bank_code,
+            "region_code": m.region_code, "year": m.year, "vt_code": m.vt_code, "voucher_no": m.voucher_no,
+            "msg_id": m.msg_id, "seq": m.seq, "amount": fen_to_str(m.amount), "verified": m.verified,
+            "status": m.status, "result_code": m.result_code, "error": m.error, "related_id": m.related_id,
+            "created_at": m.created_at, "applied_at": m.applied_at}
+
+
+def _yuan_values(row: dict) -> dict:
+    return {k: fen_to_str(v) if k.endswith("Amt") and isinstance(v, int) else v for k, v in row.items()}
+
+
+def _answer(a: InboundMessage | None) -> dict:
+    if a is None:
+        raise Conflict("bank_message_rejected", "银行应答未通过验签，已拒收并记录")
+    return {"kind": a.kind, "vt_code": a.vt_code, "voucher_no": a.voucher_no, "region_code": a.region_code,
+            "year": a.year, "message_id": a.message_id, "fields": _yuan_values(a.fields),
+            "details": [_yuan_values(d) for d in a.details]}
+
+
+def _endpoint(e: BankEndpoint) -> dict:
+    cursor = getattr(e, "cursor", None)
+    return {"id": e.pk, "region_code": e.region_code, "agent_bank_code": e.agent_bank_code, "name": e.name,
+            "base_url": e.base_url, "bank_fingerprint": e.bank_fingerprint, "timeout_seconds": e.timeout_seconds,
+            "enabled": e.enabled, "last_seq": cursor.last_seq if cursor else 0}
+
+
+@router.get("/messages", response=MessagePage, summary="银行报文列表", operation_id="bank_message_list")
+def list_messages(request, direction: str = "", kind: str = "", status: str = "", voucher_no: str = "",
+                  region_code: str = "", limit: int = 50, offset: int = 0):
+    require_perm(request.auth, "banks.view_bankmessage")
+    qs = selectors.messages(actor=request.auth, direction=direction, kind=kind, status=status,
+                            voucher_no=voucher_no, region_code=region_code)
+    limit, offset = max(1, min(limit, MAX_LIMIT)), max(0, offset)
+    return {"count": qs.count(), "items": [_msg(m) for m in qs[offset:offset + limit]]}
+
+
+@router.get("/messages/{int:pk}", response=MessageDetailOut, summary="银行报文详情（原文、签章与验签结果）",
+            operation_id="bank_message_get")
+def get_message(request, pk: int):
+    require_perm(request.auth, "banks.view_bankmessage")
+    m = selectors.message_get(actor=request.auth, pk=pk)
+    return {**_msg(m), "digest": m.digest, "verify_result": m.verify_result or {}, "raw_xml": m.raw_xml}
+
+
+@router.get("/endpoints", response=list[EndpointOut], summary="代理银行接口", operation_id="bank_endpoint_list")
+def list_endpoints(request):
+    require_perm(request.auth, "banks.view_bankendpoint")
+    return [_endpoint(e) for e in selectors.endpoints(actor=request.auth).select_related("cursor")]
+
+
+@router.post("/endpoints", response={201: EndpointOut}, summary="登记代理银行接口（获取银行公钥）",
+             operation_id="bank_endpoint_register")
+def register_endpoint(request, payload: EndpointIn):
+    e = services.endpoint_register(actor=request.auth, agent_bank_code=payload.agent_bank_code,
+                                   region_code=payload.region_code, base_url=payload.base_url, name=payload.name,
+                                   timeout_seconds=payload.timeout_seconds, admin_token=payload.admin_token,
+                                   public_pem=payload.public_pem)
+    return Status(201, _endpoint(BankEndpoint.objects.select_related("cursor").get(pk=e.pk)))
+
+
+@router.post("/vouchers/query", response=BankAnswerOut, summary="向代理银行查询凭证状态",
+             operation_id="bank_voucher_query")
+def query_voucher(request, payload: QueryIn):
+    require_perm(request.auth, "banks.change_bankmessage")
+    check_write_scope(request.auth, region_code=payload.region_code)
+    with transaction.atomic(durable=True):
+        return _answer(services.voucher_query(actor=request.auth, region_code=payload.region_code,
+                                              year=payload.year, voucher_no=payload.voucher_no,
+                                              agent_bank_code=payload.agent_bank_code))
+
+
+@router.post("/statements/fetch", response=BankAnswerOut, summary="获取代理银行日对账单",
+             operation_id="bank_statement_fetch")
+def fetch_statement(request, payload: StatementIn):
+    require_perm(request.auth, "banks.change_bankmessage")
+    with transaction.atomic(durable=True):
+        return _answer(services.statement_fetch(actor=request.auth, agent_bank_code=payload.agent_bank_code,
+                                                date=payload.date, region_code=payload.region_code))

@@ -1,4 +1,10 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from . import views
 
 app_name = "banks"
-urlpatterns: list = []
+urlpatterns = [
+    path("", views.message_list, name="messages"),
+    path("messages/<int:pk>/", views.message_detail, name="message"),
+    path("endpoints/", views.endpoint_list, name="endpoints"),
+]

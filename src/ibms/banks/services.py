@@ -1,0 +1,546 @@
+"""Bank interface services: endpoints, seal keys, sending vouchers, reading the bank's feed, queries, statements.
+
+Outbound: :func:`voucher_dispatch` (inside the caller's transaction) builds, seals, stores and enqueues outbox topic
+``banks.send``; the worker POSTs it and hands the bank's ack to the ``ack`` handler (:mod:`ibms.banks.inbound`).
+HTTP 503 or a refused connection (nothing delivered) is retried by the outbox with the same message; a timeout,
+a lost connection or an ack that does not verify is an ``unknown`` outcome — resolved only by :func:`voucher_query`
+(or reconciliation); re-sending the same voucher number is safe (the bank pays a number at most once).
+
+Inbound: periodic ``banks.poll`` reads ``GET /api/messages?after=<cursor>``, verifies the bank seal (a tampered or
+unsigned message is recorded as rejected and never applied) and applies each message once: the unique key is
+(endpoint, kind, identity) where identity is the voucher / refund / clearing / statement identity, never the feed
+seq, so duplicates, replays under a new seq and reordering change nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import socket
+import urllib.error
+import urllib.parse
+import urllib.request
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from ibms.core import audit, outbox
+from ibms.core.context import acting, actor_of
+from ibms.core.crypto import generate_sm2_keypair, public_key_fingerprint, sm3_hex
+from ibms.core.errors import Conflict, invalid
+from ibms.core.scoping import check_write_scope, require_perm
+
+from . import inbound, protocol
+from .keys import encrypt_private, signer_for
+from .models import BankEndpoint, BankMessage, FeedCursor, SigningKey
+
+log = logging.getLogger("ibms.banks")
+SEND_TOPIC = "banks.send"
+M = BankMessage.Status
+FEED_KINDS = frozenset({"receipt", "return", "refund", "clearing", "statement", "status"})
+
+
+class BankUnavailable(Exception):
+    """Nothing was delivered (connection refused, HTTP 503): safe to retry with the same message."""
+
+
+class OutcomeUnknown(Exception):
+    """The request may or may not have reached the bank (timeout, connection lost)."""
+
+
+# --- HTTP -------------------------------------------------------------------------------------------------------
+
+def _http(method: str, url: str, *, data: bytes | None = None, headers: dict | None = None,
+          timeout: float = 10.0) -> tuple[int, bytes]:
+    req = urllib.request.Request(url, data=data, method=method, headers=headers or {})  # noqa: S310 - bank URL
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as resp:  # noqa: S310 - configured bank URL
+            return resp.status, resp.read()
+    except urllib.error.HTTPError as exc:
+        body = exc.read() if exc.fp else b""
+        if exc.code == 503:
+            raise BankUnavailable(f"HTTP 503 {body[:200]!r}") from None
+        return exc.code, body
+    except urllib.error.URLError as exc:
+        reason = exc.reason
+        if isinstance(reason, ConnectionRefusedError):
+            raise BankUnavailable(f"connection refused: {url}") from None
+        if isinstance(reason, TimeoutError | socket.timeout):
+            raise OutcomeUnknown(f"timeout after {timeout}s") from None
+        raise OutcomeUnknown(f"network error: {reason}") from None
+    except ConnectionRefusedError:
+        raise BankUnavailable(f"connection refused: {url}") from None
+    except TimeoutError:
+        raise OutcomeUnknown(f"timeout after {timeout}s") from None
+    except (ConnectionError, OSError) as exc:  # reset / broken pipe / remote closed mid-answer
+        raise OutcomeUnknown(f"connection lost: {exc.__class__.__name__}") from None
+
+
+def _json(method: str, url: str, payload: dict | None = None, *, token: str = "", timeout: float = 10.0) -> dict:
+    headers = {"Content-Type": "application/json"}
+    if token:
+        headers["X-Admin-Token"] = token
+    status, body = _http(method, url, data=json.dumps(payload).encode() if payload is not None else None,
+                         headers=headers, timeout=timeout)
+    if status != 200:
+        raise OutcomeUnknown(f"HTTP {status}: {body[:200]!r}")
+    return json.loads(body)
+
+
+def _url(ep: BankEndpoint, path: str) -> str:
+    return ep.base_url.rstrip("/") + path
+
+
+def _trusted(ep: BankEndpoint) -> dict[str, str]:
+    return {ep.bank_fingerprint: ep.bank_public_pem} if ep.bank_fingerprint else {}
+
+
+# --- endpoints and keys -----------------------------------------------------------------------------------------
+
+def endpoint_register(*, actor, agent_bank_code: str, region_code: str, base_url: str, name: str = "",
+                      timeout_seconds: float = 10.0, admin_token: str = "", public_pem: str = "",
+                      poll_limit: int = 200) -> BankEndpoint:
+    """Register (or update) an agent bank for a region. Fetches the bank's public key from ``GET /api/public-key``
+    unless ``public_pem`` is given. With ``admin_token`` (the simulator only) our active seal keys of the region are
+    registered with the bank's trust endpoint; a real bank receives our certificates out of band."""
+    require_perm(actor, "banks.add_bankendpoint")
+    check_write_scope(actor, region_code=region_code)
+    if not public_pem:
+        try:
+            info = _json("GET", base_url.rstrip("/") + "/api/public-key", timeout=timeout_seconds)
+        except (BankUnavailable, OutcomeUnknown, ValueError) as exc:
+            raise invalid("bank_unreachable", f"无法从代理银行获取公钥：{exc}", "base_url") from None
+        public_pem = info.get("public_pem", "")
+    try:
+        fingerprint = public_key_fingerprint(public_pem)
+    except Exception:  # noqa: BLE001 - any unusable key
+        raise invalid("bad_public_key", "代理银行公钥不是有效的 SM2 公钥", "public_pem") from None
+    with transaction.atomic(durable=True):
+        ep = BankEndpoint.objects.select_for_update().filter(region_code=region_code,
+                                                             agent_bank_code=agent_bank_code).first()
+        before = audit.snapshot(ep) if ep else None
+        if ep is None:
+            ep = BankEndpoint(region_code=region_code, agent_bank_code=agent_bank_code)
+        ep.name, ep.base_url, ep.timeout_seconds, ep.poll_limit = name or ep.name, base_url, timeout_seconds, poll_limit
+        if admin_token or (ep.bank_fingerprint and ep.bank_fingerprint != fingerprint):
+            ep.trusted_keys = []  # a (possibly reset) simulator or another bank: register our keys again
+        ep.bank_public_pem, ep.bank_fingerprint, ep.admin_token = public_pem, fingerprint, admin_token
+        ep.save()
+        FeedCursor.objects.get_or_create(endpoint=ep)
+        audit.record_change(ep, "update" if before else "create", before)
+        audit.record_event("banks.endpoint_registered", region_code=region_code, obj=ep,
+                           message=f"代理银行 {agent_bank_code} 接口登记，公钥指纹 {fingerprint[:16]}")
+    if admin_token:
+        keys = list(SigningKey.objects.filter(region_code=region_code, active=True))
+        try:
+            with transaction.atomic(durable=True):
+                ep = BankEndpoint.objects.select_for_update().get(pk=ep.pk)
+                _ensure_trusted(ep, keys)
+        except (BankUnavailable, OutcomeUnknown, ValueError) as exc:
+            raise invalid("bank_trust_failed", f"未能在银行模拟器登记本方签章公钥：{exc}", "admin_token") from None
+    return ep
+
+
+def _ensure_trusted(ep: BankEndpoint, keys) -> None:
+    """Simulator only: register seal keys the bank does not know yet (runs inside a transaction holding ``ep``)."""
+    if not ep.admin_token:
+        return
+    known = set(ep.trusted_keys or [])
+    added = []
+    for k in keys:
+        if k.fingerprint in known:
+            continue
+        _json("POST", _url(ep, "/admin/trust"), {"public_pem": k.public_pem, "label": str(k)},
+              token=ep.admin_token, timeout=ep.timeout_seconds)
+        known.add(k.fingerprint)
+        added.append(k.fingerprint)
+    if added:
+        ep.trusted_keys = sorted(known)
+        ep.save(update_fields=["trusted_keys"])
+
+
+def endpoint_for(region_code: str, agent_bank_code: str | None = None) -> BankEndpoint:
+    qs = BankEndpoint.objects.filter(region_code=region_code, enabled=True)
+    if agent_bank_code:
+        qs = qs.filter(agent_bank_code=agent_bank_code)
+    eps = list(qs[:2])
+    if len(eps) != 1:
+        raise invalid("no_bank_endpoint", f"财政区划 {region_code} 未登记代理银行 {agent_bank_code or ''} 的接口".replace(
+            "  ", " "), "agent_bank_code")
+    return eps[0]
+
+
+def _new_key(*, region_code: str, owner: str, unit=None, label: str) -> SigningKey:
+    kp = generate_sm2_keypair()
+    fp = public_key_fingerprint(kp.public_pem)
+    key = SigningKey(region_code=region_code, owner=owner, unit=unit, unit_path=unit.path if unit else "",
+                     label=label, public_pem=kp.public_pem.decode("ascii"), fingerprint=fp,
+                     private_encrypted=encrypt_private(kp.private_pem, fp))
+    try:
+        with transaction.atomic():
+            key.save()
+    except IntegrityError:  # created meanwhile by a concurrent transaction
+        return None
+    audit.record_change(key, "create")
+    audit.record_event("banks.key_created", region_code=region_code, obj=key, message=f"生成签章密钥 {label}")
+    return key
+
+
+def signing_key_for_unit(unit) -> SigningKey:
+    """The unit's active seal key, created on demand (audited). Runs inside the caller's transaction."""
+    with transaction.atomic():
+        key = SigningKey.objects.filter(owner=SigningKey.Owner.UNIT, unit=unit, region_code=unit.region_code,
+                                        active=True).first()
+        return key or _new_key(region_code=unit.region_code, owner=SigningKey.Owner.UNIT, unit=unit,
+                               label=f"{unit.name}（单位签章）") or signing_key_for_unit(unit)
+
+
+def signing_key_for_finance(region_code: str) -> SigningKey:
+    """The region finance's active seal key, created on demand (audited). Runs inside the caller's transaction."""
+    with transaction.atomic():
+        key = SigningKey.objects.filter(owner=SigningKey.Owner.FINANCE, unit__isnull=True, region_code=region_code,
+                                        active=True).first()
+        return key or _new_key(region_code=region_code, owner=SigningKey.Owner.FINANCE,
+                               label=f"{region_code} 财政签章") or signing_key_for_finance(region_code)
+
+
+# --- outbound vouchers ------------------------------------------------------------------------------------------
+
+def voucher_dispatch(*, actor, region_code: str, year: int, vt_code: str, voucher_no: str, agent_bank_code: str,
+                     header: dict, details: list[dict], signers: list[SigningKey],
+                     unit_path: str | None = None) -> BankMessage:
+    """Build, seal (every signer, kind = its owner), store and enqueue a payment voucher for sending.
+
+    Runs **inside the caller's transaction** (plain ``atomic``); authorization is the caller's. Calling it again for
+    the same (region, year, voucher no) re-sends the stored message unchanged — the only retry."""
+    with transaction.atomic():
+        ep = endpoint_for(region_code, agent_bank_code)
+        identity = f"{region_code}/{year}/{voucher_no}"
+        existing = (BankMessage.objects.select_for_update()
+                    .filter(endpoint=ep, direction=BankMessage.Direction.OUT, kind="voucher", identity=identity).first())
+        if existing is not None:
+            existing.status = M.PENDING
+            existing.save(update_fields=["status", "updated_at"])
+            outbox.enqueue(SEND_TOPIC, {"message_id": existing.pk}, key=identity)
+            audit.record_event("banks.voucher_resent", region_code=region_code, obj=existing,
+                               message=f"支付凭证 {voucher_no} 同号重发")
+            return existing
+        if not signers:
+            raise invalid("signer_required", "支付凭证必须至少有一个签章", "signers")
+        try:
+            msg = protocol.build("voucher", region_code=region_code, year=year, vt_code=vt_code, voucher_no=voucher_no,
+                                 fields=header, details=details)
+            for k in signers:
+                protocol.sign(msg, signer_for(k), kind=k.owner)
+            xml = protocol.to_xml(msg)
+        except protocol.ProtocolError as exc:
+            raise invalid("bank_message_invalid", f"支付凭证报文不合规（{exc.code}）：{exc.detail}", "header") from None
+        if unit_path is None:
+            unit_path = next((k.unit_path for k in signers if k.owner == SigningKey.Owner.UNIT), "")
+        bm = BankMessage.objects.create(
+            endpoint=ep, direction=BankMessage.Direction.OUT, kind="voucher", region_code=region_code,
+            unit_path=unit_path, year=year, vt_code=vt_code, voucher_no=voucher_no, msg_id=msg.msg_id,
+            identity=identity, raw_xml=xml.decode("utf-8"), digest=sm3_hex(xml), amount=header.get("PayAmt", 0),
+            verified=True, verify_result={"stamps": [{"kind": s.kind, "fingerprint": s.fingerprint,
+                                                      "position": s.position} for s in msg.stamps]},
+            status=M.PENDING)
+        outbox.enqueue(SEND_TOPIC, {"message_id": bm.pk}, key=identity)
+        audit.record_event("banks.voucher_dispatched", region_code=region_code, obj=bm,
+                           message=f"支付凭证 {voucher_no}（{vt_code}）已签章并提交发送队列，{len(details)} 笔明细")
+        return bm
+
+
+@outbox.handler(SEND_TOPIC)
+def _send(ob) -> None:
+    """Worker: POST the voucher; the ack (or the unknown outcome) goes to the ``ack`` handler in this transaction."""
+    bm = BankMessage.objects.select_for_update().select_related("endpoint").filter(pk=ob.payload["message_id"]).first()
+    if bm is None or bm.status != M.PENDING:
+        return
+    ep = BankEndpoint.objects.select_for_update().get(pk=bm.endpoint_id)
+    if ep.admin_token:
+        fps = [s["fingerprint"] for s in bm.verify_result.get("stamps", [])]
+        _ensure_trusted(ep, SigningKey.objects.filter(fingerprint__in=fps))
+    bm.attempts += 1
+    try:
+        status, body = _http("POST", _url(ep, "/api/vouchers"), data=bm.raw_xml.encode("utf-8"),
+                             headers={"Content-Type": "application/xml; charset=utf-8"}, timeout=ep.timeout_seconds)
+    except OutcomeUnknown as exc:
+        return _ack_unknown(bm, "timeout" if "timeout" in str(exc) else "connection_lost", str(exc))
+    if status != 200:
+        return _ack_unknown(bm, f"http_{status}", body[:300].decode("utf-8", "replace"))
+    _ack_received(bm, ep, body)
+
+
+def _ack_unknown(bm: BankMessage, code: str, detail: str, inbound_id: int | None = None) -> None:
+    bm.status, bm.result_code, bm.error = M.UNKNOWN, code, detail[:2000]
+    bm.save(update_fields=["status", "result_code", "error", "attempts", "updated_at"])
+    _hand_ack(bm, {"Result": "unknown", "ReasonCode": code, "Reason": detail[:300]}, inbound_id)
+
+
+def _hand_ack(bm: BankMessage, fields: dict, inbound_id: int | None) -> None:
+    fn = inbound.handler_for("ack")
+    if fn is not None:
+        fn(inbound.InboundMessage(kind="ack", vt_code=bm.vt_code, voucher_no=bm.voucher_no, region_code=bm.region_code,
+                                  year=bm.year, fields=fields, details=[], message_id=inbound_id, outbound_id=bm.pk))
+
+
+def _ack_received(bm: BankMessage, ep: BankEndpoint, body: bytes) -> None:
+    raw = body.decode("utf-8", "replace")
+    try:
+        msg = protocol.parse(body)
+        check = protocol.verify(msg, _trusted(ep), required_kinds=("bank",))
+        code = check.code if not check.ok else ""
+        if check.ok and (msg.kind != "ack" or msg.key != (bm.region_code, bm.year, bm.voucher_no)):
+            code = "ack_mismatch"
+    except protocol.ProtocolError as exc:
+        msg, check, code = None, None, exc.code
+    if code:
+        rec = _record_rejected(ep, raw, code, msg, check, related=bm)
+        return _ack_unknown(bm, f"bad_ack:{code}", "银行应答未通过验签或格式校验，结果未知", rec.pk if rec else None)
+    result = msg.fields["Result"]
+    rec = BankMessage.objects.create(
+        endpoint=ep, direction=BankMessage.Direction.IN, kind="ack", region_code=bm.region_code,
+        unit_path=bm.unit_path, year=bm.year, vt_code=bm.vt_code, voucher_no=bm.voucher_no, msg_id=msg.msg_id,
+        identity=f"ack/{bm.pk}/{bm.attempts}", raw_xml=raw, digest=sm3_hex(body), verified=True,
+        verify_result=check.as_dict(), status=M.APPLIED, result_code=result, related=bm, applied_at=timezone.now(),
+        error=str(msg.fields.get("Reason", "")))
+    bm.status = {"accepted": M.ACCEPTED, "duplicate": M.DUPLICATE, "rejected": M.REJECTED}[result]
+    bm.result_code = msg.fields.get("ReasonCode", "") or result
+    bm.error = str(msg.fields.get("Reason", ""))
+    bm.save(update_fields=["status", "result_code", "error", "attempts", "updated_at"])
+    _hand_ack(bm, dict(msg.fields), rec.pk)
+
+
+# --- inbound ----------------------------------------------------------------------------------------------------
+
+def _identity(msg: protocol.Message) -> str:
+    base = f"{msg.region_code}/{msg.year}/{msg.voucher_no}"
+    if msg.kind == "status":
+        return f"status/{msg.msg_id}"
+    if msg.kind == "statement":
+        content = json.dumps([msg.fields, msg.details], sort_keys=True, ensure_ascii=False)
+        return f"{msg.region_code}/{msg.fields['StatementDate']}/{sm3_hex(content.encode())[:24]}"
+    return base  # receipt / return: the voucher; refund: the refund no; clearing: the clearing no
+
+
+def _unit_path_of(ep: BankEndpoint, msg: protocol.Message) -> str:
+    no = msg.fields.get("OriVoucherNo") if msg.kind == "refund" else msg.voucher_no
+    if msg.kind in ("clearing", "statement"):
+        return ""
+    return (BankMessage.objects.filter(endpoint=ep, direction=BankMessage.Direction.OUT, kind="voucher",
+                                       identity=f"{msg.region_code}/{msg.year}/{no}")
+            .values_list("unit_path", flat=True).first() or "")
+
+
+def _record_rejected(ep: BankEndpoint, raw: str, code: str, msg: protocol.Message | None,
+                     check: protocol.VerifyResult | None, *, seq: int | None = None,
+                     related: BankMessage | None = None) -> BankMessage | None:
+    digest = sm3_hex(raw.encode("utf-8"))
+    try:
+        with transaction.atomic():
+            rec = BankMessage.objects.create(
+                endpoint=ep, direction=BankMessage.Direction.IN, kind=msg.kind if msg else "invalid",
+                region_code=msg.region_code if msg else ep.region_code, year=msg.year if msg else 0,
+                vt_code=msg.vt_code if msg else "", voucher_no=msg.voucher_no if msg else "",
+                unit_path=_unit_path_of(ep, msg) if msg else "", msg_id=msg.msg_id if msg else "",
+                identity=f"rejected/{digest}", seq=seq, raw_xml=raw, digest=digest, verified=False,
+                verify_result=check.as_dict() if check else {"ok": False, "code": code}, status=M.REJECTED,
+                result_code=code, error="报文未通过验签或格式校验，未处理", related=related)
+    except IntegrityError:
+        return None  # the same bytes were rejected before
+    log.warning("bank message rejected (%s) from %s: %s %s", code, ep.agent_bank_code,
+                msg.kind if msg else "?", msg.voucher_no if msg else "")
+    audit.record_event("banks.message_rejected", region_code=ep.region_code, obj=rec,
+                       message=f"拒收银行报文（{code}）：{rec.kind} {rec.voucher_no}")
+    return rec
+
+
+def _inbound_of(row: BankMessage, msg: protocol.Message) -> inbound.InboundMessage:
+    return inbound.InboundMessage(kind=msg.kind, vt_code=msg.vt_code, voucher_no=msg.voucher_no,
+                                  region_code=msg.region_code, year=msg.year, fields=dict(msg.fields),
+                                  details=list(msg.details), message_id=row.pk)
+
+
+def _apply(row: BankMessage, msg: protocol.Message) -> str:
+    """Hand a verified message to its handler in the current transaction; applied exactly once (row locked)."""
+    fn = inbound.handler_for(msg.kind)
+    if fn is None:
+        row.status, row.error = M.DEFERRED, "no handler registered"
+        row.save(update_fields=["status", "error", "attempts", "updated_at"])
+        return "deferred"
+    row.attempts += 1
+    try:
+        with transaction.atomic():
+            fn(_inbound_of(row, msg))
+    except inbound.Defer as exc:
+        row.status, row.error = M.DEFERRED, str(exc) or "deferred by handler"
+        row.save(update_fields=["status", "error", "attempts", "updated_at"])
+        return "deferred"
+    except Exception as exc:  # noqa: BLE001 - kept pending and retried on the next poll
+        log.warning("bank message %s (%s %s) handler failed: %s", row.pk, msg.kind, msg.voucher_no, exc)
+        row.status, row.error = M.DEFERRED, f"{type(exc).__name__}: {exc}"[:2000]
+        row.save(update_fields=["status", "error", "attempts", "updated_at"])
+        return "error"
+    row.status, row.error, row.applied_at = M.APPLIED, "", timezone.now()
+    row.save(update_fields=["status", "error", "attempts", "applied_at", "updated_at"])
+    return "applied"
+
+
+def receive(ep: BankEndpoint, raw: str, *, seq: int | None = None, kinds=FEED_KINDS) -> tuple[str, BankMessage | None]:
+    """Verify, record and apply one inbound message (own transaction). Returns (outcome, record):
+    outcome is applied | deferred | error | duplicate | rejected."""
+    try:
+        msg = protocol.parse(raw.encode("utf-8"))
+        check = protocol.verify(msg, _trusted(ep), required_kinds=("bank",))
+        code = "" if check.ok else check.code
+        if not code and msg.kind not in kinds:
+            code = "unexpected_kind"
+    except protocol.ProtocolError as exc:
+        msg, check, code = None, None, exc.code
+    with transaction.atomic():
+        if code:
+            return "rejected", _record_rejected(ep, raw, code, msg, check, seq=seq)
+        identity = _identity(msg)
+        row = (BankMessage.objects.select_for_update()
+               .filter(endpoint=ep, direction=BankMessage.Direction.IN, kind=msg.kind, identity=identity).first())
+        if row is not None and row.status != M.DEFERRED:
+            return "duplicate", row
+        if row is None:
+            try:
+                with transaction.atomic():
+                    row = BankMessage.objects.create(
+                        endpoint=ep, direction=BankMessage.Direction.IN, kind=msg.kind, region_code=msg.region_code,
+                        unit_path=_unit_path_of(ep, msg), year=msg.year, vt_code=msg.vt_code,
+                        voucher_no=msg.voucher_no, msg_id=msg.msg_id, identity=identity, seq=seq, raw_xml=raw,
+                        digest=sm3_hex(raw.encode("utf-8")), amount=_amount_of(msg), verified=True,
+                        verify_result=check.as_dict(), status=M.DEFERRED)
+            except IntegrityError:  # a concurrent poller recorded it first
+                return "duplicate", None
+        return _apply(row, msg), row
+
+
+def _amount_of(msg: protocol.Message) -> int:
+    for name in ("XPayAmt", "PayAmt"):
+        if isinstance(msg.fields.get(name), int):
+            return msg.fields[name]
+    return 0
+
+
+def retry_deferred(ep: BankEndpoint, *, limit: int = 200) -> int:
+    """Re-run the handlers of messages left pending (Defer, a failure, or no handler then)."""
+    done = 0
+    ids = list(BankMessage.objects.filter(endpoint=ep, direction=BankMessage.Direction.IN, status=M.DEFERRED)
+               .order_by("id").values_list("id", flat=True)[:limit])
+    for pk in ids:
+        with transaction.atomic():
+            row = BankMessage.objects.select_for_update().filter(pk=pk, status=M.DEFERRED).first()
+            if row is None:
+                continue
+            done += _apply(row, protocol.parse(row.raw_xml.encode("utf-8"))) == "applied"
+    return done
+
+
+def poll_endpoint(ep: BankEndpoint, *, max_pages: int = 50) -> dict:
+    """Read the bank's feed after the cursor and apply what is new; then retry deferred messages."""
+    counts: dict[str, int] = {}
+    for _ in range(max_pages):
+        cursor, _created = FeedCursor.objects.get_or_create(endpoint=ep)
+        data = _json("GET", _url(ep, f"/api/messages?after={cursor.last_seq}&limit={ep.poll_limit}"),
+                     timeout=ep.timeout_seconds)
+        items = sorted(data.get("messages", []), key=lambda m: m["seq"])  # a reordered page is put back in order
+        if not items:
+            break
+        for item in items:
+            outcome, _row = receive(ep, item["xml"], seq=item["seq"])
+            counts[outcome] = counts.get(outcome, 0) + 1
+        with transaction.atomic():
+            c = FeedCursor.objects.select_for_update().get(endpoint=ep)
+            c.last_seq = max(c.last_seq, items[-1]["seq"])
+            c.save(update_fields=["last_seq", "updated_at"])
+        if len(items) < ep.poll_limit:
+            break
+    counts["retried"] = retry_deferred(ep)
+    return counts
+
+
+def _system_actor():
+    from ibms.iam.services import system_user
+
+    return actor_of(system_user())
+
+
+def poll_all() -> int:
+    """Poll every enabled endpoint (the worker's periodic ``banks.poll``); returns messages applied."""
+    n = 0
+    with acting(_system_actor()):
+        for ep in BankEndpoint.objects.filter(enabled=True).order_by("id"):
+            try:
+                counts = poll_endpoint(ep)
+            except (BankUnavailable, OutcomeUnknown, ValueError) as exc:
+                log.warning("bank feed of %s unavailable: %s", ep.agent_bank_code, exc)
+                continue
+            n += counts.get("applied", 0) + counts.get("retried", 0)
+    return n
+
+
+@outbox.periodic("banks.poll", every_seconds=5)
+def _poll_job() -> int:
+    return poll_all()
+
+
+# --- queries ----------------------------------------------------------------------------------------------------
+
+def _endpoint_of_voucher(region_code: str, year: int, voucher_no: str, agent_bank_code: str | None) -> BankEndpoint:
+    if agent_bank_code:
+        return endpoint_for(region_code, agent_bank_code)
+    out = (BankMessage.objects.filter(direction=BankMessage.Direction.OUT, kind="voucher",
+                                      identity=f"{region_code}/{year}/{voucher_no}").select_related("endpoint").first())
+    return out.endpoint if out else endpoint_for(region_code)
+
+
+def voucher_query(*, actor, region_code: str, year: int, voucher_no: str,
+                  agent_bank_code: str | None = None) -> inbound.InboundMessage | None:
+    """Ask the bank for a voucher's state; the signed answer is recorded and handed to the ``status`` handler.
+
+    Runs inside the caller's transaction when there is one. Returns the answer, or None when the answer did not
+    verify (recorded as rejected). An unreachable bank raises Conflict ``bank_unreachable``."""
+    ep = _endpoint_of_voucher(region_code, year, voucher_no, agent_bank_code)
+    url = _url(ep, f"/api/vouchers/{region_code}/{int(year)}/{urllib.parse.quote(voucher_no, safe='')}")
+    try:
+        status, body = _http("GET", url, timeout=ep.timeout_seconds)
+    except (BankUnavailable, OutcomeUnknown) as exc:
+        raise Conflict("bank_unreachable", "代理银行暂时无法连接，请稍后再查询", str(exc)) from None
+    if status != 200:
+        raise Conflict("bank_unreachable", f"代理银行查询失败（HTTP {status}）")
+    with transaction.atomic():
+        outcome, row = receive(ep, body.decode("utf-8", "replace"), kinds=frozenset({"status"}))
+        if outcome == "rejected" or row is None:
+            return None
+        return _inbound_of(row, protocol.parse(row.raw_xml.encode("utf-8")))
+
+
+def statement_fetch(*, actor, agent_bank_code: str, date, region_code: str | None = None
+                    ) -> inbound.InboundMessage | None:
+    """Fetch the bank's signed daily statement (对账单) for ``date``; recorded once per distinct content and handed
+    to the ``statement`` handler. Runs inside the caller's transaction when there is one."""
+    require_perm(actor, "banks.view_bankmessage")
+    if region_code is None:
+        eps = list(BankEndpoint.objects.restrict(actor).filter(agent_bank_code=agent_bank_code, enabled=True)[:2])
+        if len(eps) != 1:
+            raise invalid("no_bank_endpoint", f"请指定财政区划（代理银行 {agent_bank_code}）", "region_code")
+        ep = eps[0]
+    else:
+        ep = endpoint_for(region_code, agent_bank_code)
+    day = date.isoformat() if hasattr(date, "isoformat") else str(date)
+    url = _url(ep, f"/api/statements?adm={ep.region_code}&date={urllib.parse.quote(day)}")
+    try:
+        status, body = _http("GET", url, timeout=ep.timeout_seconds)
+    except (BankUnavailable, OutcomeUnknown) as exc:
+        raise Conflict("bank_unreachable", "代理银行暂时无法连接，请稍后再获取对账单", str(exc)) from None
+    if status != 200:
+        raise Conflict("bank_unreachable", f"代理银行对账单获取失败（HTTP {status}）")
+    with transaction.atomic():
+        outcome, row = receive(ep, body.decode("utf-8", "replace"), kinds=frozenset({"statement"}))
+        if outcome == "rejected" or row is None:
+            return None
+        return _inbound_of(row, protocol.parse(row.raw_xml.encode("utf-8")))

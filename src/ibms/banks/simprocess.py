@@ -1,0 +1,88 @@
+"""Start the bank simulator as its own process (for `ibms demo`, the benchmarks and the tests) and wait until it
+answers. Django-free, like the simulator itself. It lives in `ibms.banks` (not `ibms.banksim`) so that the layers
+below the simulator (demo, bench helpers) may import it; `ibms.banksim.launch` re-exports it."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+SRC = Path(__file__).resolve().parents[2]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class SimProcess:
+    """`ibms bank-sim` on `port` with its database and keys under `workdir`; `restart()` keeps both."""
+
+    def __init__(self, workdir: Path | str, *, port: int | None = None, admin_token: str = "",
+                 pay_delay: float = 1.0, extra_args: tuple[str, ...] = ()) -> None:
+        self.workdir = Path(workdir)
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        self.port = port or free_port()
+        self.admin_token = admin_token or secrets.token_hex(16)
+        self.pay_delay = pay_delay
+        self.extra_args = extra_args
+        self.log_path = self.workdir / "bank-sim.log"
+        self.proc: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def db_path(self) -> Path:
+        return self.workdir / "bank.sqlite3"
+
+    def start(self, timeout: float = 30) -> SimProcess:
+        cmd = [sys.executable, "-m", "ibms.cli", "bank-sim", "--port", str(self.port), "--db", str(self.db_path),
+               "--keys", str(self.workdir / "keys"), "--admin-token", self.admin_token,
+               "--pay-delay", str(self.pay_delay), *self.extra_args]
+        env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(SRC), os.environ.get("PYTHONPATH")])))
+        with open(self.log_path, "ab") as log:
+            self.proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"bank-sim exited with {self.proc.returncode}: "
+                                   f"{self.log_path.read_text(errors='replace')[-2000:]}")
+            try:
+                with urllib.request.urlopen(self.url + "/healthz", timeout=1) as r:  # noqa: S310 - our http URL
+                    if r.status == 200:
+                        return self
+            except (urllib.error.URLError, OSError):
+                time.sleep(0.05)
+        self.kill()
+        raise RuntimeError(f"bank-sim did not answer within {timeout:.0f} s")
+
+    def alive(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def kill(self) -> None:
+        if self.alive():
+            self.proc.send_signal(signal.SIGKILL)
+            self.proc.wait(timeout=10)
+
+    def stop(self) -> None:
+        if self.alive():
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+    def restart(self) -> SimProcess:
+        self.stop()
+        return self.start()
