@@ -21,6 +21,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -483,7 +484,7 @@ def poll_all() -> int:
     return n
 
 
-@outbox.periodic("banks.poll", every_seconds=5)
+@outbox.periodic("banks.poll", every_seconds=settings.IBMS_BANK_POLL_SECONDS)
 def _poll_job() -> int:
     return poll_all()
 

@@ -1,6 +1,6 @@
 """Start the bank simulator as its own process (for `ibms demo`, the benchmarks and the tests) and wait until it
 answers. Django-free, like the simulator itself. It lives in `ibms.banks` (not `ibms.banksim`) so that the layers
-below the simulator (demo, bench helpers) may import it; `ibms.banksim.launch` re-exports it."""
+below the simulator (demo, bench helpers) may import it."""
 
 from __future__ import annotations
 

@@ -136,6 +136,8 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 12 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 12 * 1024 * 1024
 # Audit hash chains per (kind, region) on PostgreSQL: concurrent writers in one region take different shards.
 IBMS_AUDIT_SHARDS = int(os.environ.get("IBMS_AUDIT_SHARDS", 8))
+# How often the worker reads each agent bank's message feed (receipts, returns, refunds, clearing, statements).
+IBMS_BANK_POLL_SECONDS = float(os.environ.get("IBMS_BANK_POLL_SECONDS", 5))
 IBMS_IMPORT_MAX_BYTES = int(os.environ.get("IBMS_IMPORT_MAX_BYTES", 10 * 1024 * 1024))
 
 DJANGO_TABLES2_TEMPLATE = "django_tables2/table.html"
