@@ -29,6 +29,7 @@ from ibms.core import audit, outbox
 from ibms.core.context import acting, actor_of
 from ibms.core.crypto import generate_sm2_keypair, public_key_fingerprint, sm3_hex
 from ibms.core.errors import Conflict, invalid
+from ibms.core.faults import crash_point
 from ibms.core.scoping import check_write_scope, require_perm
 
 from . import inbound, protocol
@@ -257,9 +258,11 @@ def _send(ob) -> None:
     bm = BankMessage.objects.select_for_update().select_related("endpoint").filter(pk=ob.payload["message_id"]).first()
     if bm is None or bm.status != M.PENDING:
         return
-    ep = BankEndpoint.objects.select_for_update().get(pk=bm.endpoint_id)
-    if ep.admin_token:
-        fps = [s["fingerprint"] for s in bm.verify_result.get("stamps", [])]
+    ep = BankEndpoint.objects.get(pk=bm.endpoint_id)
+    fps = {s["fingerprint"] for s in bm.verify_result.get("stamps", [])}
+    if ep.admin_token and not fps <= set(ep.trusted_keys or []):
+        # lock the endpoint only to register new seal keys, so that sends to one bank don't queue on its row
+        ep = BankEndpoint.objects.select_for_update().get(pk=bm.endpoint_id)
         _ensure_trusted(ep, SigningKey.objects.filter(fingerprint__in=fps))
     bm.attempts += 1
     try:
@@ -267,6 +270,7 @@ def _send(ob) -> None:
                              headers={"Content-Type": "application/xml; charset=utf-8"}, timeout=ep.timeout_seconds)
     except OutcomeUnknown as exc:
         return _ack_unknown(bm, "timeout" if "timeout" in str(exc) else "connection_lost", str(exc))
+    crash_point("banks.send.after_post")
     if status != 200:
         return _ack_unknown(bm, f"http_{status}", body[:300].decode("utf-8", "replace"))
     _ack_received(bm, ep, body)
@@ -417,7 +421,9 @@ def receive(ep: BankEndpoint, raw: str, *, seq: int | None = None, kinds=FEED_KI
                         verify_result=check.as_dict(), status=M.DEFERRED)
             except IntegrityError:  # a concurrent poller recorded it first
                 return "duplicate", None
-        return _apply(row, msg), row
+        outcome = _apply(row, msg)
+        crash_point("banks.receive.after_apply")
+        return outcome, row
 
 
 def _amount_of(msg: protocol.Message) -> int:
@@ -451,6 +457,7 @@ def poll_endpoint(ep: BankEndpoint, *, max_pages: int = 50) -> dict:
         items = sorted(data.get("messages", []), key=lambda m: m["seq"])  # a reordered page is put back in order
         if not items:
             break
+        crash_point("banks.poll.after_fetch")
         for item in items:
             outcome, _row = receive(ep, item["xml"], seq=item["seq"])
             counts[outcome] = counts.get(outcome, 0) + 1
