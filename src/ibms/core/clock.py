@@ -12,6 +12,7 @@ from django.utils import timezone
 
 _overrides: dict[str, dt.date] = {}
 _ALL = "*"
+_frozen: list[dt.datetime] = []
 
 
 def today(region_code: str | None = None) -> dt.date:
@@ -26,7 +27,7 @@ def today(region_code: str | None = None) -> dt.date:
 
 
 def now() -> dt.datetime:
-    return timezone.now()
+    return _frozen[-1] if _frozen else timezone.now()
 
 
 def fiscal_year(region_code: str | None = None) -> int:
@@ -45,3 +46,17 @@ def travel(date: dt.date, region_code: str | None = None) -> Iterator[None]:
             _overrides.pop(key, None)
         else:
             _overrides[key] = previous
+
+
+@contextlib.contextmanager
+def freeze(moment: dt.datetime) -> Iterator[None]:
+    """Stop business time at `moment` (aware) for every region: `now()` returns it and `today()` its local date.
+    For tests of time-dependent rules (after-hours, holidays) and for replaying a day."""
+    if timezone.is_naive(moment):
+        moment = timezone.make_aware(moment)
+    _frozen.append(moment)
+    try:
+        with travel(timezone.localtime(moment).date()):
+            yield
+    finally:
+        _frozen.pop()
