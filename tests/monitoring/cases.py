@@ -1,0 +1,58 @@
+"""For every shipped rule: a context it fires on and a near-miss it does not fire on (overrides of
+`sample_context`), and the stage to evaluate it in. A rule added to data/monitoring/rules.csv without a case here
+fails `test_catalogue.py`."""
+
+from __future__ import annotations
+
+P, IND, Y, H = "payment", "indicator", "payee", "history"
+
+CASES: dict[str, tuple[dict, dict]] = {
+    "MON-01A": ({Y: {"is_own_funds_account": True}, IND: {"is_track": True}},
+                {Y: {"is_own_funds_account": True}, IND: {"is_track": False}}),
+    "MON-01B": ({Y: {"is_own_funds_account": True}}, {Y: {"is_own_funds_account": True}, IND: {"fund_nature_code": "121"},
+                                                      P: {"fund_nature_code": "121"}}),
+    "MON-02A": ({P: {"set_mode": "3", "amount": 5_000_001}}, {P: {"set_mode": "3", "amount": 5_000_000}}),
+    "MON-02B": ({P: {"set_mode": "3"}, H: {"unit_cash_30d_count": 5}},
+                {P: {"set_mode": "3"}, H: {"unit_cash_30d_count": 4}}),
+    "MON-03": ({P: {"dep_eco_code": "30201", "set_mode": "1"}, IND: {"dep_eco_code": "30201"}},
+               {P: {"dep_eco_code": "30201", "set_mode": "2"}, IND: {"dep_eco_code": "30201"}}),
+    "MON-04": ({P: {"set_mode": "2"}, Y: {"kind": "individual"}}, {P: {"set_mode": "2"}, Y: {"kind": "corporate"}}),
+    "MON-05": ({Y: {"kind": "individual"}, P: {"amount": 5_000_000}},
+               {Y: {"kind": "individual"}, P: {"amount": 5_000_000, "is_payroll": True}}),
+    "MON-06": ({P: {"hour": 18}}, {P: {"hour": 17}}),
+    "MON-07": ({P: {"date": "2026-12-15", "amount": 2_000_000}, IND: {"project_code": "P001"},
+                H: {"indicator_paid_dec": 10_000_000, "indicator_paid_ytd": 20_000_000}},
+               {P: {"date": "2026-12-15", "amount": 2_000_000}, IND: {"project_code": "P001"},
+                H: {"indicator_paid_dec": 0, "indicator_paid_ytd": 40_000_000}}),
+    "MON-08": ({P: {"amount": 30_000_001}}, {P: {"amount": 30_000_000}}),
+    "MON-09A": ({P: {"exp_func_code": "2050203"}}, {P: {"dep_eco_code": "30206"}, IND: {"dep_eco_code": ""}}),
+    "MON-09B": ({IND: {"is_personnel": True}}, {IND: {"is_personnel": True, "dep_eco_code": "30101"},
+                                              P: {"dep_eco_code": "30101"}}),
+    "MON-10": ({IND: {"is_gov_pur": True}, P: {"contract_no": "HT-1", "contract_amount": 10_000_000,
+                                             "contract_paid_before": 8_800_001}},
+               {IND: {"is_gov_pur": True}, P: {"contract_no": "HT-1", "contract_amount": 10_000_000,
+                                             "contract_paid_before": 8_800_000}}),
+    "MON-11": ({P: {"amount": 90_000_000}, H: {"payee_30d_amounts": [85_000_000]}},
+               {P: {"amount": 90_000_000}, H: {"payee_30d_amounts": [70_000_000]}}),
+    "MON-12": ({P: {"dep_eco_code": "30217"}, IND: {"dep_eco_code": "30217"},
+                H: {"unit_eco_paid_ytd": 48_800_001, "unit_eco_budget": 50_000_000}},
+               {P: {"dep_eco_code": "30217"}, IND: {"dep_eco_code": "30217"},
+                H: {"unit_eco_paid_ytd": 48_800_000, "unit_eco_budget": 50_000_000}}),
+    "MON-13": ({P: {"dep_eco_code": "30215", "amount": 5_000_001}, IND: {"dep_eco_code": "30215"}},
+               {P: {"dep_eco_code": "30215", "amount": 5_000_000}, IND: {"dep_eco_code": "30215"}}),
+    "MON-14": ({P: {"dep_eco_code": "30101"}, IND: {"dep_eco_code": "30101"}, Y: {"kind": "individual"}},
+               {P: {"dep_eco_code": "30101", "is_payroll": True}, IND: {"dep_eco_code": "30101"},
+                Y: {"kind": "individual"}}),
+    "MON-15": ({P: {"purpose": "购买节日慰问品"}}, {P: {"purpose": "购买办公用品"}}),
+    "MON-16A": ({Y: {"is_blacklisted": True}}, {Y: {"is_blacklisted": False, "kind": "individual"}}),
+    "MON-16B": ({Y: {"kind": "individual"}, H: {"payee_units_90d": 5}},
+                {Y: {"kind": "individual"}, H: {"payee_units_90d": 4}}),
+    "MON-17": ({IND: {"is_track": True}, Y: {"kind": "government"}}, {IND: {"is_track": True}, Y: {"kind": "corporate"}}),
+    "MON-B01": ({Y: {"name": "华联超市有限公司"}, P: {"amount": 800_000}},
+                {Y: {"name": "华联超市有限公司"}, P: {"amount": 800_100}}),
+    "MON-B02": ({P: {"date": "2026-10-13", "dep_eco_code": "30217", "purpose": "预付公务接待费"},
+                 IND: {"dep_eco_code": "30217"}},
+                {P: {"date": "2026-09-15", "dep_eco_code": "30217", "purpose": "预付公务接待费"},
+                 IND: {"dep_eco_code": "30217"}}),
+    "MON-B03": ({Y: {"name": "云岭高尔夫俱乐部"}}, {Y: {"name": "云岭体育俱乐部"}}),
+}
