@@ -307,12 +307,29 @@ def _applies(r: CompiledRule, ctx: dict, date: str) -> bool:
     return not (r.level == Level.DEPARTMENT and ctx["unit"]["department_code"] != r.department_code)
 
 
-def _run(r: CompiledRule, cel_ctx, ctx: dict) -> bool:
+FAILED_MESSAGE = "监控规则“{name}”（{code}）对本笔支付执行出错，按{action}处理，请联系系统管理员核查规则"
+FAIL_CLOSED = {"block": "阻断", "warn_red": "红色预警"}
+
+
+def _run(r: CompiledRule, cel_ctx, ctx: dict) -> bool | None:
+    """True/False, or None when the condition fails at run time (logged)."""
     try:
         return r.program.execute(cel_ctx) is True
-    except Exception as exc:  # noqa: BLE001 - one bad rule must not stop payments; logged
+    except Exception as exc:  # noqa: BLE001 - the caller decides (fail closed for block / red)
         log.warning("monitoring rule %s v%s failed on %s: %s", r.code, r.version, ctx["payment"]["number"], exc)
-        return False
+        return None
+
+
+def _hit(r: CompiledRule, ctx: dict, outcome: bool | None) -> Hit | None:
+    """A rule that fails at run time fails closed when it blocks or needs an explanation (a control that cannot
+    be evaluated must not wave the payment through); a failing yellow warning or notice is only logged."""
+    if outcome is None and r.action in FAIL_CLOSED:
+        message = FAILED_MESSAGE.format(name=r.name, code=r.code, action=FAIL_CLOSED[r.action])
+    elif outcome:
+        message = render_message(r.message, ctx, r.params)
+    else:
+        return None
+    return Hit(rule_id=r.id, rule_code=r.code, rule_version=r.version, name=r.name, action=r.action, message=message)
 
 
 def evaluate(context: dict, *, stage: str = "inline") -> list[Hit]:
@@ -330,9 +347,9 @@ def evaluate(context: dict, *, stage: str = "inline") -> list[Hit]:
     chain = rs.chain(region)
     hits = []
     for r in rules:
-        if _run(r, cel_ctx, ctx) and not rs.whitelisted(r.code, ctx, date, chain):
-            hits.append(Hit(rule_id=r.id, rule_code=r.code, rule_version=r.version, name=r.name, action=r.action,
-                            message=render_message(r.message, ctx, r.params)))
+        hit = _hit(r, ctx, _run(r, cel_ctx, ctx))
+        if hit is not None and not rs.whitelisted(r.code, ctx, date, chain):
+            hits.append(hit)
     return hits
 
 
@@ -376,10 +393,10 @@ def evaluate_one(rule: Rule, context: dict) -> Hit | None:
     chain = rs.chain(pay["region_code"])
     if c.region_code not in chain or not _applies(c, ctx, pay["date"]):
         return None
-    if not _run(c, cel.Context(ctx), ctx) or rs.whitelisted(c.code, ctx, pay["date"], chain):
+    hit = _hit(c, ctx, _run(c, cel.Context(ctx), ctx))
+    if hit is None or rs.whitelisted(c.code, ctx, pay["date"], chain):
         return None
-    return Hit(rule_id=c.id, rule_code=c.code, rule_version=c.version, name=c.name, action=c.action,
-               message=render_message(c.message, ctx, c.params))
+    return hit
 
 
 __all__ = ["DEFAULTS", "Hit", "evaluate", "evaluate_one", "history_needed", "invalidate", "check_rule",
