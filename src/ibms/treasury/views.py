@@ -1,0 +1,372 @@
+"""国库集中支付 pages: thin — parse a form, call one service or selector, render. Domain errors are shown on the
+same page with their Chinese message and every reason."""
+
+from __future__ import annotations
+
+import uuid
+
+from django import forms
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_http_methods, require_POST
+
+from ibms.core import clock, excel
+from ibms.core.errors import DomainError
+from ibms.core.money import MoneyFormField
+from ibms.core.reports import pdf_response
+from ibms.core.scoping import CHANGE, VIEW, get_in_scope, require_perm
+from ibms.core.views import xlsx_response
+from ibms.masterdata.models import Payee, Unit
+
+from . import selectors, services
+from .models import (
+    Allocation,
+    Contract,
+    PaymentRequest,
+    PaymentVoucher,
+    ReconciliationRun,
+    SetMode,
+)
+from .pdf import voucher_pdf
+
+
+def _errors(exc: DomainError) -> list[dict]:
+    detail = exc.detail if isinstance(exc.detail, list) else []
+    return [d for d in detail if isinstance(d, dict) and "message" in d] or [{"code": exc.code,
+                                                                              "message": exc.message}]
+
+
+# --- forms --------------------------------------------------------------------------------------------------------
+
+class RequestForm(forms.Form):
+    indicator_id = forms.IntegerField(label="指标", widget=forms.HiddenInput)
+    amount = MoneyFormField(label="金额（元）")
+    purpose = forms.CharField(label="用途", max_length=200)
+    payee_id = forms.TypedChoiceField(label="收款人（目录）", coerce=int, required=False, empty_value=None)
+    payee_name = forms.CharField(label="或手工录入：收款人名称", max_length=120, required=False)
+    payee_account_no = forms.CharField(label="收款账号", max_length=32, required=False)
+    payee_bank_name = forms.CharField(label="开户银行", max_length=100, required=False)
+    set_mode_code = forms.ChoiceField(label="结算方式", choices=SetMode.choices, initial="1")
+    contract_id = forms.TypedChoiceField(label="合同", coerce=int, required=False, empty_value=None)
+    expense = forms.ChoiceField(label="费用类型", choices=[("business", "业务活动费用"), ("admin", "单位管理费用")])
+
+    def __init__(self, *args, user=None, **kw):
+        super().__init__(*args, **kw)
+        payees = Payee.objects.restrict(user).filter(is_active=True).order_by("name")[:500]
+        self.fields["payee_id"].choices = [("", "（手工录入）")] + [(p.pk, f"{p.name} {p.account_no}") for p in payees]
+        contracts = Contract.objects.restrict(user).filter(status="active").order_by("-id")[:200]
+        self.fields["contract_id"].choices = [("", "（无）")] + [(c.pk, f"{c.number} {c.name}") for c in contracts]
+
+    def to_draft(self) -> services.DraftIn:
+        d = self.cleaned_data
+        return services.DraftIn(
+            indicator_id=d["indicator_id"], amount=d["amount"], purpose=d["purpose"],
+            payee=services.PayeeIn(payee_id=d.get("payee_id"), name=d.get("payee_name") or "",
+                                   account_no=d.get("payee_account_no") or "",
+                                   bank_name=d.get("payee_bank_name") or ""),
+            set_mode_code=d["set_mode_code"], contract_id=d.get("contract_id"), expense=d["expense"])
+
+
+class BatchForm(forms.Form):
+    indicator_id = forms.IntegerField(label="指标", widget=forms.HiddenInput)
+    purpose = forms.CharField(label="用途", max_length=200)
+    is_payroll = forms.BooleanField(label="工资统发", required=False)
+    file = forms.FileField(label="明细（Excel）")
+
+
+BATCH_COLUMNS = [excel.Column("payee_name", "收款人", required=True, max_length=120),
+                 excel.Column("payee_account_no", "收款账号", required=True, max_length=32),
+                 excel.Column("payee_bank_name", "开户银行", required=True, max_length=100),
+                 excel.Column("id_no", "证件号", max_length=18),
+                 excel.Column("amount", "金额", required=True, kind="money"),
+                 excel.Column("remark", "附言", max_length=100)]
+
+
+class ContractForm(forms.Form):
+    unit_id = forms.TypedChoiceField(label="预算单位", coerce=int)
+    number = forms.CharField(label="合同编号", max_length=60)
+    name = forms.CharField(label="合同名称", max_length=200)
+    amount = MoneyFormField(label="合同金额（元）")
+    sign_date = forms.DateField(label="签订日期", widget=forms.DateInput(attrs={"type": "date"}))
+    payee_name = forms.CharField(label="供应商", max_length=120)
+    payee_account_no = forms.CharField(label="供应商账号", max_length=32, required=False)
+
+    def __init__(self, *args, user=None, **kw):
+        super().__init__(*args, **kw)
+        self.fields["unit_id"].choices = [(u.pk, f"{u.code} {u.name}")
+                                          for u in Unit.objects.restrict(user).order_by("code")[:500]]
+
+
+class AllocationForm(forms.Form):
+    indicator_id = forms.IntegerField(label="指标ID")
+    alloc_type = forms.ChoiceField(label="拨款类型", choices=Allocation.Kind.choices)
+    amount = MoneyFormField(label="金额（元）")
+    purpose = forms.CharField(label="用途", max_length=200)
+    payee_region_code = forms.CharField(label="收款区划（拨付下级财政）", max_length=9, required=False)
+    payee_unit_id = forms.IntegerField(label="收款单位ID（拨付预算单位）", required=False)
+
+
+class ReconForm(forms.Form):
+    region_code = forms.CharField(label="财政区划", max_length=9)
+    date = forms.DateField(label="对账日期", widget=forms.DateInput(attrs={"type": "date"}))
+    agent_bank_code = forms.CharField(label="代理银行（空=全部）", max_length=12, required=False)
+
+
+# --- payment requests -------------------------------------------------------------------------------------------
+
+@login_required
+def request_list(request):
+    require_perm(request.user, "treasury.view_paymentrequest")
+    status = request.GET.get("status", "")
+    q = request.GET.get("q", "")
+    page = Paginator(selectors.request_list(actor=request.user, status=status, q=q), 25).get_page(
+        request.GET.get("page"))
+    return render(request, "treasury/request_list.html", {"page": page, "status": status, "q": q,
+                                                          "statuses": PaymentRequest.Status.choices})
+
+
+@login_required
+def indicator_picker(request):
+    """HTMX: executable indicators matching the search, with their available balance."""
+    require_perm(request.user, "treasury.add_paymentrequest")
+    rows = selectors.indicator_choices(actor=request.user, q=request.GET.get("q", "").strip())
+    return render(request, "treasury/_indicator_picker.html", {"rows": rows})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def request_new(request):
+    require_perm(request.user, "treasury.add_paymentrequest")
+    form = RequestForm(request.POST or None, user=request.user, initial={"indicator_id": request.GET.get("indicator")})
+    errors: list = []
+    if request.method == "POST" and form.is_valid():
+        try:
+            req = services.payment_request_create(actor=request.user, data=form.to_draft())
+            return redirect("treasury:request-detail", req.pk)
+        except DomainError as exc:
+            errors = _errors(exc)
+    return render(request, "treasury/request_new.html", {"form": form, "errors": errors}, status=422 if errors else 200)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def request_edit(request, pk: int):
+    """Change a draft, or a request returned (退回) or withdrawn, before submitting it again."""
+    require_perm(request.user, "treasury.change_paymentrequest")
+    req = get_in_scope(PaymentRequest.objects, request.user, CHANGE, what="支付申请", pk=pk)
+    initial = {"indicator_id": req.indicator_id, "amount": req.amount, "purpose": req.purpose,
+               "payee_id": req.payee_id, "set_mode_code": req.set_mode_code, "contract_id": req.contract_id,
+               "expense": req.expense}
+    if not req.payee_id:
+        initial.update(payee_name=req.payee_name, payee_account_no=req.payee_account_no,
+                       payee_bank_name=req.payee_bank_name)
+    form = RequestForm(request.POST or None, user=request.user, initial=initial)
+    if req.is_batch:
+        form.fields["amount"].required = False
+    errors: list = []
+    if request.method == "POST" and form.is_valid():
+        try:
+            data = form.to_draft()
+            if req.is_batch:
+                data.amount, data.lines, data.is_payroll = 0, None, req.is_payroll
+            services.payment_request_update(actor=request.user, pk=pk, data=data)
+            return redirect("treasury:request-detail", pk)
+        except DomainError as exc:
+            errors = _errors(exc)
+    return render(request, "treasury/request_new.html", {"form": form, "errors": errors, "r": req},
+                  status=422 if errors else 200)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def batch_new(request):
+    require_perm(request.user, "treasury.add_paymentrequest")
+    if request.GET.get("template"):
+        return xlsx_response(excel.build_template(BATCH_COLUMNS, title="批量支付明细"), "批量支付明细模板.xlsx")
+    form = BatchForm(request.POST or None, request.FILES or None, initial={"indicator_id": request.GET.get("indicator")})
+    errors: list = []
+    if request.method == "POST" and form.is_valid():
+        try:
+            rows = excel.read_rows(form.cleaned_data["file"], BATCH_COLUMNS)
+            lines = [services.LineIn(r["payee_name"], str(r["payee_account_no"]), r["payee_bank_name"], r["amount"],
+                                     r.get("id_no") or "", r.get("remark") or "") for r in rows]
+            req = services.payment_request_create(actor=request.user, data=services.DraftIn(
+                indicator_id=form.cleaned_data["indicator_id"], purpose=form.cleaned_data["purpose"], lines=lines,
+                is_payroll=form.cleaned_data["is_payroll"]))
+            return redirect("treasury:request-detail", req.pk)
+        except excel.ImportRejected as exc:
+            errors = [{"code": "import_rejected", "message": f"第{e.row}行 {e.column}：{e.message}"}
+                      for e in exc.errors[:100]]
+        except DomainError as exc:
+            errors = _errors(exc)
+    return render(request, "treasury/batch_new.html", {"form": form, "errors": errors}, status=422 if errors else 200)
+
+
+def _can_review(user, req: PaymentRequest) -> bool:
+    return req.status == PaymentRequest.Status.SUBMITTED and user.has_perm("treasury.review_paymentrequest") and any(
+        r.pk == req.pk for r in selectors.review_queue(actor=user))
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def request_detail(request, pk: int):
+    require_perm(request.user, "treasury.view_paymentrequest")
+    req = get_in_scope(PaymentRequest.objects.select_related("unit", "indicator", "contract"), request.user, VIEW,
+                       what="支付申请", pk=pk)
+    errors: list = []
+    action = request.POST.get("action", "")
+    explanation = request.POST.get("explanation", "")
+    if request.method == "POST":
+        try:
+            if action == "submit":
+                services.payment_request_submit(actor=request.user, pk=pk, explanation=explanation,
+                                                idempotency_key=request.POST.get("idempotency_key", ""))
+            elif action == "withdraw":
+                services.payment_request_withdraw(actor=request.user, pk=pk)
+            elif action in ("approve", "reject"):
+                services.payment_request_review(actor=request.user, pk=pk, approve=action == "approve",
+                                                comment=request.POST.get("comment", ""))
+            return redirect("treasury:request-detail", pk)
+        except DomainError as exc:
+            errors = _errors(exc)
+    editable = req.status in PaymentRequest.EDITABLE and request.user.has_perm("treasury.submit_paymentrequest") and \
+        PaymentRequest.objects.restrict(request.user, CHANGE).filter(pk=pk).exists()
+    check = services.payment_request_check(actor=request.user, pk=pk, explanation=explanation) if editable else None
+    alerts = []
+    try:
+        from ibms.monitoring import selectors as mon
+
+        alerts = mon.alerts_for("payment_request", req.pk)
+    except ImportError:
+        pass
+    voucher = PaymentVoucher.objects.filter(request=req).first()
+    return render(request, "treasury/request_detail.html", {
+        "r": req, "errors": errors, "check": check, "editable": editable, "alerts": alerts, "voucher": voucher,
+        "can_review": _can_review(request.user, req), "lines": req.lines.all()[:200],
+        "can_withdraw": req.status == "submitted" and request.user.has_perm("treasury.submit_paymentrequest"),
+        "idempotency_key": uuid.uuid4().hex, "explanation": explanation,
+    }, status=422 if errors else 200)
+
+
+@login_required
+def review_queue(request):
+    require_perm(request.user, "treasury.review_paymentrequest")
+    return render(request, "treasury/review_queue.html", {"rows": selectors.review_queue(actor=request.user)})
+
+
+# --- vouchers -------------------------------------------------------------------------------------------------------
+
+@login_required
+def voucher_list(request):
+    require_perm(request.user, "treasury.view_paymentvoucher")
+    state = request.GET.get("state", "")
+    page = Paginator(selectors.voucher_list(actor=request.user, state=state, q=request.GET.get("q", "")), 25).get_page(
+        request.GET.get("page"))
+    return render(request, "treasury/voucher_list.html", {"page": page, "state": state,
+                                                          "states": PaymentVoucher.State.choices})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def voucher_detail(request, pk: int):
+    require_perm(request.user, "treasury.view_paymentvoucher")
+    v = get_in_scope(PaymentVoucher.objects.select_related("request", "allocation"), request.user, VIEW,
+                     what="支付凭证", pk=pk)
+    errors: list = []
+    if request.method == "POST":
+        try:
+            if request.POST.get("action") == "resend":
+                services.voucher_resend(actor=request.user, pk=pk)
+            else:
+                services.voucher_query(actor=request.user, pk=pk)
+            return redirect("treasury:voucher-detail", pk)
+        except DomainError as exc:
+            errors = _errors(exc)
+    if request.GET.get("format") == "pdf":
+        return pdf_response(voucher_pdf(v), f"支付凭证{v.number}.pdf")
+    return render(request, "treasury/voucher_detail.html", {
+        "v": v, "events": v.events.all(), "details": v.details.all()[:200], "errors": errors,
+        "refunds": v.refunds.all(), "can_act": request.user.has_perm("treasury.change_paymentvoucher")})
+
+
+# --- contracts, allocations, reconciliation ---------------------------------------------------------------------
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def contract_list(request):
+    require_perm(request.user, "treasury.view_contract")
+    form = ContractForm(request.POST or None, user=request.user) if request.user.has_perm(
+        "treasury.add_contract") else None
+    errors: list = []
+    if request.method == "POST" and form is not None and form.is_valid():
+        d = form.cleaned_data
+        try:
+            services.contract_create(actor=request.user, unit_id=d["unit_id"], number=d["number"], name=d["name"],
+                                     amount=d["amount"], sign_date=d["sign_date"], payee_name=d["payee_name"],
+                                     payee_account_no=d.get("payee_account_no") or "")
+            return redirect("treasury:contracts")
+        except DomainError as exc:
+            errors = _errors(exc)
+    rows = Contract.objects.restrict(request.user, VIEW).select_related("unit").order_by("-id")[:200]
+    return render(request, "treasury/contract_list.html", {"rows": rows, "form": form, "errors": errors},
+                  status=422 if errors else 200)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def allocation_list(request):
+    require_perm(request.user, "treasury.view_allocation")
+    form = AllocationForm(request.POST or None) if request.user.has_perm("treasury.add_allocation") else None
+    errors: list = []
+    if request.method == "POST" and form is not None and form.is_valid():
+        d = form.cleaned_data
+        try:
+            services.allocation_create(actor=request.user, indicator_id=d["indicator_id"], alloc_type=d["alloc_type"],
+                                       amount=d["amount"], purpose=d["purpose"],
+                                       payee_region_code=d.get("payee_region_code") or "",
+                                       payee_unit_id=d.get("payee_unit_id"))
+            return redirect("treasury:allocations")
+        except DomainError as exc:
+            errors = _errors(exc)
+    rows = Allocation.objects.restrict(request.user, VIEW).select_related("indicator").order_by("-id")[:200]
+    return render(request, "treasury/allocation_list.html", {"rows": rows, "form": form, "errors": errors},
+                  status=422 if errors else 200)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def recon_list(request):
+    require_perm(request.user, "treasury.view_reconciliationrun")
+    can_run = request.user.has_perm("treasury.add_reconciliationrun")
+    form = ReconForm(request.POST or None, initial={"region_code": getattr(request.user, "region_code", ""),
+                                                     "date": clock.today()}) if can_run else None
+    errors: list = []
+    if request.method == "POST" and form is not None and form.is_valid():
+        d = form.cleaned_data
+        try:
+            run = services.reconciliation_run(actor=request.user, region_code=d["region_code"], date=d["date"],
+                                              agent_bank_code=d.get("agent_bank_code") or "")
+            return redirect("treasury:recon-detail", run.pk)
+        except DomainError as exc:
+            errors = _errors(exc)
+    rows = ReconciliationRun.objects.restrict(request.user, VIEW).order_by("-run_date", "-id")[:100]
+    return render(request, "treasury/recon_list.html", {"rows": rows, "form": form, "errors": errors},
+                  status=422 if errors else 200)
+
+
+@login_required
+def recon_detail(request, pk: int):
+    require_perm(request.user, "treasury.view_reconciliationrun")
+    run = get_in_scope(ReconciliationRun.objects, request.user, VIEW, what="对账批次", pk=pk)
+    return render(request, "treasury/recon_detail.html", {"run": run, "diffs": run.differences.all()})
+
+
+@login_required
+@require_POST
+def difference_resolve(request, pk: int):
+    try:
+        d = services.difference_resolve(actor=request.user, pk=pk, resolution=request.POST.get("resolution", ""))
+        return redirect("treasury:recon-detail", d.run_id)
+    except DomainError as exc:
+        return render(request, "treasury/recon_list.html", {"rows": [], "errors": _errors(exc)}, status=422)
