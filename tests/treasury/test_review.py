@@ -3,6 +3,8 @@ reservation; segregation of duties; monitoring red warnings need an explanation,
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 
 from ibms.core import workflow
@@ -118,3 +120,16 @@ def test_scope_other_unit_cannot_see(budget, clerk, user):
 
     with pytest.raises(NotFound):
         s.payment_request_submit(actor=user("hospital_clerk"), pk=req.pk, idempotency_key="x-1")
+
+
+@pytest.mark.parametrize("moment,fires", [(dt.datetime(2026, 11, 21, 10, 0), True),   # a Saturday
+                                          (dt.datetime(2026, 11, 23, 22, 30), True),  # a Monday, after hours
+                                          (dt.datetime(2026, 11, 23, 10, 0), False)])  # a Monday morning
+def test_after_hours_and_holiday_rule_follows_business_time(budget, clerk, moment, fires):
+    from ibms.core import clock
+
+    ind = indicator(budget, 1_000_000)
+    req = create(clerk, ind, 12_000)
+    with clock.freeze(moment):
+        done = s.payment_request_submit(actor=clerk, pk=req.pk, idempotency_key=f"time-{moment:%d%H}")
+    assert ("MON-06" in [h["rule_code"] for h in done.monitoring]) is fires

@@ -23,7 +23,7 @@ OWN_FUNDS_EXCLUDED = ("11", "12", "21", "22", "31")  # zero-balance and treasury
 
 
 def _when(req: PaymentRequest) -> dt.datetime:
-    return timezone.localtime(req.submitted_at) if req.submitted_at else timezone.localtime()
+    return timezone.localtime(req.submitted_at or clock.now())
 
 
 def _others(req: PaymentRequest):

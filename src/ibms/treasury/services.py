@@ -463,7 +463,7 @@ def payment_request_submit(*, actor, pk: int, idempotency_key: str, explanation:
         # lock order: indicator, then contract (the same order everywhere)
         ind = Indicator.objects.select_for_update().get(pk=req.indicator_id)
         contract = Contract.objects.select_for_update().get(pk=req.contract_id) if req.contract_id else None
-        req.submitted_at = timezone.now()
+        req.submitted_at = clock.now()
         result = _controls(req, ind, explanation, contract=contract)
         if result.violations:
             raise ValidationFailed(result.violations, message="支付申请未通过控制")
