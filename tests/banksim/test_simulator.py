@@ -80,7 +80,7 @@ def test_refund_clearing_statement_status(bank_sim, client):
     again = bank_sim.admin("/admin/refund", {"adm": REGION, "year": 2026, "voucher_no": direct.voucher_no,
                                               "amount": 300_00, "refund_no": "TK001"})
     assert again["created"] is False
-    status, _ = bank_sim._request("POST", "/admin/refund", {"adm": REGION, "year": 2026, "voucher_no":
+    status, _ = bank_sim.request("POST", "/admin/refund", {"adm": REGION, "year": 2026, "voucher_no":
                                                             direct.voucher_no, "amount": 800_00}, admin=True)
     assert status == 409  # more than what is left to refund
     clear = bank_sim.admin("/admin/clear", {"date": TODAY})["clearings"]
@@ -239,9 +239,9 @@ def test_crash_while_paying_then_restart_publishes_once(bank_sim, client, point)
 
 
 def test_admin_endpoints_need_the_token(bank_sim):
-    status, _ = bank_sim._request("POST", "/admin/tick", {})
+    status, _ = bank_sim.request("POST", "/admin/tick", {})
     assert status == 403
-    status, _ = bank_sim._request("POST", "/admin/faults", {"refuse": True})
+    status, _ = bank_sim.request("POST", "/admin/faults", {"refuse": True})
     assert status == 403 and bank_sim.faults()["refuse"] is False
 
 

@@ -4,6 +4,7 @@ below the simulator (demo, bench helpers) may import it."""
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 import signal
@@ -46,7 +47,8 @@ class SimProcess:
     def db_path(self) -> Path:
         return self.workdir / "bank.sqlite3"
 
-    def start(self, timeout: float = 30) -> SimProcess:
+    def spawn(self, timeout: float = 30) -> SimProcess:
+        """Start the process and wait until it answers `/healthz`."""
         cmd = [sys.executable, "-m", "ibms.cli", "bank-sim", "--port", str(self.port), "--db", str(self.db_path),
                "--keys", str(self.workdir / "keys"), "--admin-token", self.admin_token,
                "--pay-delay", str(self.pay_delay), *self.extra_args]
@@ -84,5 +86,33 @@ class SimProcess:
                 self.kill()
 
     def restart(self) -> SimProcess:
+        """A new process on the same database, keys and port (after a crash fault or `kill()`)."""
         self.stop()
-        return self.start()
+        return self.spawn()
+
+    def wait_exit(self, timeout: float = 30) -> int:
+        assert self.proc is not None
+        return self.proc.wait(timeout=timeout)
+
+    # --- talking to it ------------------------------------------------------------------------------------------
+
+    def request(self, method: str, path: str, data: dict | None = None, *, admin: bool = False,
+                raw: bytes | None = None, timeout: float = 30) -> tuple[int, bytes]:
+        body = raw if raw is not None else (json.dumps(data).encode() if data is not None else None)
+        req = urllib.request.Request(self.url + path, data=body, method=method)  # noqa: S310 - our http URL
+        if admin:
+            req.add_header("X-Admin-Token", self.admin_token)
+        try:
+            with urllib.request.urlopen(req, timeout=timeout) as r:  # noqa: S310 - our http URL
+                return r.status, r.read()
+        except urllib.error.HTTPError as exc:
+            return exc.code, exc.read()
+
+    def admin(self, path: str, data: dict | None = None, *, method: str | None = None) -> dict:
+        """An admin call (JSON, X-Admin-Token): POST when there is a body (or `/admin/tick`), else GET."""
+        if data is None and path == "/admin/tick":
+            data = {}
+        status, body = self.request(method or ("POST" if data is not None else "GET"), path, data, admin=True)
+        if status != 200:
+            raise RuntimeError(f"bank-sim {path}: HTTP {status} {body[:300]!r}")
+        return json.loads(body)

@@ -20,7 +20,7 @@ SIM_TOKEN = os.environ.get("IBMS_BANKSIM_ADMIN_TOKEN", "demo-bank-admin")
 
 
 def start_bank_sim(*, port: int = SIM_PORT, pay_delay: float = 2.0) -> SimProcess:
-    return SimProcess(settings.VAR_DIR / "banksim", port=port, admin_token=SIM_TOKEN, pay_delay=pay_delay).start()
+    return SimProcess(settings.VAR_DIR / "banksim", port=port, admin_token=SIM_TOKEN, pay_delay=pay_delay).spawn()
 
 
 def connect_demo_banks(sim: SimProcess) -> int:
