@@ -362,3 +362,21 @@ def test_endpoint_register_errors_are_clear(db, bank_sim, user):
         services.endpoint_register(actor=user("school_clerk"), agent_bank_code="X", region_code=REGION,
                                    base_url=bank_sim.url)
     assert getattr(denied.value, "code", "") == "permission_denied"
+
+
+def test_one_bank_feed_read_through_two_endpoints_applies_each_message_once(endpoint, bank_sim, handlers, user,
+                                                                            school):
+    """Two agent-bank codes served by one bank (the demo's simulator stands in for every bank): each endpoint
+    reads the whole feed, yet each receipt and refund is recorded and handed over once."""
+    services.endpoint_register(actor=user("fin_treasury"), agent_bank_code="SIM2", region_code=REGION,
+                               base_url=bank_sim.url, admin_token=bank_sim.admin_token)
+    dispatch(user, school, "ZF-T-0201", amount=500_00)
+    drain()
+    bank_sim.admin("/admin/tick")
+    bank_sim.admin("/admin/refund", {"adm": REGION, "year": 2026, "voucher_no": "ZF-T-0201", "amount": 100_00,
+                                     "reason": "多付退回", "refund_no": "TK-T-0201"})
+    for _ in range(2):
+        services.poll_all()
+    assert [m.voucher_no for m in handlers.of("receipt")] == ["ZF-T-0201"]
+    assert len(handlers.of("refund")) == 1
+    assert inbound_rows("receipt").count() == 1 and inbound_rows("refund").count() == 1

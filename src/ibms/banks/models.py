@@ -80,8 +80,9 @@ class BankMessage(models.Model):
     """Every message exchanged with a bank, as sent or received (raw XML), with its signature result.
 
     ``identity`` is what makes an inbound message "the same" (kind + voucher/refund/clearing/statement identity, not
-    the feed seq): unique per (endpoint, direction, kind, identity), so a duplicate or replayed message is recorded
-    once and applied once."""
+    the feed seq; the identity starts with the region): unique per (direction, kind, identity) across endpoints, so a
+    duplicate or replayed message — or the same message read through two endpoints of one bank — is recorded once
+    and applied once."""
 
     class Direction(models.TextChoices):
         OUT = "out", "发送"
@@ -131,7 +132,7 @@ class BankMessage(models.Model):
         verbose_name = "银行报文"
         ordering = ["-id"]
         constraints = [
-            models.UniqueConstraint(fields=["endpoint", "direction", "kind", "identity"], name="bankmessage_identity_uniq",
+            models.UniqueConstraint(fields=["direction", "kind", "identity"], name="bankmessage_identity_uniq",
                                     violation_error_code="duplicate_message"),
         ]
         indexes = [

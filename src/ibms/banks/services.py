@@ -8,7 +8,7 @@ a lost connection or an ack that does not verify is an ``unknown`` outcome — r
 
 Inbound: periodic ``banks.poll`` reads ``GET /api/messages?after=<cursor>``, verifies the bank seal (a tampered or
 unsigned message is recorded as rejected and never applied) and applies each message once: the unique key is
-(endpoint, kind, identity) where identity is the voucher / refund / clearing / statement identity, never the feed
+(direction, kind, identity) — across endpoints — where identity is the voucher / refund / clearing / statement identity, never the feed
 seq, so duplicates, replays under a new seq and reordering change nothing.
 """
 
@@ -407,7 +407,7 @@ def receive(ep: BankEndpoint, raw: str, *, seq: int | None = None, kinds=FEED_KI
             return "rejected", _record_rejected(ep, raw, code, msg, check, seq=seq)
         identity = _identity(msg)
         row = (BankMessage.objects.select_for_update()
-               .filter(endpoint=ep, direction=BankMessage.Direction.IN, kind=msg.kind, identity=identity).first())
+               .filter(direction=BankMessage.Direction.IN, kind=msg.kind, identity=identity).first())
         if row is not None and row.status != M.DEFERRED:
             return "duplicate", row
         if row is None:

@@ -2,6 +2,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
 from ibms.demo.bank import connect_demo_banks, start_bank_sim, start_worker
+from ibms.demo.payments import load_demo_payments
 from ibms.demo.province import DEMO_PASSWORD, USERS, load_demo_province
 from ibms.demo.setup import setup_system
 
@@ -27,6 +28,9 @@ class Command(BaseCommand):
         try:
             n = connect_demo_banks(sim)
             self.stdout.write(f"\n银行模拟器 {sim.url}（独立进程，数据在 var/banksim/）已接入 {n} 家代理银行。")
+            paid = load_demo_payments(sim)
+            if paid:
+                self.stdout.write(f"演示支付已办理：{paid}")
             if no_serve:
                 return
             worker = start_worker()
