@@ -73,5 +73,4 @@ def load_demo_payments(sim: SimProcess) -> dict[str, int]:
     t.reconciliation_run(actor=users["fin_treasury"], region_code="990000000", date=today,
                          agent_bank_code=bank_code)
     return {"payments": len(reqs) + 1,
-            "paid": PaymentVoucher.objects.filter(request__in=reqs, state__in=["paid", "refunded",
-                                                                              "partly_refunded"]).count()}
+            "paid": PaymentRequest.objects.filter(pk__in=[r.pk for r in reqs], status="paid").count()}
