@@ -15,7 +15,7 @@ from ibms.banks import inbound, keys, services
 from ibms.banks.models import BankEndpoint, BankMessage, SigningKey
 from ibms.core import outbox
 from ibms.core.crypto import CryptoError
-from ibms.core.errors import ValidationFailed
+from ibms.core.errors import PermissionDenied, ValidationFailed
 from ibms.core.models import OutboxMessage
 from ibms.masterdata.models import Unit
 
@@ -380,3 +380,13 @@ def test_one_bank_feed_read_through_two_endpoints_applies_each_message_once(endp
     assert [m.voucher_no for m in handlers.of("receipt")] == ["ZF-T-0201"]
     assert len(handlers.of("refund")) == 1
     assert inbound_rows("receipt").count() == 1 and inbound_rows("refund").count() == 1
+
+
+def test_query_and_statement_stay_in_the_actors_regions(endpoint, user):
+    with pytest.raises(PermissionDenied):
+        services.voucher_query(actor=user("county_treasury"), region_code=REGION, year=2026, voucher_no="ZF-T-0001")
+    with pytest.raises(ValidationFailed) as e:  # the province's endpoint is not the county's to read
+        services.statement_fetch(actor=user("county_treasury"), agent_bank_code="SIM", date=dt.date(2026, 6, 1),
+                                 region_code=REGION)
+    assert e.value.violations[0].code == "no_bank_endpoint"
+    assert not inbound_rows("status").exists() and not inbound_rows("statement").exists()

@@ -506,25 +506,32 @@ def _endpoint_of_voucher(region_code: str, year: int, voucher_no: str, agent_ban
     return out.endpoint if out else endpoint_for(region_code)
 
 
+def _fetch_signed(ep: BankEndpoint, path: str, kind: str, what: str) -> inbound.InboundMessage | None:
+    """GET a signed answer of one kind from the bank, record it and hand it to its handler (``receive``)."""
+    try:
+        status, body = _http("GET", _url(ep, path), timeout=ep.timeout_seconds)
+    except (BankUnavailable, OutcomeUnknown) as exc:
+        raise Conflict("bank_unreachable", f"代理银行暂时无法连接，请稍后再{what}", str(exc)) from None
+    if status != 200:
+        raise Conflict("bank_unreachable", f"代理银行{what}失败（HTTP {status}）")
+    with transaction.atomic():
+        outcome, row = receive(ep, body.decode("utf-8", "replace"), kinds=frozenset({kind}))
+        if outcome == "rejected" or row is None:
+            return None
+        return _inbound_of(row, protocol.parse(row.raw_xml.encode("utf-8")))
+
+
 def voucher_query(*, actor, region_code: str, year: int, voucher_no: str,
                   agent_bank_code: str | None = None) -> inbound.InboundMessage | None:
     """Ask the bank for a voucher's state; the signed answer is recorded and handed to the ``status`` handler.
 
     Runs inside the caller's transaction when there is one. Returns the answer, or None when the answer did not
-    verify (recorded as rejected). An unreachable bank raises Conflict ``bank_unreachable``."""
+    verify (recorded as rejected). An unreachable bank raises Conflict ``bank_unreachable``. The actor must be
+    able to write in the voucher's region (the answer changes the voucher's state)."""
+    check_write_scope(actor, region_code=region_code)
     ep = _endpoint_of_voucher(region_code, year, voucher_no, agent_bank_code)
-    url = _url(ep, f"/api/vouchers/{region_code}/{int(year)}/{urllib.parse.quote(voucher_no, safe='')}")
-    try:
-        status, body = _http("GET", url, timeout=ep.timeout_seconds)
-    except (BankUnavailable, OutcomeUnknown) as exc:
-        raise Conflict("bank_unreachable", "代理银行暂时无法连接，请稍后再查询", str(exc)) from None
-    if status != 200:
-        raise Conflict("bank_unreachable", f"代理银行查询失败（HTTP {status}）")
-    with transaction.atomic():
-        outcome, row = receive(ep, body.decode("utf-8", "replace"), kinds=frozenset({"status"}))
-        if outcome == "rejected" or row is None:
-            return None
-        return _inbound_of(row, protocol.parse(row.raw_xml.encode("utf-8")))
+    return _fetch_signed(ep, f"/api/vouchers/{region_code}/{int(year)}/{urllib.parse.quote(voucher_no, safe='')}",
+                         "status", "查询")
 
 
 def statement_fetch(*, actor, agent_bank_code: str, date, region_code: str | None = None
@@ -532,23 +539,13 @@ def statement_fetch(*, actor, agent_bank_code: str, date, region_code: str | Non
     """Fetch the bank's signed daily statement (对账单) for ``date``; recorded once per distinct content and handed
     to the ``statement`` handler. Runs inside the caller's transaction when there is one."""
     require_perm(actor, "banks.view_bankmessage")
-    if region_code is None:
-        eps = list(BankEndpoint.objects.restrict(actor).filter(agent_bank_code=agent_bank_code, enabled=True)[:2])
-        if len(eps) != 1:
-            raise invalid("no_bank_endpoint", f"请指定财政区划（代理银行 {agent_bank_code}）", "region_code")
-        ep = eps[0]
-    else:
-        ep = endpoint_for(region_code, agent_bank_code)
+    qs = BankEndpoint.objects.restrict(actor).filter(agent_bank_code=agent_bank_code, enabled=True)
+    eps = list((qs if region_code is None else qs.filter(region_code=region_code))[:2])
+    if not eps:
+        raise invalid("no_bank_endpoint", f"未登记代理银行 {agent_bank_code} 的接口", "agent_bank_code")
+    if len(eps) > 1:
+        raise invalid("no_bank_endpoint", f"请指定财政区划（代理银行 {agent_bank_code}）", "region_code")
+    ep = eps[0]
     day = date.isoformat() if hasattr(date, "isoformat") else str(date)
-    url = _url(ep, f"/api/statements?adm={ep.region_code}&date={urllib.parse.quote(day)}")
-    try:
-        status, body = _http("GET", url, timeout=ep.timeout_seconds)
-    except (BankUnavailable, OutcomeUnknown) as exc:
-        raise Conflict("bank_unreachable", "代理银行暂时无法连接，请稍后再获取对账单", str(exc)) from None
-    if status != 200:
-        raise Conflict("bank_unreachable", f"代理银行对账单获取失败（HTTP {status}）")
-    with transaction.atomic():
-        outcome, row = receive(ep, body.decode("utf-8", "replace"), kinds=frozenset({"statement"}))
-        if outcome == "rejected" or row is None:
-            return None
-        return _inbound_of(row, protocol.parse(row.raw_xml.encode("utf-8")))
+    return _fetch_signed(ep, f"/api/statements?adm={ep.region_code}&date={urllib.parse.quote(day)}", "statement",
+                         "获取对账单")
