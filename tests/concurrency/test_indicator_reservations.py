@@ -17,6 +17,7 @@ from ibms.indicators import selectors
 from ibms.indicators import services as s
 from ibms.indicators.models import Indicator, IndicatorEntry, Reservation
 from ibms.masterdata.models import Unit
+from tests.threads import run_together
 
 pytestmark = pytest.mark.postgres
 
@@ -41,37 +42,23 @@ def test_parallel_reservations_never_overdraw(committed_db):
     ind = make_indicator()
     rng = random.Random(64)
     amounts = [rng.randrange(10_000, 90_000) for _ in range(THREADS)]
-    barrier = threading.Barrier(THREADS)
     lock = threading.Lock()
     reserved: dict[str, int] = {}
     refused: dict[str, str] = {}
-    errors: list[BaseException] = []
 
-    def work(i: int) -> None:
+    def work(i: int, actor) -> None:
         consumer = f"pay:concurrent:{i}"
         try:
-            actor = User.objects.get(username="school_clerk" if i % 2 else "fin_treasury")
-            barrier.wait(timeout=60)
-            try:
-                with transaction.atomic():  # the payment request's own transaction
-                    s.indicator_reserve(actor=actor, indicator_id=ind.pk, amount=amounts[i], consumer=consumer)
-                with lock:
-                    reserved[consumer] = amounts[i]
-            except Conflict as exc:
-                with lock:
-                    refused[consumer] = exc.code
-        except BaseException as exc:  # noqa: BLE001 - reported by the main thread
-            errors.append(exc)
-        finally:
-            connection.close()
+            with transaction.atomic():  # the payment request's own transaction
+                s.indicator_reserve(actor=actor, indicator_id=ind.pk, amount=amounts[i], consumer=consumer)
+            with lock:
+                reserved[consumer] = amounts[i]
+        except Conflict as exc:
+            with lock:
+                refused[consumer] = exc.code
 
-    threads = [threading.Thread(target=work, args=(i,)) for i in range(THREADS)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=300)
-    assert not any(t.is_alive() for t in threads), "a worker hung"
-    assert not errors, errors
+    run_together(THREADS, work,
+                 setup=lambda i: User.objects.get(username="school_clerk" if i % 2 else "fin_treasury"))
     assert len(reserved) + len(refused) == THREADS
     assert reserved and refused  # both outcomes really happened
     assert set(refused.values()) == {"overdraw"}

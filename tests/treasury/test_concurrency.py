@@ -16,6 +16,7 @@ from ibms.indicators.models import Reservation
 from ibms.treasury import selectors
 from ibms.treasury import services as s
 from ibms.treasury.models import PaymentRequest
+from tests.threads import run_together
 
 from .conftest import create, fresh, indicator
 
@@ -32,35 +33,20 @@ def test_parallel_submits_never_overspend(committed_db):
     rng = random.Random(64)
     amounts = [rng.randrange(10_000, 90_000) for _ in range(THREADS)]
     reqs = [create(clerk, ind, a) for a in amounts]
-    barrier = threading.Barrier(THREADS)
     lock = threading.Lock()
     ok: dict[int, int] = {}
     refused: dict[int, list[str]] = {}
-    errors: list[BaseException] = []
 
-    def work(i: int) -> None:
+    def work(i: int, actor) -> None:
         try:
-            actor = User.objects.get(username="school_clerk")
-            barrier.wait(timeout=60)
-            try:
-                s.payment_request_submit(actor=actor, pk=reqs[i].pk, idempotency_key=f"par-{i}")
-                with lock:
-                    ok[i] = amounts[i]
-            except ValidationFailed as exc:
-                with lock:
-                    refused[i] = [v.code for v in exc.violations]
-        except BaseException as exc:  # noqa: BLE001 - reported by the main thread
-            errors.append(exc)
-        finally:
-            connection.close()
+            s.payment_request_submit(actor=actor, pk=reqs[i].pk, idempotency_key=f"par-{i}")
+            with lock:
+                ok[i] = amounts[i]
+        except ValidationFailed as exc:
+            with lock:
+                refused[i] = [v.code for v in exc.violations]
 
-    threads = [threading.Thread(target=work, args=(i,)) for i in range(THREADS)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=600)
-    assert not any(t.is_alive() for t in threads), "a worker hung"
-    assert not errors, errors
+    run_together(THREADS, work, setup=lambda i: User.objects.get(username="school_clerk"))
     assert len(ok) + len(refused) == THREADS
     assert ok and refused
     assert all("overdraw" in c for c in refused.values())
