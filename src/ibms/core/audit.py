@@ -109,22 +109,18 @@ def _lock_chain(base_key: str) -> AuditChain:
     if shards <= 1:
         return _head(base_key)
     keys = shard_keys(base_key, shards)
-    if base_key not in _ensured:
-        existing = set(AuditChain.objects.filter(key__in=keys).values_list("key", flat=True))
-        AuditChain.objects.bulk_create([AuditChain(key=k) for k in keys if k not in existing], ignore_conflicts=True)
-        _ensured.add(base_key)
     hints = conn.__dict__.setdefault("ibms_chain_hints", {})
     free = AuditChain.objects.select_for_update(skip_locked=True)
     chain = None
     if hints.get(base_key):  # held by this transaction already, or free: either way no wait
         chain = free.filter(key=hints[base_key]).first()
     if chain is None:
+        chain = free.filter(key__in=keys).order_by("?").first()
+    if chain is None:  # every head is taken — or not there yet: create the missing ones, then wait only if full
+        AuditChain.objects.bulk_create([AuditChain(key=k) for k in keys], ignore_conflicts=True)
         chain = free.filter(key__in=keys).order_by("?").first() or _head(random.choice(keys))
     hints[base_key] = chain.key
     return chain
-
-
-_ensured: set[str] = set()
 
 
 def _append(entries: list[ChainedEntry], chain_key: str) -> None:
