@@ -144,7 +144,7 @@ def year_end_close(*, actor, account_set_id: int) -> list[Voucher]:
     revenue/expense account would keep a balance the rules cannot close (closing_incomplete)."""
     require_perm(actor, "accounting.close_period")
     with transaction.atomic(durable=True):
-        aset = get_in_scope(AccountSet.objects.select_for_update().select_related("chart"), actor, VIEW,
+        aset = get_in_scope(AccountSet.objects.select_for_update(of=("self",)).select_related("chart"), actor, VIEW,
                             what="账套", pk=account_set_id)
         check_write_scope(actor, region_code=aset.region_code, unit_path=aset.unit_path or None,
                           spec=Period.scope_spec)

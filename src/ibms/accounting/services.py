@@ -165,7 +165,7 @@ def account_create(*, actor, parent_id: int, suffix: str, name: str, aux_dims: l
     if not name:
         raise invalid("required", "请填写科目名称", "name")
     with transaction.atomic(durable=True):
-        parent = get_in_scope(Account.objects.select_for_update().select_related("account_set"), actor, CHANGE,
+        parent = get_in_scope(Account.objects.select_for_update(of=("self",)).select_related("account_set"), actor, CHANGE,
                               what="会计科目", pk=parent_id)
         if parent.account_set.status != AccountSet.Status.ACTIVE:
             raise invalid("set_closed", "账套已年结，不能增加科目")
@@ -541,7 +541,7 @@ def voucher_create(*, actor, account_set_id: int, date: dt.date, summary: str, l
 
 
 def _lock_voucher(actor, pk: int, action: str = CHANGE) -> Voucher:
-    return get_in_scope(Voucher.objects.select_for_update().select_related("account_set", "account_set__chart"),
+    return get_in_scope(Voucher.objects.select_for_update(of=("self",)).select_related("account_set", "account_set__chart"),
                         actor, action, what="凭证", pk=pk)
 
 

@@ -255,7 +255,7 @@ def voucher_dispatch(*, actor, region_code: str, year: int, vt_code: str, vouche
 @outbox.handler(SEND_TOPIC)
 def _send(ob) -> None:
     """Worker: POST the voucher; the ack (or the unknown outcome) goes to the ``ack`` handler in this transaction."""
-    bm = BankMessage.objects.select_for_update().select_related("endpoint").filter(pk=ob.payload["message_id"]).first()
+    bm = BankMessage.objects.select_for_update(of=("self",)).select_related("endpoint").filter(pk=ob.payload["message_id"]).first()
     if bm is None or bm.status != M.PENDING:
         return
     ep = BankEndpoint.objects.get(pk=bm.endpoint_id)

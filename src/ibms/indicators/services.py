@@ -253,8 +253,9 @@ class _Ledger:
 def _lock(actor, ids: Iterable[int], *, action: str = CHANGE) -> dict[int, Indicator]:
     """Lock the indicators (id order, so concurrent movements never deadlock); out of scope = not found."""
     ids = sorted(set(ids))
-    rows = {i.pk: i for i in Indicator.objects.restrict(actor, action).select_for_update().filter(pk__in=ids)
-            .order_by("pk")}
+    # FOR NO KEY UPDATE: rows that only reference the indicator (entries, reservations, requests) don't wait on it
+    rows = {i.pk: i for i in Indicator.objects.restrict(actor, action).select_for_update(no_key=True)
+            .filter(pk__in=ids).order_by("pk")}
     if len(rows) != len(ids):
         raise NotFound("指标")
     return rows

@@ -193,7 +193,8 @@ class PaymentRequest(Stamped):
             models.CheckConstraint(condition=Q(amount__gt=0), name="payreq_amount_pos",
                                    violation_error_code="amount_not_positive"),
         ]
-        indexes = [models.Index(fields=["region_code", "status"]), models.Index(fields=["indicator", "status"])]
+        indexes = [models.Index(fields=["region_code", "status"]), models.Index(fields=["indicator", "status"]),
+                   models.Index(fields=["payee_account_no", "submitted_at"])]  # monitoring's payee history
 
     def __str__(self) -> str:
         return self.number

@@ -461,7 +461,7 @@ def payment_request_submit(*, actor, pk: int, idempotency_key: str, explanation:
         if not steps:
             raise invalid("no_chain", "未配置支付申请的审核流程")
         # lock order: indicator, then contract (the same order everywhere)
-        ind = Indicator.objects.select_for_update().get(pk=req.indicator_id)
+        ind = Indicator.objects.select_for_update(no_key=True).get(pk=req.indicator_id)
         contract = Contract.objects.select_for_update().get(pk=req.contract_id) if req.contract_id else None
         req.submitted_at = clock.now()
         result = _controls(req, ind, explanation, contract=contract)
@@ -537,7 +537,7 @@ def payment_request_review(*, actor, pk: int, approve: bool, comment: str = "") 
     require_perm(actor, P_REVIEW)
     comment = (comment or "").strip()[:300]
     with transaction.atomic(durable=True):
-        req = get_in_scope(PaymentRequest.objects.select_for_update().select_related("unit"), actor, CHANGE,
+        req = get_in_scope(PaymentRequest.objects.select_for_update(of=("self",)).select_related("unit"), actor, CHANGE,
                            what="支付申请", pk=pk)
         if req.status != R.SUBMITTED:
             raise Conflict("not_submitted", "只有审核中的支付申请可以审核")
@@ -802,7 +802,7 @@ def allocation_create(*, actor, indicator_id: int, alloc_type: str, amount: int,
             v.append(Violation("payee_account_invalid", "收款账号必须是6至32位数字", "payee_account_no"))
         if not (payee_name or "").strip() or not (payee_bank_name or "").strip():
             v.append(Violation("payee_required", "必须填写收款户名和开户银行", "payee_name"))
-        locked = Indicator.objects.select_for_update().get(pk=ind.pk)
+        locked = Indicator.objects.select_for_update(no_key=True).get(pk=ind.pk)
         if isinstance(amount, int) and locked.available < amount:
             v.append(Violation("overdraw", f"指标 {ind.code} 可用余额 {format_fen(locked.available)} 元不足", "amount"))
         treasury_acct = BankAccount.objects.filter(region_code=ind.region_code, unit__isnull=True,
