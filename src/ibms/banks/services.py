@@ -14,6 +14,7 @@ seq, so duplicates, replays under a new seq and reordering change nothing.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import socket
@@ -22,7 +23,7 @@ import urllib.parse
 import urllib.request
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from ibms.core import audit, outbox
@@ -124,11 +125,15 @@ def endpoint_register(*, actor, agent_bank_code: str, region_code: str, base_url
         if ep is None:
             ep = BankEndpoint(region_code=region_code, agent_bank_code=agent_bank_code)
         ep.name, ep.base_url, ep.timeout_seconds, ep.poll_limit = name or ep.name, base_url, timeout_seconds, poll_limit
-        if admin_token or (ep.bank_fingerprint and ep.bank_fingerprint != fingerprint):
+        new_bank = bool(ep.bank_fingerprint) and ep.bank_fingerprint != fingerprint
+        if admin_token or new_bank:
             ep.trusted_keys = []  # a (possibly reset) simulator or another bank: register our keys again
         ep.bank_public_pem, ep.bank_fingerprint, ep.admin_token = public_pem, fingerprint, admin_token
         ep.save()
-        FeedCursor.objects.get_or_create(endpoint=ep)
+        cursor, _ = FeedCursor.objects.get_or_create(endpoint=ep)
+        if new_bank and cursor.last_seq:  # its feed starts over; what was applied stays applied (by identity)
+            cursor.last_seq = 0
+            cursor.save(update_fields=["last_seq", "updated_at"])
         audit.record_change(ep, "update" if before else "create", before)
         audit.record_event("banks.endpoint_registered", region_code=region_code, obj=ep,
                            message=f"代理银行 {agent_bank_code} 接口登记，公钥指纹 {fingerprint[:16]}")
@@ -396,6 +401,10 @@ def receive(ep: BankEndpoint, raw: str, *, seq: int | None = None, kinds=FEED_KI
     outcome is applied | deferred | error | duplicate | rejected."""
     try:
         msg = protocol.parse(raw.encode("utf-8"))
+        done = (BankMessage.objects.filter(direction=BankMessage.Direction.IN, kind=msg.kind, identity=_identity(msg))
+                .exclude(status=M.DEFERRED).first() if msg.kind in kinds else None)
+        if done is not None:
+            return "duplicate", done  # already applied: nothing to verify or do (a replayed or re-read message)
         check = protocol.verify(msg, _trusted(ep), required_kinds=("bank",))
         code = "" if check.ok else check.code
         if not code and msg.kind not in kinds:
@@ -447,8 +456,35 @@ def retry_deferred(ep: BankEndpoint, *, limit: int = 200) -> int:
     return done
 
 
+@contextlib.contextmanager
+def _polling(ep: BankEndpoint):
+    """One poller per endpoint at a time (PostgreSQL session advisory lock): another worker skips it instead of
+    reading and verifying the same page only to find every message a duplicate."""
+    if connection.vendor != "postgresql":
+        yield True
+        return
+    with connection.cursor() as cur:
+        cur.execute("SELECT pg_try_advisory_lock(%s, %s)", [POLL_LOCK, ep.pk])
+        mine = cur.fetchone()[0]
+    try:
+        yield mine
+    finally:
+        if mine:
+            with connection.cursor() as cur:
+                cur.execute("SELECT pg_advisory_unlock(%s, %s)", [POLL_LOCK, ep.pk])
+
+
+POLL_LOCK = 0x1B75  # advisory-lock class of the feed pollers
+
+
 def poll_endpoint(ep: BankEndpoint, *, max_pages: int = 50) -> dict:
-    """Read the bank's feed after the cursor and apply what is new; then retry deferred messages."""
+    """Read the bank's feed after the cursor and apply what is new; then retry deferred messages. Skipped (empty
+    counts) while another worker polls the same endpoint."""
+    with _polling(ep) as mine:
+        return _poll_pages(ep, max_pages) if mine else {}
+
+
+def _poll_pages(ep: BankEndpoint, max_pages: int) -> dict:
     counts: dict[str, int] = {}
     for _ in range(max_pages):
         cursor, _created = FeedCursor.objects.get_or_create(endpoint=ep)
