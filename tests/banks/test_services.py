@@ -390,3 +390,17 @@ def test_query_and_statement_stay_in_the_actors_regions(endpoint, user):
                                  region_code=REGION)
     assert e.value.violations[0].code == "no_bank_endpoint"
     assert not inbound_rows("status").exists() and not inbound_rows("statement").exists()
+
+
+def test_a_bank_with_a_new_key_starts_its_feed_over(endpoint, user):
+    from ibms.banks.models import FeedCursor
+    from ibms.core.crypto import generate_sm2_keypair
+
+    FeedCursor.objects.filter(endpoint=endpoint).update(last_seq=120)
+    same = services.endpoint_register(actor=user("fin_treasury"), agent_bank_code="SIM", region_code=REGION,
+                                      base_url=endpoint.base_url, public_pem=endpoint.bank_public_pem)
+    assert FeedCursor.objects.get(endpoint=same).last_seq == 120  # same bank: keep reading where we were
+    other = generate_sm2_keypair().public_pem.decode("ascii")
+    services.endpoint_register(actor=user("fin_treasury"), agent_bank_code="SIM", region_code=REGION,
+                               base_url=endpoint.base_url, public_pem=other)
+    assert FeedCursor.objects.get(endpoint=same).last_seq == 0
