@@ -33,6 +33,7 @@ import logging
 import re
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import cel
@@ -79,6 +80,17 @@ class CompiledRule:
     valid_to: str
     program: object
     history_keys: frozenset[str] = field(default_factory=frozenset)
+
+    @property
+    def reads_history_always(self) -> bool:
+        """`has(history.…)` answers differently when the key is absent: such a rule always gets the history."""
+        return "has(history" in self.condition_text
+
+    @property
+    def message_history(self) -> bool:
+        return "history." in self.message
+
+    condition_text: str = ""
 
 
 @dataclass(frozen=True)
@@ -258,7 +270,8 @@ def _compile_rule(r: Rule) -> CompiledRule | None:
                         message=r.message, params=r.params or {},
                         valid_from=r.valid_from.isoformat() if r.valid_from else "",
                         valid_to=r.valid_to.isoformat() if r.valid_to else "",
-                        program=prog, history_keys=history_keys_of(r.condition) & HISTORY_KEYS)
+                        program=prog, condition_text=r.condition,
+                        history_keys=history_keys_of(r.condition + " " + r.message) & HISTORY_KEYS)
 
 
 def _load(stamp: tuple) -> RuleSet:
@@ -332,8 +345,23 @@ def _hit(r: CompiledRule, ctx: dict, outcome: bool | None) -> Hit | None:
     return Hit(rule_id=r.id, rule_code=r.code, rule_version=r.version, name=r.name, action=r.action, message=message)
 
 
-def evaluate(context: dict, *, stage: str = "inline") -> list[Hit]:
-    """The hits of the rules in force for this payment (most severe first). Region and date from the payment."""
+def _without_history(r: CompiledRule, cel_ctx) -> bool | None:
+    """The rule's answer with an empty `history`, or None when it reached a history key (or fails anyway)."""
+    try:
+        return r.program.execute(cel_ctx) is True
+    except Exception:  # noqa: BLE001 - run again with the history it needs; real failures are handled there
+        return None
+
+
+def evaluate(context: dict, *, stage: str = "inline",
+             history: Callable[[frozenset[str]], dict] | None = None) -> list[Hit]:
+    """The hits of the rules in force for this payment (most severe first). Region and date from the payment.
+
+    With `history` (a function of the keys wanted, returning the `history` section), the aggregates are computed
+    lazily: every rule first runs without them; a rule whose condition never reached a history key (CEL
+    short-circuits: `payment.set_mode == "3" && history.unit_cash_30d_count > …` stops at a transfer) has its
+    answer; only the rules that reached one (a missing key is an error in CEL) run again, once the keys they use
+    are computed. Most payments then need no history query at all."""
     if stage not in STAGES:
         raise ValueError(f"unknown stage {stage!r}")
     rs = rule_set()
@@ -343,11 +371,26 @@ def evaluate(context: dict, *, stage: str = "inline") -> list[Hit]:
     rules = [r for r in rs.for_region(region, stage) if _applies(r, ctx, date)]
     if not rules:
         return []
+    outcomes: dict[int, bool | None] = {}
+    if history is not None:
+        lazy = {**ctx, "history": {}}
+        cel_lazy = cel.Context(lazy)
+        for i, r in enumerate(rules):
+            if not r.history_keys:
+                outcomes[i] = _run(r, cel_lazy, lazy)
+            elif not r.reads_history_always:
+                value = _without_history(r, cel_lazy)
+                if value is False or (value and not r.message_history):
+                    outcomes[i] = value
+        pending = [r for i, r in enumerate(rules) if i not in outcomes]
+        wanted = frozenset().union(*(r.history_keys for r in pending))
+        ctx["history"] = {**ctx["history"], **(history(wanted) if wanted else {})}
     cel_ctx = cel.Context(ctx)
     chain = rs.chain(region)
     hits = []
-    for r in rules:
-        hit = _hit(r, ctx, _run(r, cel_ctx, ctx))
+    for i, r in enumerate(rules):
+        outcome = outcomes[i] if i in outcomes else _run(r, cel_ctx, ctx)
+        hit = _hit(r, ctx, outcome)
         if hit is not None and not rs.whitelisted(r.code, ctx, date, chain):
             hits.append(hit)
     return hits

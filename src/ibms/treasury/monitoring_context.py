@@ -84,9 +84,21 @@ def _blacklisted(req: PaymentRequest, day: dt.date) -> bool:
         Q(valid_to__isnull=True) | Q(valid_to__gte=day)).exists()
 
 
+def inline_check(req: PaymentRequest, *, indicator: Indicator, contract: Contract | None) -> tuple[dict, list]:
+    """The in-line monitoring of a request on submit: its context and the hits. The history aggregates are
+    computed only for the rules that reach them (`engine.evaluate(history=…)`)."""
+    from ibms.monitoring import engine
+
+    when = _when(req)
+    ctx = build(req, indicator=indicator, contract=contract, stage="inline", when=when, with_history=False)
+    hits = engine.evaluate(ctx, stage="inline", history=lambda keys: history(req, keys, when=when))
+    return ctx, hits
+
+
 def build(req: PaymentRequest, *, indicator: Indicator | None = None, contract: Contract | None = None,
-          stage: str = "inline", when: dt.datetime | None = None) -> dict:
-    """The context of one request (before its own reservation: `indicator.available` excludes it)."""
+          stage: str = "inline", when: dt.datetime | None = None, with_history: bool = True) -> dict:
+    """The context of one request (before its own reservation: `indicator.available` excludes it); with the
+    history aggregates the rules in force use, unless `with_history` is False."""
     from ibms.monitoring import engine
     from ibms.monitoring.context import calendar_facts
 
@@ -122,7 +134,7 @@ def build(req: PaymentRequest, *, indicator: Indicator | None = None, contract: 
     payee = {"name": req.payee_name, "kind": req.payee_kind or "corporate", "account_no": req.payee_account_no,
              "bank_name": req.payee_bank_name, "in_directory": in_directory,
              "is_blacklisted": _blacklisted(req, day), "is_own_funds_account": _own_funds(unit, req.payee_account_no)}
-    needed = engine.history_needed(req.region_code, stage)
+    needed = engine.history_needed(req.region_code, stage) if with_history else frozenset()
     return {"payment": payment, "indicator": indicator_ctx, "unit": unit_ctx, "payee": payee,
             "history": history(req, needed, when=when) if needed else {}}
 

@@ -397,14 +397,7 @@ def _controls(req: PaymentRequest, ind: Indicator, explanation: str, *, contract
         v.append(Violation("payee_blacklisted", f"收款人 {b.name}（{b.account_no or b.id_code}）在黑名单中：{b.reason}"
                                                 f"（{b.legal_basis}）", "payee"))
     hits: list = []
-    ctx = None
-    try:
-        from ibms.monitoring import engine
-    except ImportError:  # monitoring not installed: no in-line rules
-        engine = None
-    if engine is not None:
-        ctx = monitoring_context.build(req, indicator=ind, contract=contract, stage="inline")
-        hits = engine.evaluate(ctx, stage="inline")
+    ctx, hits = monitoring_context.inline_check(req, indicator=ind, contract=contract)
     for h in hits:
         if h.action == "block":
             v.append(Violation("monitoring_blocked", f"动态监控阻断【{h.name}】：{h.message}", "monitoring"))
