@@ -143,3 +143,17 @@ class TestMoneyFormField:
     def test_form_field_round_trip(self, fen):
         f = MoneyFormField()
         assert f.clean(f.prepare_value(fen)) == fen
+
+
+def test_api_fen_blank_and_error_code():
+    from ibms.core.errors import ValidationFailed
+    from ibms.core.money import api_fen
+
+    assert api_fen("1,234.56") == 123_456 and api_fen(Decimal("0.5"), "x") == 50
+    assert api_fen("", blank=0) == 0 and api_fen(None, blank=None) is None
+    with pytest.raises(ValidationFailed) as e:
+        api_fen("", "amount")  # no blank given: an empty amount is refused
+    assert e.value.violations[0].code == "money_invalid" and e.value.violations[0].field == "amount"
+    with pytest.raises(ValidationFailed) as e:
+        api_fen("12.345", "lines.0.debit", code="amount_invalid")
+    assert (e.value.violations[0].code, e.value.violations[0].field) == ("amount_invalid", "lines.0.debit")

@@ -5,11 +5,11 @@ Thin: parse, call one service or selector, serialize."""
 from __future__ import annotations
 
 import datetime as dt
+from functools import partial
 
 from ninja import Router, Schema, Status
 
-from ibms.core.errors import invalid
-from ibms.core.money import MoneyError, fen_to_str, parse_yuan
+from ibms.core.money import api_fen, fen_to_str
 from ibms.core.scoping import VIEW, require_perm
 
 from . import closing, selectors, services
@@ -215,12 +215,7 @@ def _voucher_out(v: Voucher, lines: bool = False) -> dict:
     return out
 
 
-def _fen(text: str, field: str) -> int:
-    try:
-        return parse_yuan(text or "0")
-    except MoneyError as exc:
-        raise invalid("amount_invalid", str(exc), field) from exc
-
+_fen = partial(api_fen, blank=0, code="amount_invalid")
 
 def _lines(lines: list[LineIn]) -> list[LineSpec]:
     return [LineSpec(basis="", account_code=ln.account_code.strip(), debit=_fen(ln.debit, f"lines.{i}.debit"),

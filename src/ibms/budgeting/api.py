@@ -7,12 +7,12 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import fields as dc_fields
 from dataclasses import replace
+from functools import partial
 
 from django.db.models import Sum
 from ninja import Router, Schema, Status
 
-from ibms.core.errors import invalid
-from ibms.core.money import MoneyError, fen_to_str, parse_yuan
+from ibms.core.money import api_fen, fen_to_str
 from ibms.core.scoping import VIEW, get_in_scope, require_perm
 
 from . import selectors, services
@@ -22,12 +22,7 @@ router = Router(tags=["预算编制"])
 MAX_LIMIT = 500
 
 
-def _fen(text: str | None, field: str = "amount") -> int:
-    try:
-        return parse_yuan(text if text is not None else "")
-    except MoneyError as exc:
-        raise invalid("amount_invalid", str(exc), field) from exc
-
+_fen = partial(api_fen, code="amount_invalid")
 
 # --- schemas ------------------------------------------------------------------------------------
 

@@ -40,6 +40,23 @@ def parse_yuan(text: str | int | Decimal) -> int:
     return _bounded(-fen if m.group("sign") == "-" else fen)
 
 
+_REQUIRED = object()
+
+
+def api_fen(value: str | int | Decimal | None, field: str = "amount", *, blank=_REQUIRED,
+            code: str = "money_invalid") -> int | None:
+    """A yuan amount from an API payload, as fen. An empty value is `blank` when one is given (else refused like
+    any bad amount): a ValidationFailed with `code` on `field` (each API keeps its documented code)."""
+    from .errors import invalid
+
+    if blank is not _REQUIRED and (value is None or str(value).strip() == ""):
+        return blank
+    try:
+        return parse_yuan(value if value is not None else "")
+    except MoneyError as exc:
+        raise invalid(code, str(exc), field) from exc
+
+
 def _bounded(fen: int) -> int:
     if abs(fen) >= MAX_FEN:
         raise MoneyError("金额超出允许范围")

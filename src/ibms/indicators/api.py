@@ -6,15 +6,13 @@ personnel_out, already_posted, already_voided, already_received, not_found …).
 from __future__ import annotations
 
 import datetime as dt
-from decimal import Decimal
 from typing import Any
 
 from django.db import transaction
 from ninja import Router, Schema, Status
 
 from ibms.core import clock
-from ibms.core.errors import invalid
-from ibms.core.money import MoneyError, fen_to_str, parse_yuan
+from ibms.core.money import api_fen, fen_to_str
 from ibms.core.scoping import VIEW, get_in_scope, require_perm
 
 from . import selectors, services
@@ -32,12 +30,7 @@ router = Router(tags=["指标管理"])
 MAX_LIMIT = 500
 
 
-def _fen(value: str | Decimal, field: str = "amount") -> int:
-    try:
-        return parse_yuan(value)
-    except MoneyError as exc:
-        raise invalid("money_invalid", str(exc), field) from exc
-
+_fen = api_fen
 
 # --- schemas --------------------------------------------------------------------------------------------------
 

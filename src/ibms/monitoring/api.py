@@ -5,12 +5,12 @@ whitelist, the T+1 batch. Thin: parse, call one service or selector, serialize. 
 from __future__ import annotations
 
 import datetime as dt
+from functools import partial
 from typing import Any
 
 from ninja import Router, Schema, Status
 
-from ibms.core.errors import invalid
-from ibms.core.money import MoneyError, fen_to_str, parse_yuan
+from ibms.core.money import api_fen, fen_to_str
 from ibms.core.scoping import require_perm
 
 from . import selectors, services
@@ -20,14 +20,7 @@ router = Router(tags=["动态监控"])
 MAX_LIMIT = 500
 
 
-def _fen(value: str | None, field: str) -> int:
-    if value in (None, ""):
-        return 0
-    try:
-        return parse_yuan(value)
-    except MoneyError as exc:
-        raise invalid("money_invalid", str(exc), field) from exc
-
+_fen = partial(api_fen, blank=0)
 
 # --- schemas ----------------------------------------------------------------------------------------------------
 

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal, InvalidOperation
+from functools import partial
 
 from ninja import Router, Schema, Status
 
 from ibms.core.errors import ValidationFailed, Violation
-from ibms.core.money import MoneyError, fen_to_str, parse_yuan
+from ibms.core.money import api_fen, fen_to_str
 from ibms.core.scoping import require_perm
 
 from . import selectors, services
@@ -185,14 +186,7 @@ class GenerateIn(Schema):
     year: int
 
 
-def _fen(text: str | None, field: str) -> int | None:
-    if text is None or str(text).strip() == "":
-        return None
-    try:
-        return parse_yuan(str(text))
-    except MoneyError as exc:
-        raise ValidationFailed([Violation("amount_invalid", str(exc), field)])
-
+_fen = partial(api_fen, blank=None, code="amount_invalid")
 
 def _dec(text: str, field: str) -> Decimal:
     try:

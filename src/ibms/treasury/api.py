@@ -7,13 +7,12 @@ contract_exhausted, payee_blacklisted, monitoring_blocked, explanation_required,
 from __future__ import annotations
 
 import datetime as dt
-from decimal import Decimal
+from functools import partial
 
 from ninja import Router, Schema, Status
 
 from ibms.core import clock
-from ibms.core.errors import invalid
-from ibms.core.money import MoneyError, fen_to_str, parse_yuan
+from ibms.core.money import api_fen, fen_to_str
 from ibms.core.scoping import VIEW, get_in_scope, require_perm
 
 from . import selectors, services
@@ -23,14 +22,7 @@ router = Router(tags=["国库集中支付"])
 MAX_LIMIT = 500
 
 
-def _fen(value: str | Decimal | None, field: str = "amount") -> int:
-    if value in (None, ""):
-        return 0
-    try:
-        return parse_yuan(value)
-    except MoneyError as exc:
-        raise invalid("money_invalid", str(exc), field) from exc
-
+_fen = partial(api_fen, blank=0)
 
 # --- schemas ----------------------------------------------------------------------------------------------------
 
