@@ -34,6 +34,11 @@ class DomainError(Exception):
     def as_dict(self) -> dict[str, Any]:
         return {"code": self.code, "message": self.message, "detail": self.detail}
 
+    @property
+    def violations_or_self(self) -> list[Violation]:
+        """Every violation (a ValidationFailed lists them all), or this error as the one: what a page shows."""
+        return list(getattr(self, "violations", None) or [Violation(self.code, self.message)])
+
 
 class ValidationFailed(DomainError):
     def __init__(self, violations: list[Violation], message: str = "数据校验未通过"):

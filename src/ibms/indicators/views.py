@@ -11,7 +11,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 
 from ibms.core import excel
-from ibms.core.errors import DomainError, NotFound, ValidationFailed, Violation
+from ibms.core.errors import DomainError, NotFound, Violation
 from ibms.core.scoping import CHANGE, require_perm
 from ibms.core.views import MoneyColumn, xlsx_response
 from ibms.masterdata.models import Unit
@@ -129,9 +129,6 @@ MOVES = {
 }
 
 
-def _errors(exc: DomainError) -> list:
-    return exc.violations if isinstance(exc, ValidationFailed) else [Violation(exc.code, exc.message)]
-
 
 @login_required
 @require_http_methods(["GET", "POST"])
@@ -148,7 +145,7 @@ def indicator_move(request, pk: int, move: str):
             call(request.user, ind, form.cleaned_data)
             return redirect("indicators:detail", pk)
         except DomainError as exc:
-            errors, status = _errors(exc), exc.http_status
+            errors, status = exc.violations_or_self, exc.http_status
     elif request.method == "POST":
         status = 422
     return render(request, "indicators/move.html", {"ind": ind, "title": title, "form": form, "errors": errors,
@@ -180,7 +177,7 @@ def indicator_distribute(request, pk: int):
                                                dep_eco_code=(d.get("dep_eco_code") or "").strip()) for d in wanted])
                     return redirect("indicators:detail", pk)
                 except DomainError as exc:
-                    errors, status = _errors(exc), exc.http_status
+                    errors, status = exc.violations_or_self, exc.http_status
     return render(request, "indicators/distribute.html", {"ind": ind, "form": form, "lines": lines,
                                                           "errors": errors}, status=status)
 
@@ -233,7 +230,7 @@ def reallocation_new(request):
                             dep_eco_code=(d.get("dep_eco_code") or "").strip()) for d in in_rows])
                     return redirect("indicators:reallocation-detail", r.pk)
                 except DomainError as exc:
-                    errors, status = _errors(exc), exc.http_status
+                    errors, status = exc.violations_or_self, exc.http_status
     return render(request, "indicators/reallocation_new.html", {"form": form, "outs": outs, "ins": ins,
                                                                 "errors": errors}, status=status)
 
@@ -254,7 +251,7 @@ def reallocation_detail(request, pk: int):
                                              comment=form.cleaned_data.get("comment") or "")
                 return redirect("indicators:reallocation-detail", pk)
             except DomainError as exc:
-                errors, status = _errors(exc), exc.http_status
+                errors, status = exc.violations_or_self, exc.http_status
     lines = list(r.lines.select_related("indicator", "unit", "result").order_by("direction", "id"))
     can_review = (r.status == Reallocation.Status.SUBMITTED and request.user.has_perm("indicators.change_reallocation")
                   and r.submitted_by_id != request.user.pk)
@@ -290,7 +287,7 @@ def transfer_detail(request, pk: int):
                                                 doc_date=form.cleaned_data.get("doc_date"))
                 return redirect("indicators:detail", ind.pk)
             except DomainError as exc:
-                errors, status = _errors(exc), exc.http_status
+                errors, status = exc.violations_or_self, exc.http_status
     can_receive = (notice.status == TransferNotice.Status.SENT
                    and request.user.has_perm("indicators.change_transfernotice")
                    and TransferNotice.objects.restrict(request.user, CHANGE).filter(pk=pk).exists())

@@ -4,8 +4,6 @@ import json
 
 from django import forms
 
-from ibms.core.money import MoneyError, parse_yuan
-
 from .models import Action, Level, Stage
 
 
@@ -58,13 +56,3 @@ class WhitelistForm(forms.Form):
     def __init__(self, *args, rules=(), **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["rule_id"].choices = [(r.pk, f"{r.code} {r.name}") for r in rules]
-
-
-def parse_fen(text: str | None) -> int:
-    text = (text or "").strip()
-    if not text:
-        return 0
-    try:
-        return parse_yuan(text)
-    except MoneyError as exc:
-        raise forms.ValidationError(str(exc)) from exc

@@ -8,7 +8,7 @@ from django.db.models import Q, QuerySet
 
 from ibms.core.scoping import VIEW, get_in_scope
 
-from .models import Alert, AlertStatus, BacktestRun, BatchRun, Rule, WhitelistEntry
+from .models import Alert, AlertStatus, BacktestRun, Rule, WhitelistEntry
 
 # queue name → (title, statuses)
 QUEUES: dict[str, tuple[str, tuple[str, ...]]] = {
@@ -77,9 +77,6 @@ def whitelist(*, actor, rule_id: int | None = None, active_only: bool = False) -
         qs = qs.filter(is_active=True)
     return qs.order_by("region_code", "rule_code", "id")
 
-
-def batch_runs(limit: int = 30) -> list[BatchRun]:
-    return list(BatchRun.objects.order_by("-date", "-id")[:limit])
 
 
 def rule_problems() -> list[str]:

@@ -6,13 +6,13 @@ from __future__ import annotations
 
 import json
 
-from django import forms as djforms
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
-from ibms.core.errors import DomainError, NotFound, ValidationFailed, Violation
+from ibms.core.errors import DomainError, NotFound, ValidationFailed
+from ibms.core.money import api_fen
 from ibms.core.scoping import CHANGE, require_perm
 
 from . import forms as f
@@ -21,9 +21,6 @@ from .models import Action, AlertStatus, BacktestRun, Rule
 
 PAGE = 25
 
-
-def _errors(exc: DomainError) -> list:
-    return exc.violations if isinstance(exc, ValidationFailed) else [Violation(exc.code, exc.message)]
 
 
 # --- alerts -----------------------------------------------------------------------------------------------------
@@ -73,10 +70,8 @@ def _alert_call(step: str, user, pk: int, post) -> None:
     elif step == "verify":
         services.alert_verify(actor=user, pk=pk, outcome=post.get("outcome", ""), comment=post.get("comment", ""))
     elif step == "rectify":
-        try:
-            ret, tra = f.parse_fen(post.get("return_amt")), f.parse_fen(post.get("transfer_amt"))
-        except djforms.ValidationError as exc:
-            raise ValidationFailed([Violation("money_invalid", "；".join(exc.messages), "return_amt")]) from exc
+        ret = api_fen(post.get("return_amt"), "return_amt", blank=0)
+        tra = api_fen(post.get("transfer_amt"), "transfer_amt", blank=0)
         services.alert_rectify(actor=user, pk=pk, detail=post.get("detail", ""), ask=post.get("ask", ""),
                                return_amt=ret, transfer_amt=tra)
     elif step == "close":
@@ -93,11 +88,11 @@ def alert_action(request, pk: int, step: str):
     try:
         _alert_call(step, request.user, pk, request.POST)
     except ValidationFailed as exc:
-        return _alert_page(request, alert, _errors(exc), exc.http_status)
+        return _alert_page(request, alert, exc.violations_or_self, exc.http_status)
     except DomainError as exc:
         if exc.http_status == 404:
             raise
-        return _alert_page(request, selectors.alert_get(actor=request.user, pk=pk), _errors(exc), exc.http_status)
+        return _alert_page(request, selectors.alert_get(actor=request.user, pk=pk), exc.violations_or_self, exc.http_status)
     return redirect("monitoring:alert", pk)
 
 
@@ -133,7 +128,7 @@ def rule_new(request):
                 rule = services.rule_create(actor=request.user, data=form.cleaned_data)
                 return redirect("monitoring:rule", rule.pk)
             except DomainError as exc:
-                errors, status = _errors(exc), exc.http_status
+                errors, status = exc.violations_or_self, exc.http_status
     return render(request, "monitoring/rule_form.html", {"form": form, "errors": errors, "rule": None}, status=status)
 
 
@@ -168,7 +163,7 @@ def rule_detail(request, pk: int):
     try:
         services.rule_update(actor=request.user, pk=pk, data=form.cleaned_data)
     except DomainError as exc:
-        return _rule_page(request, rule, form=form, errors=_errors(exc), status=exc.http_status)
+        return _rule_page(request, rule, form=form, errors=exc.violations_or_self, status=exc.http_status)
     return redirect("monitoring:rule", pk)
 
 
@@ -183,7 +178,7 @@ def rule_toggle(request, pk: int, on: str):
     except DomainError as exc:
         if exc.http_status == 404:
             raise
-        return _rule_page(request, rule, errors=_errors(exc), status=exc.http_status)
+        return _rule_page(request, rule, errors=exc.violations_or_self, status=exc.http_status)
     return redirect("monitoring:rule", pk)
 
 
@@ -200,7 +195,7 @@ def rule_backtest(request, pk: int):
     except DomainError as exc:
         if exc.http_status == 404:
             raise
-        return _rule_page(request, rule, bt_form=form, errors=_errors(exc), status=exc.http_status)
+        return _rule_page(request, rule, bt_form=form, errors=exc.violations_or_self, status=exc.http_status)
     return redirect("monitoring:backtest", run.pk)
 
 
@@ -232,7 +227,7 @@ def whitelist(request):
                 services.whitelist_add(actor=user, **form.cleaned_data)
                 return redirect("monitoring:whitelist")
             except DomainError as exc:
-                errors, status = _errors(exc), exc.http_status
+                errors, status = exc.violations_or_self, exc.http_status
     rows = Paginator(selectors.whitelist(actor=user), 50).get_page(request.GET.get("page"))
     return render(request, "monitoring/whitelist.html", {"page": rows, "form": form if can_add else None,
                                                          "errors": errors,

@@ -30,13 +30,6 @@ from .models import (
 )
 from .pdf import voucher_pdf
 
-
-def _errors(exc: DomainError) -> list[dict]:
-    detail = exc.detail if isinstance(exc.detail, list) else []
-    return [d for d in detail if isinstance(d, dict) and "message" in d] or [{"code": exc.code,
-                                                                              "message": exc.message}]
-
-
 # --- forms --------------------------------------------------------------------------------------------------------
 
 class RequestForm(forms.Form):
@@ -145,7 +138,7 @@ def request_new(request):
             req = services.payment_request_create(actor=request.user, data=form.to_draft())
             return redirect("treasury:request-detail", req.pk)
         except DomainError as exc:
-            errors = _errors(exc)
+            errors = exc.violations_or_self
     return render(request, "treasury/request_new.html", {"form": form, "errors": errors}, status=422 if errors else 200)
 
 
@@ -173,7 +166,7 @@ def request_edit(request, pk: int):
             services.payment_request_update(actor=request.user, pk=pk, data=data)
             return redirect("treasury:request-detail", pk)
         except DomainError as exc:
-            errors = _errors(exc)
+            errors = exc.violations_or_self
     return render(request, "treasury/request_new.html", {"form": form, "errors": errors, "r": req},
                   status=422 if errors else 200)
 
@@ -199,7 +192,7 @@ def batch_new(request):
             errors = [{"code": "import_rejected", "message": f"第{e.row}行 {e.column}：{e.message}"}
                       for e in exc.errors[:100]]
         except DomainError as exc:
-            errors = _errors(exc)
+            errors = exc.violations_or_self
     return render(request, "treasury/batch_new.html", {"form": form, "errors": errors}, status=422 if errors else 200)
 
 
@@ -229,7 +222,7 @@ def request_detail(request, pk: int):
                                                 comment=request.POST.get("comment", ""))
             return redirect("treasury:request-detail", pk)
         except DomainError as exc:
-            errors = _errors(exc)
+            errors = exc.violations_or_self
     editable = req.status in PaymentRequest.EDITABLE and request.user.has_perm("treasury.submit_paymentrequest") and \
         PaymentRequest.objects.restrict(request.user, CHANGE).filter(pk=pk).exists()
     check = services.payment_request_check(actor=request.user, pk=pk, explanation=explanation) if editable else None
@@ -282,7 +275,7 @@ def voucher_detail(request, pk: int):
                 services.voucher_query(actor=request.user, pk=pk)
             return redirect("treasury:voucher-detail", pk)
         except DomainError as exc:
-            errors = _errors(exc)
+            errors = exc.violations_or_self
     if request.GET.get("format") == "pdf":
         return pdf_response(voucher_pdf(v), f"支付凭证{v.number}.pdf")
     return render(request, "treasury/voucher_detail.html", {
@@ -307,7 +300,7 @@ def contract_list(request):
                                      payee_account_no=d.get("payee_account_no") or "")
             return redirect("treasury:contracts")
         except DomainError as exc:
-            errors = _errors(exc)
+            errors = exc.violations_or_self
     rows = Contract.objects.restrict(request.user, VIEW).select_related("unit").order_by("-id")[:200]
     return render(request, "treasury/contract_list.html", {"rows": rows, "form": form, "errors": errors},
                   status=422 if errors else 200)
@@ -328,7 +321,7 @@ def allocation_list(request):
                                        payee_unit_id=d.get("payee_unit_id"))
             return redirect("treasury:allocations")
         except DomainError as exc:
-            errors = _errors(exc)
+            errors = exc.violations_or_self
     rows = Allocation.objects.restrict(request.user, VIEW).select_related("indicator").order_by("-id")[:200]
     return render(request, "treasury/allocation_list.html", {"rows": rows, "form": form, "errors": errors},
                   status=422 if errors else 200)
@@ -349,7 +342,7 @@ def recon_list(request):
                                               agent_bank_code=d.get("agent_bank_code") or "")
             return redirect("treasury:recon-detail", run.pk)
         except DomainError as exc:
-            errors = _errors(exc)
+            errors = exc.violations_or_self
     rows = ReconciliationRun.objects.restrict(request.user, VIEW).order_by("-run_date", "-id")[:100]
     return render(request, "treasury/recon_list.html", {"rows": rows, "form": form, "errors": errors},
                   status=422 if errors else 200)
@@ -369,4 +362,4 @@ def difference_resolve(request, pk: int):
         d = services.difference_resolve(actor=request.user, pk=pk, resolution=request.POST.get("resolution", ""))
         return redirect("treasury:recon-detail", d.run_id)
     except DomainError as exc:
-        return render(request, "treasury/recon_list.html", {"rows": [], "errors": _errors(exc)}, status=422)
+        return render(request, "treasury/recon_list.html", {"rows": [], "errors": exc.violations_or_self}, status=422)
