@@ -111,17 +111,24 @@ def _sheet_name(title: str, used: set[str]) -> str:
     return name
 
 
+def pdf_font() -> str:
+    """Register the CJK font with reportlab (once) and return its name."""
+    from reportlab.pdfbase import pdfmetrics
+    from reportlab.pdfbase.cidfonts import UnicodeCIDFont
+
+    if PDF_FONT not in pdfmetrics.getRegisteredFontNames():
+        pdfmetrics.registerFont(UnicodeCIDFont(PDF_FONT))
+    return PDF_FONT
+
+
 def to_pdf(tables: Sequence[ReportTable], *, title: str = "") -> bytes:
     from reportlab.lib import colors
     from reportlab.lib.pagesizes import A4, landscape
     from reportlab.lib.styles import ParagraphStyle
     from reportlab.lib.units import mm
-    from reportlab.pdfbase import pdfmetrics
-    from reportlab.pdfbase.cidfonts import UnicodeCIDFont
     from reportlab.platypus import PageBreak, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
-    if PDF_FONT not in pdfmetrics.getRegisteredFontNames():
-        pdfmetrics.registerFont(UnicodeCIDFont(PDF_FONT))
+    pdf_font()
     h1 = ParagraphStyle("h1", fontName=PDF_FONT, fontSize=14, leading=20, alignment=1)
     small = ParagraphStyle("small", fontName=PDF_FONT, fontSize=8, leading=11)
     cell = ParagraphStyle("cell", fontName=PDF_FONT, fontSize=8, leading=10)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 
 from ibms.core.money import format_fen
-from ibms.core.reports import PDF_FONT
+from ibms.core.reports import pdf_font
 
 from .models import PaymentVoucher
 
@@ -17,12 +17,9 @@ def voucher_pdf(v: PaymentVoucher, *, max_details: int = 2000) -> bytes:
     from reportlab.lib.pagesizes import A4
     from reportlab.lib.styles import ParagraphStyle
     from reportlab.lib.units import mm
-    from reportlab.pdfbase import pdfmetrics
-    from reportlab.pdfbase.cidfonts import UnicodeCIDFont
     from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
-    if PDF_FONT not in pdfmetrics.getRegisteredFontNames():
-        pdfmetrics.registerFont(UnicodeCIDFont(PDF_FONT))
+    PDF_FONT = pdf_font()
     h1 = ParagraphStyle("h1", fontName=PDF_FONT, fontSize=16, leading=22, alignment=1)
     cell = ParagraphStyle("cell", fontName=PDF_FONT, fontSize=9, leading=12)
     small = ParagraphStyle("small", fontName=PDF_FONT, fontSize=8, leading=11)

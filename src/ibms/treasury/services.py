@@ -31,6 +31,7 @@ from ibms.core.faults import crash_point
 from ibms.core.money import fen_to_str, format_fen
 from ibms.core.numbering import next_number
 from ibms.core.scoping import CHANGE, check_write_scope, get_in_scope, require_perm
+from ibms.iam.services import system_user
 from ibms.indicators import services as ind_services
 from ibms.indicators.models import Indicator
 from ibms.masterdata.models import BankAccount, BlacklistEntry, Payee, Region, Unit
@@ -97,12 +98,6 @@ def vt_code_for(pay_method: str, is_batch: bool) -> str:
     if is_batch:
         return "8207"
     return "8202" if pay_method == PayMethod.AUTHORIZED else "5201"
-
-
-def _system():
-    from ibms.iam.services import system_user
-
-    return system_user()
 
 
 def _actor_or_none(actor):
@@ -692,7 +687,7 @@ def voucher_query_stuck(*, older_than_minutes: int | None = None, limit: int = 2
     """Periodic job: query vouchers still `sent`/`accepted`/`unknown` after the region's interval (worker)."""
     from ibms.core.context import SYSTEM, acting
 
-    actor = _system()
+    actor = system_user()
     now = timezone.now()
     n = 0
     pending = PaymentVoucher.objects.filter(state__in=[V.SENT, V.ACCEPTED, V.UNKNOWN]).order_by("id")[:limit]
@@ -884,7 +879,7 @@ def apply_ack(v: PaymentVoucher, *, result: str, reason: str = "", state: str = 
 
 
 def _void_origin(v: PaymentVoucher) -> None:
-    actor = _system()
+    actor = system_user()
     ind_services.reservation_void(actor=actor, consumer=v.consumer)
     if v.request_id and v.request.contract_id:
         contract = Contract.objects.select_for_update().get(pk=v.request.contract_id)
@@ -894,7 +889,7 @@ def _void_origin(v: PaymentVoucher) -> None:
 def _post_accounting(v: PaymentVoucher, *, event_type: str, event_id: str, amount: int, date: dt.date) -> None:
     if v.request_id:
         req = v.request
-        acc.post_event(actor=_system(), event_id=event_id, event_type=event_type, date=date,
+        acc.post_event(actor=system_user(), event_id=event_id, event_type=event_type, date=date,
                        amounts={"amount": amount},
                        dimensions={"exp_func": req.exp_func_code, "dep_eco": req.dep_eco_code,
                                    "gov_eco": req.gov_eco_code, "fund_nature": req.fund_nature_code,
@@ -905,7 +900,7 @@ def _post_accounting(v: PaymentVoucher, *, event_type: str, event_id: str, amoun
         a = v.allocation
         ind = a.indicator
         etype = "treasury.transfer_to_lower" if a.alloc_type == Allocation.Kind.LOWER_FINANCE else "treasury.paid"
-        acc.post_event(actor=_system(), event_id=event_id, event_type=etype, date=date, amounts={"amount": amount},
+        acc.post_event(actor=system_user(), event_id=event_id, event_type=etype, date=date, amounts={"amount": amount},
                        dimensions={"exp_func": ind.exp_func_code, "fund_nature": ind.fund_nature_code},
                        region_code=a.region_code, year=a.year, summary=f"实拨：{a.purpose}（{a.number}）"[:200])
 
@@ -924,7 +919,7 @@ def apply_receipt(v: PaymentVoucher, *, xpay_amt: int | None, xpay_date: dt.date
         return
     if xpay <= 0 or xpay > v.amount:
         xpay = v.amount if xpay > v.amount else xpay
-    actor = _system()
+    actor = system_user()
     ind_services.reservation_post(actor=actor, consumer=v.consumer)
     crash_point("treasury.receipt.after_post")
     if xpay < v.amount:  # partly paid: the rest goes back to the indicator at once
@@ -1010,7 +1005,7 @@ def apply_refund(*, region_code: str, refund_no: str, original_no: str, amount: 
     r = Refund.objects.create(region_code=region_code, refund_no=refund_no[:60], voucher=v, unit_path=v.unit_path,
                               amount=amount, reason=reason[:300], refund_date=date, message_id=str(message_id)[:60])
     audit.record_change(r, "create")
-    ind_services.indicator_restore(actor=_system(), consumer=v.consumer, amount=amount)
+    ind_services.indicator_restore(actor=system_user(), consumer=v.consumer, amount=amount)
     crash_point("treasury.refund.after_restore")
     _post_accounting(v, event_type="payment.refunded", event_id=f"refund:{region_code}:{refund_no}", amount=amount,
                      date=date)
