@@ -22,6 +22,7 @@ processes (`ibms worker`) send vouchers and poll the bank's feed. Printed:
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import os
 import re
 import subprocess
@@ -67,8 +68,6 @@ def pgbench_tps(url: str, clients: int, seconds: int) -> float:
 def ensure_rules(actor, wanted: int) -> int:
     """Top the active in-line rules up to `wanted` with variants of the shipped catalogue that do not fire on the
     benchmark's payments (their thresholds are out of reach), each back-tested and enabled like a real rule."""
-    import datetime as dt
-
     from ibms.monitoring import services as mon
     from ibms.monitoring.models import Rule
 
@@ -87,9 +86,18 @@ def ensure_rules(actor, wanted: int) -> int:
 
 
 def set_rules_enabled(enabled_ids: list[int], on: bool) -> None:
-    from ibms.monitoring.models import Rule
+    """Switch the rules off and on again through the services (audited, as an administrator would)."""
+    from ibms.iam.services import system_user
+    from ibms.monitoring import services as mon
 
-    Rule.objects.filter(pk__in=enabled_ids).update(enabled=on)
+    actor = system_user()
+    today = dt.date.today()
+    for pk in enabled_ids:
+        if on:  # a rule is switched on only after a back-test of its current version
+            mon.backtest(actor=actor, rule_or_draft=pk, date_from=today - dt.timedelta(days=30), date_to=today)
+            mon.rule_enable(actor=actor, pk=pk)
+        else:
+            mon.rule_disable(actor=actor, pk=pk)
 
 
 def payment_plan(n: int):
