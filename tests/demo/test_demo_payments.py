@@ -4,6 +4,7 @@ waiting for review — the day is reconciled, and every invariant `ibms verify` 
 
 from __future__ import annotations
 
+from ibms.accounting.models import Voucher, VoucherLine
 from ibms.core.verify import run_all
 from ibms.demo.bank import connect_demo_banks
 from ibms.demo.payments import load_demo_payments
@@ -27,4 +28,12 @@ def test_demo_payments_run_through_the_chain(committed_db, tmp_path):
     warned = PaymentRequest.objects.get(purpose="购买教师节慰问品")
     assert any(a.status == "unit_explained" for a in alerts_for("payment_request", warned.pk))
     assert ReconciliationRun.objects.exists()
+    # the finance bureau's 总预算会计: one voucher per receipt and per refund, Dr 5001 本级支出 / Cr 1001 国库存款
+    paid = PaymentVoucher.objects.filter(state__in=PaymentVoucher.PAID_STATES, request__isnull=False)
+    fin = Voucher.objects.filter(account_set__kind="fiscal", event_type__in=["treasury.paid", "treasury.refunded"])
+    assert fin.filter(event_type="treasury.paid").count() == paid.count() == 3
+    assert fin.filter(event_type="treasury.refunded").count() == 1
+    net = sum(v.xpay_amt - v.refunded_amt for v in paid)
+    lines = VoucherLine.objects.filter(voucher__in=fin, account_code="5001")
+    assert sum(ln.debit - ln.credit for ln in lines) == net > 0
     assert {name: problems for name, problems in run_all().items() if problems} == {}

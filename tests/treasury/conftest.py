@@ -32,8 +32,9 @@ def indicator(budget_user, amount: int, **fields) -> Indicator:
                                          doc_date=clock.today())
         spec = {"fund_nature_code": FUND, "exp_func_code": FUNC, "dep_eco_code": ECO, "gov_eco_code": GOV_ECO,
                 **fields}
+        unit_id = spec.pop("unit_id", None) or school().pk
         [ind] = ins.indicators_create(actor=budget_user, source=src, specs=[ins.IndicatorSpec(
-            amount=amount, unit_id=school().pk, **spec)])
+            amount=amount, unit_id=unit_id, **spec)])
     return ind
 
 

@@ -5,6 +5,7 @@
 - `data/accounting/chart_config.csv`: sub-accounts (dotted codes) and auxiliary dimensions per account.
 - `data/accounting/posting_rules.csv` + `posting_rule_lines.csv`: posting rules, effective from
   `valid_from` to `valid_to` (blank = open-ended); each year gets its own copy of the rules in force.
+- `data/accounting/business_types.csv`: 支付业务类型 and the account each one debits (`debit_account`).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from ibms.core import audit
 from .models import (
     DIMENSIONS,
     Basis,
+    BusinessType,
     ChartAccount,
     ChartKind,
     ChartTemplate,
@@ -206,11 +208,40 @@ def load_rules(year: int) -> int:
     return changed
 
 
+def load_business_types(year: int) -> int:
+    """The year's 支付业务类型 (created or updated in place); returns rows changed."""
+    existing = {b.code: b for b in BusinessType.objects.filter(year=year)}
+    changed = 0
+    for r in _read(accounting_dir() / "business_types.csv"):
+        try:
+            if not r["debit_account"][:1].isdigit():
+                cel.compile(r["debit_account"])
+        except ValueError as exc:
+            raise ValueError(f"business_types.csv {r['code']}: debit_account is not CEL: {exc}") from exc
+        fields = {"name": r["name"], "debit_account": r["debit_account"], "derive_eco": _split(r["derive_eco"]),
+                  "allowed_eco": _split(r["allowed_eco"]), "sort": int(r["sort"] or 100),
+                  "provenance": r["provenance"][:60], "is_active": True}
+        bt = existing.get(r["code"])
+        if bt is None:
+            audit.record_change(BusinessType.objects.create(year=year, code=r["code"], **fields), "create")
+        elif any(getattr(bt, k) != v for k, v in fields.items()):
+            before = audit.snapshot(bt)
+            for k, v in fields.items():
+                setattr(bt, k, v)
+            bt.save()
+            audit.record_change(bt, "update", before)
+        else:
+            continue
+        changed += 1
+    return changed
+
+
 def load_all(years: list[int]) -> dict[str, int]:
-    out = {"accounts": 0, "rules": 0}
+    out = {"accounts": 0, "rules": 0, "business_types": 0}
     with transaction.atomic(durable=True):
         for year in years:
             for kind in ChartKind.values:
                 out["accounts"] += load_chart(kind, year)[1]
             out["rules"] += load_rules(year)
+            out["business_types"] += load_business_types(year)
     return out

@@ -433,3 +433,34 @@ class PostingRuleLine(models.Model):
 
     def __str__(self) -> str:
         return f"{self.rule.code}#{self.seq} {self.side} {self.account}"
+
+
+@audited
+class BusinessType(Stamped):
+    """支付业务类型: what a payment buys, and so what its financial-accounting entry debits (a code or a CEL
+    expression over the event, e.g. `installation ? "1613" : "1601"`) — the posting rules use it as
+    `debit_account`. `derive_eco` are the department economic classes it is the default for (longest prefix
+    wins); `allowed_eco` those a request of this type may carry (empty: any). Loaded per year from
+    `data/accounting/business_types.csv`."""
+
+    year = models.PositiveSmallIntegerField("年度")
+    code = models.CharField("业务类型编码", max_length=30)
+    name = models.CharField("名称", max_length=60)
+    debit_account = models.CharField("借方科目（编码或CEL）", max_length=200)
+    derive_eco = models.JSONField("默认适用经济分类", default=list, blank=True)
+    allowed_eco = models.JSONField("允许的经济分类", default=list, blank=True)
+    sort = models.PositiveSmallIntegerField("顺序", default=100)
+    provenance = models.CharField("出处", max_length=60, blank=True)
+    is_active = models.BooleanField("启用", default=True)
+
+    scope_spec = ScopeSpec(reference=True)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "支付业务类型"
+        ordering = ["year", "sort", "code"]
+        constraints = [models.UniqueConstraint(fields=["year", "code"], name="acct_bustype_uniq",
+                                               violation_error_code="business_type_exists",
+                                               violation_error_message="该年度已有此业务类型")]
+
+    def __str__(self) -> str:
+        return self.name

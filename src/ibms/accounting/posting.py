@@ -8,13 +8,16 @@ An event is (event_type, amounts, dimensions, attrs):
   fund_nature, payee, department) as plain codes/names.
 - `attrs`: other facts the rules test (`ATTR_DEFAULTS`): pay_method direct | centralized | authorized
   (and "" for non-fiscal money), expense business (5001) | admin (5101), installation (1613 instead of
-  1601), via treasury | current (补助下级 through 1001 or 1031), source_account (closing steps).
+  1601), via treasury | current (补助下级 through 1001 or 1031), source_account (closing steps),
+  business_type (支付业务类型, `models.BusinessType`; goods_services by default).
 
 Rule conditions, line conditions and `=`-prefixed account/amount cells are CEL expressions over one flat
 context: the dimensions, the attrs, the amounts, and derived values — `unit_type` (organ | institution |
 other; "" for a finance bureau), `chart` (unit | fiscal), `fiscal` (fund nature 1xx = 财政拨款资金),
 `approp` ("01" 一般公共预算 / "02" 政府性基金 / "03" 国有资本经营, from fund nature 11x/12x/13x, the
-sub-account suffix of 4001/6001). A plain account cell may use `{name}` placeholders from the same
+sub-account suffix of 4001/6001), and on the unit chart `debit_account` — what the event's business type
+debits (5001/5101 for goods and services, 2201 for salaries against the accrued payable, 2102/2307 for
+remitted withholdings, 1601/1613 for fixed assets …, `data/accounting/business_types.csv`). A plain account cell may use `{name}` placeholders from the same
 context (`4001.{approp}`). CEL is used (rather than hand-written matching) because it is what the
 architecture prescribes for rules administrators edit: sandboxed, no `eval`, compiled once.
 """
@@ -30,10 +33,19 @@ import cel
 from ibms.core.errors import ValidationFailed, Violation, invalid
 from ibms.core.money import format_fen
 
-from .models import DIMENSION_LABELS, DIMENSIONS, AccountSet, Basis, PostingRule, Side
+from .models import (
+    DIMENSION_LABELS,
+    DIMENSIONS,
+    AccountSet,
+    Basis,
+    BusinessType,
+    ChartKind,
+    PostingRule,
+    Side,
+)
 
 ATTR_DEFAULTS: dict[str, object] = {"pay_method": "", "expense": "business", "installation": False, "via": "",
-                                    "source_account": ""}
+                                    "source_account": "", "business_type": "goods_services"}
 APPROP_BY_FUND = {"11": "01", "12": "02", "13": "03"}
 CLOSING_PREFIX = "closing."  # closing steps move balances: a negative amount posts on the other side
 
@@ -91,7 +103,23 @@ def event_context(account_set: AccountSet, amounts: dict[str, int], dimensions: 
     ctx.update(unit_type=account_set.unit_type, chart=account_set.kind, fiscal=fund.startswith("1"),
                approp=APPROP_BY_FUND.get(fund[:2], "01"))
     ctx.update(amounts)
+    if account_set.kind == ChartKind.UNIT:
+        ctx["debit_account"] = debit_account(account_set.year, str(ctx["business_type"]), ctx)
     return ctx
+
+
+def debit_account(year: int, business_type: str, ctx: dict) -> str:
+    """The financial-accounting account a payment of this business type debits (code or CEL over the event)."""
+    expr = (BusinessType.objects.filter(year=year, code=business_type, is_active=True)
+            .values_list("debit_account", flat=True).first())
+    if expr is None:
+        raise invalid("business_type_unknown", f"{year}年度没有支付业务类型“{business_type}”", "business_type")
+    if expr[:1].isdigit():
+        return expr
+    code = _eval(expr, ctx, f"业务类型 {business_type} 的借方科目")
+    if not isinstance(code, str):
+        raise invalid("rule_invalid", f"业务类型 {business_type} 的借方科目不是编码", "business_type")
+    return code
 
 
 def rules_for(account_set: AccountSet, event_type: str) -> list[PostingRule]:

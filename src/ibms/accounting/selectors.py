@@ -7,9 +7,10 @@ from dataclasses import dataclass
 
 from django.db.models import Count, F, Max, Q, QuerySet, Sum
 
+from ibms.core.errors import Violation
 from ibms.core.scoping import VIEW, get_in_scope
 
-from .models import Account, AccountSet, Period, Voucher, VoucherLine
+from .models import Account, AccountSet, BusinessType, Period, Voucher, VoucherLine
 
 
 def account_sets(*, actor, year: int | None = None, kind: str = "", q: str = "") -> QuerySet[AccountSet]:
@@ -21,6 +22,30 @@ def account_sets(*, actor, year: int | None = None, kind: str = "", q: str = "")
     if q:
         qs = qs.filter(Q(name__icontains=q) | Q(code__icontains=q) | Q(region_code__startswith=q))
     return qs.order_by("region_code", "-year", "kind", "code")
+
+
+def business_types(year: int) -> list[BusinessType]:
+    return list(BusinessType.objects.filter(year=year, is_active=True))
+
+
+def business_type_for(year: int, dep_eco_code: str) -> str:
+    """The default 支付业务类型 of a department economic class: the longest `derive_eco` prefix wins."""
+    best, length = "goods_services", 0
+    for bt in business_types(year):
+        for prefix in bt.derive_eco:
+            if dep_eco_code.startswith(prefix) and len(prefix) > length:
+                best, length = bt.code, len(prefix)
+    return best
+
+
+def business_type_violation(year: int, code: str, dep_eco_code: str) -> Violation | None:
+    bt = BusinessType.objects.filter(year=year, code=code, is_active=True).first()
+    if bt is None:
+        return Violation("business_type_unknown", f"{year}年度没有支付业务类型“{code}”", "business_type")
+    if bt.allowed_eco and not any(dep_eco_code.startswith(p) for p in bt.allowed_eco):
+        return Violation("business_type_mismatch", f"支付业务类型“{bt.name}”不适用于部门经济分类 {dep_eco_code or '（空）'}"
+                         f"（适用：{'、'.join(bt.allowed_eco)}）", "business_type")
+    return None
 
 
 def account_set(*, actor, pk: int) -> AccountSet:

@@ -20,12 +20,12 @@ from django.utils import timezone
 from ibms.core import audit, workflow
 from ibms.core.audit import canonical
 from ibms.core.crypto import sm3_hex
-from ibms.core.errors import Conflict, NotFound, ValidationFailed, Violation, invalid
+from ibms.core.errors import Conflict, DomainError, NotFound, ValidationFailed, Violation, invalid
 from ibms.core.numbering import next_value
 from ibms.core.scoping import CHANGE, VIEW, check_write_scope, get_in_scope, require_perm
 from ibms.masterdata.models import Region, Unit
 
-from . import posting
+from . import posting, years
 from .models import (
     DIMENSION_LABELS,
     DIMENSIONS,
@@ -414,7 +414,9 @@ def post_event(*, actor=None, event_id: str, event_type: str, date: dt.date, amo
     same voucher; the same id with different content is a Conflict. A rule with no lines (e.g. a quota
     notice under direct payment) records nothing and returns None. Refused, with nothing written: unknown
     set, no applicable rule, missing required dimensions, a result that does not balance per basis, a
-    posting to a non-leaf/closed account, a date in a closed period.
+    posting to a non-leaf/closed account, a date in a closed period, a fiscal year that does not take it
+    (`accounting.years`: a closed year only in its adjustment period) unless the system books it on its own
+    (no actor or the system user: the accounting of bank receipts and refunds).
     """
     event_id = (event_id or "").strip()
     if not event_id or len(event_id) > 100:
@@ -433,6 +435,8 @@ def post_event(*, actor=None, event_id: str, event_type: str, date: dt.date, amo
             return None
         closing = event_type.startswith(posting.CLOSING_PREFIX)
         period = open_period(aset, date)
+        if not years.is_system(actor):  # the system's own bookings (bank receipts, refunds) record what happened
+            years.require_year(aset, date)
         resolved = resolve_lines(aset, ev.lines, manual=False, check_dims=not closing)
         try:
             with transaction.atomic():
@@ -450,6 +454,23 @@ def post_event(*, actor=None, event_id: str, event_type: str, date: dt.date, amo
                            payload={"event_id": event_id, "event_type": event_type, "rule": ev.rule.code,
                                     "number": v.number})
         return v
+
+
+def event_check(*, event_type: str, date: dt.date, amounts: dict[str, int], dimensions: dict[str, str] | None = None,
+                attrs: dict | None = None, unit_id: int | None = None, region_code: str = "",
+                year: int | None = None, event_id: str = "") -> list[Violation]:
+    """Would `post_event` accept this event? Every reason it would refuse (set, rule, dimensions, accounts);
+    nothing written. Callers check before they commit to an event they must book later (a payment's receipt)."""
+    dimensions = {k: v for k, v in (dimensions or {}).items() if v not in (None, "")}
+    try:
+        aset = _resolve_set(account_set=None, account_set_id=None, unit_id=unit_id, region_code=region_code,
+                            year=year, date=date)
+        ev = posting.evaluate(aset, event_type, amounts, dimensions, dict(attrs or {}))
+        if ev.lines:
+            resolve_lines(aset, ev.lines, manual=False, check_dims=not event_type.startswith(posting.CLOSING_PREFIX))
+    except DomainError as exc:
+        return exc.violations_or_self
+    return []
 
 
 def event_post(*, actor, event_id: str, event_type: str, date: dt.date, amounts: dict[str, int],
@@ -490,6 +511,8 @@ def voucher_post_system(*, actor=None, account_set: AccountSet, date: dt.date, s
             if existing is not None:
                 return _same_event(existing, digest)
         period = open_period(aset, date)
+        if not years.is_system(actor):
+            years.require_year(aset, date)
         resolved = resolve_lines(aset, lines, manual=False, check_dims=False)
         v = _write_voucher(aset, period, date=date, summary=summary, actor=actor, source=source, resolved=resolved,
                            post=True, event={"event_id": event_id, "event_type": source if event_id else "",
@@ -532,6 +555,7 @@ def voucher_create(*, actor, account_set_id: int, date: dt.date, summary: str, l
     with transaction.atomic(durable=True):
         aset = _editable_set(actor, account_set_id)
         period = open_period(aset, date)
+        years.require_year(aset, date)
         resolved = resolve_lines(aset, lines, manual=True)
         v = _write_voucher(aset, period, date=date, summary=summary.strip(), source=Voucher.Source.MANUAL,
                            actor=actor, resolved=resolved, post=False, attachments=max(0, attachments))
@@ -556,6 +580,7 @@ def voucher_update(*, actor, pk: int, date: dt.date, summary: str, lines: list[L
         if v.status != Voucher.Status.DRAFT or v.source != Voucher.Source.MANUAL:
             raise Conflict("not_editable", "只有待审核的手工凭证可以修改")
         period = open_period(v.account_set, date)
+        years.require_year(v.account_set, date)
         resolved = resolve_lines(v.account_set, lines, manual=True)
         before = audit.snapshot(v)
         old = list(v.lines.all())
@@ -596,6 +621,7 @@ def voucher_review(*, actor, pk: int, approve: bool = True) -> Voucher:
         check_write_scope(actor, region_code=v.region_code, unit_path=v.unit_path or None, spec=Voucher.scope_spec)
         before = audit.snapshot(v)
         if approve:
+            years.require_year(v.account_set, v.date)
             target = Voucher.Status.REVIEWED
             v.reviewed_by, v.reviewed_at = actor, timezone.now()
         else:
@@ -623,6 +649,7 @@ def voucher_post(*, actor, pk: int) -> Voucher:
         if v.status != Voucher.Status.REVIEWED:
             raise Conflict("invalid_transition", f"凭证当前状态“{v.get_status_display()}”不能记账，须先审核")
         period = open_period(v.account_set, v.date)
+        years.require_year(v.account_set, v.date)
         lines = [LineSpec(basis=ln.basis, account_code=ln.account_code, debit=ln.debit, credit=ln.credit,
                           dims={d: getattr(ln, f) for d, f in DIMENSIONS.items() if getattr(ln, f)})
                  for ln in v.lines.all()]
@@ -655,6 +682,7 @@ def voucher_reverse(*, actor, pk: int, date: dt.date | None = None, reason: str 
                                                   status=Period.Status.CLOSED).exists():
             raise invalid("period_closed", "原凭证所在期间已结账，请指定本期的冲销日期", "date")
         period = open_period(v.account_set, when)
+        years.require_year(v.account_set, when)
         lines = [LineSpec(basis=ln.basis, account_code=ln.account_code, debit=-ln.debit, credit=-ln.credit,
                           summary=ln.summary, dims={d: getattr(ln, f) for d, f in DIMENSIONS.items() if getattr(ln, f)})
                  for ln in v.lines.all()]

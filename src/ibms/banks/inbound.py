@@ -7,7 +7,11 @@ Kinds: ``ack`` (our voucher was accepted / rejected / duplicate, or ``unknown`` 
 connection), ``receipt``, ``return``, ``refund``, ``clearing``, ``statement``, ``status``. The handler runs in the
 transaction that records the BankMessage as applied, so it is applied exactly once; raising :class:`Defer` rolls
 the handler's writes back and leaves the message pending for a later poll (e.g. a refund seen before its receipt).
-Any other exception does the same and is logged. Messages whose bank seal does not verify never reach a handler.
+Any other exception does the same and is logged, up to ``IBMS_BANK_MAX_ATTEMPTS`` times. Raising
+:class:`Quarantine` (a message for a voucher we never issued, a receipt that cannot be applied) rolls the
+handler's writes back too, marks the message ``quarantine`` — never applied, never retried on its own — and hands
+it to the quarantine hook (treasury records it as a reconciliation difference someone must look at); so does a
+handler that keeps failing. Messages whose bank seal does not verify never reach a handler.
 """
 
 from __future__ import annotations
@@ -22,6 +26,26 @@ _handlers: dict[str, Callable[[InboundMessage], None]] = {}
 
 class Defer(Exception):  # noqa: N818 - a control signal, not an error
     """Raised by a handler: not now — keep the message pending and try again on a later poll."""
+
+
+class Quarantine(Exception):  # noqa: N818 - a control signal, not an error
+    """Raised by a handler: this message can't be applied — hold it for a person (stable `code`, Chinese reason)."""
+
+    def __init__(self, code: str, reason: str):
+        super().__init__(f"{code}: {reason}")
+        self.code, self.reason = code, reason
+
+
+_quarantine_hook: list[Callable[[InboundMessage, str, str], None]] = []
+
+
+def register_quarantine(fn: Callable[[InboundMessage, str, str], None]) -> None:
+    """fn(msg, code, reason), run in the transaction that marks the message quarantined."""
+    _quarantine_hook[:] = [fn]
+
+
+def quarantine_hook() -> Callable[[InboundMessage, str, str], None] | None:
+    return _quarantine_hook[0] if _quarantine_hook else None
 
 
 @dataclass(frozen=True)

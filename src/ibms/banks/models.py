@@ -97,6 +97,7 @@ class BankMessage(models.Model):
         UNKNOWN = "unknown", "结果未知"
         APPLIED = "applied", "已处理"
         DEFERRED = "deferred", "待处理"
+        QUARANTINE = "quarantine", "已隔离待查"
 
     endpoint = models.ForeignKey(BankEndpoint, verbose_name="代理银行", on_delete=models.PROTECT,
                                  related_name="messages")

@@ -386,14 +386,43 @@ def _apply(row: BankMessage, msg: protocol.Message) -> str:
         row.status, row.error = M.DEFERRED, str(exc) or "deferred by handler"
         row.save(update_fields=["status", "error", "attempts", "updated_at"])
         return "deferred"
-    except Exception as exc:  # noqa: BLE001 - kept pending and retried on the next poll
+    except inbound.Quarantine as exc:
+        return _quarantine(row, msg, exc.code, exc.reason)
+    except Exception as exc:  # noqa: BLE001 - kept pending and retried on the next poll, a few times
         log.warning("bank message %s (%s %s) handler failed: %s", row.pk, msg.kind, msg.voucher_no, exc)
+        if row.attempts >= settings.IBMS_BANK_MAX_ATTEMPTS:
+            return _quarantine(row, msg, "handler_failed", f"处理失败 {row.attempts} 次：{type(exc).__name__}: {exc}")
         row.status, row.error = M.DEFERRED, f"{type(exc).__name__}: {exc}"[:2000]
         row.save(update_fields=["status", "error", "attempts", "updated_at"])
         return "error"
     row.status, row.error, row.applied_at = M.APPLIED, "", timezone.now()
     row.save(update_fields=["status", "error", "attempts", "applied_at", "updated_at"])
     return "applied"
+
+
+def _quarantine(row: BankMessage, msg: protocol.Message, code: str, reason: str) -> str:
+    """Held for a person: marked `quarantine` (not applied, not retried) and handed to the quarantine hook."""
+    log.warning("bank message %s (%s %s) quarantined: %s %s", row.pk, msg.kind, msg.voucher_no, code, reason)
+    row.status, row.result_code, row.error = M.QUARANTINE, code[:40], reason[:2000]
+    row.save(update_fields=["status", "result_code", "error", "attempts", "updated_at"])
+    hook = inbound.quarantine_hook()
+    if hook is not None:
+        hook(_inbound_of(row, msg), code, reason)
+    audit.record_event("banks.message_quarantined", region_code=row.region_code, obj=row,
+                       message=f"银行报文已隔离待查（{code}）：{row.kind} {row.voucher_no}")
+    return "quarantined"
+
+
+def message_reapply(*, region_code: str, message_id: int) -> str:
+    """Apply a quarantined message again once its cause is fixed — **inside the caller's transaction** (the
+    treasury service that resolves the difference owns it and checked the permission)."""
+    row = (BankMessage.objects.select_for_update()
+           .filter(pk=message_id, region_code=region_code, direction=BankMessage.Direction.IN,
+                   status=M.QUARANTINE).first())
+    if row is None:
+        raise Conflict("message_not_quarantined", "该银行报文不处于隔离待查状态")
+    row.attempts = 0
+    return _apply(row, protocol.parse(row.raw_xml.encode("utf-8")))
 
 
 def receive(ep: BankEndpoint, raw: str, *, seq: int | None = None, kinds=FEED_KINDS) -> tuple[str, BankMessage | None]:

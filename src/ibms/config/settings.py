@@ -52,6 +52,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "ibms.core.middleware.WriteGateMiddleware",
     "ibms.core.middleware.DomainErrorMiddleware",
 ]
 
@@ -138,6 +139,8 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 12 * 1024 * 1024
 IBMS_AUDIT_SHARDS = int(os.environ.get("IBMS_AUDIT_SHARDS", 8))
 # How often the worker reads each agent bank's message feed (receipts, returns, refunds, clearing, statements).
 IBMS_BANK_POLL_SECONDS = float(os.environ.get("IBMS_BANK_POLL_SECONDS", 5))
+# a bank message whose handler keeps failing is quarantined (held for a person) after this many attempts
+IBMS_BANK_MAX_ATTEMPTS = int(os.environ.get("IBMS_BANK_MAX_ATTEMPTS", 5))
 IBMS_IMPORT_MAX_BYTES = int(os.environ.get("IBMS_IMPORT_MAX_BYTES", 10 * 1024 * 1024))
 
 DJANGO_TABLES2_TEMPLATE = "django_tables2/table.html"

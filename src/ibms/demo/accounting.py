@@ -1,5 +1,5 @@
 """The demo province's books: account sets for every demo unit and each region's finance bureau (current
-year), a few vouchers posted through the engine (quota, payments, salaries, treasury payment and revenue)
+year), a few vouchers posted through the engine (quota, payments, salaries, the treasury's revenue)
 and one manual voucher waiting for review, so the books pages and the to-do list show data."""
 
 from __future__ import annotations
@@ -60,12 +60,10 @@ def load_demo_books() -> dict[str, int]:
         for e in _events(year):
             acc.post_event(event_id=e["id"], event_type=e["type"], date=e["date"], amounts=e["amounts"],
                            dimensions=e["dims"], attrs=e["attrs"], unit_id=units[e["unit"]].pk, year=year)
-        for i, (etype, amount, dims) in enumerate([
-                ("treasury.paid", 3_480_000, {"exp_func": "2050203", "fund_nature": GENERAL}),
-                ("treasury.paid", 560_000, {"exp_func": "2050101", "fund_nature": GENERAL}),
-                ("treasury.revenue", 150_000_000, {"fund_nature": GENERAL})], 1):
-            acc.post_event(event_id=f"demo-treasury-{i}", event_type=etype, date=dt.date(year, 1, 18),
-                           amounts={"amount": amount}, dimensions=dims, region_code=PROVINCE, year=year)
+        # the finance bureau's revenue; its expenditure comes from the demo's payments through treasury
+        acc.post_event(event_id="demo-treasury-3", event_type="treasury.revenue", date=dt.date(year, 1, 18),
+                       amounts={"amount": 150_000_000}, dimensions={"fund_nature": GENERAL}, region_code=PROVINCE,
+                       year=year)
     clerk = User.objects.filter(username="school_clerk").first()
     school_set = AccountSet.objects.filter(unit=units.get("001001"), year=year).first()
     if clerk and school_set and not Voucher.objects.filter(account_set=school_set, source=Voucher.Source.MANUAL).exists():

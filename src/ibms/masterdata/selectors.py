@@ -1,4 +1,5 @@
-"""Reads other modules use: the region tree, leaf-code checks, blacklist look-up, economic mapping."""
+"""Reads other modules use: the region tree, leaf-code checks, blacklist look-up, economic mapping, the
+fiscal-year guard (`fiscal_year_require`) and the 三公 economic classes (`is_sangong`)."""
 
 from __future__ import annotations
 
@@ -6,9 +7,9 @@ import datetime as dt
 
 from django.db.models import Q
 
-from ibms.core.errors import Violation
+from ibms.core.errors import Conflict, Violation
 
-from .models import BlacklistEntry, EcoMapping, Holiday, Region, ValueSetItem
+from .models import BlacklistEntry, EcoMapping, FiscalYear, Holiday, Region, ValueSetItem
 
 
 def region_tree(*, actor) -> list[dict]:
@@ -80,3 +81,74 @@ def is_business_day(day: dt.date, *, region_code: str) -> bool:
     if entry is not None:
         return entry.is_workday
     return day.weekday() < 5
+
+
+# --- fiscal years ---------------------------------------------------------------------------------------------
+
+_OPEN = frozenset({FiscalYear.Status.PREPARING, FiscalYear.Status.EXECUTING})
+# purpose → (what a refusal says cannot be done, the year statuses that accept it). A closed year takes nothing
+# but vouchers into its accounting adjustment period (accounting decides when that applies); a preparing year
+# takes indicators (the 批复 of next year's budget) and vouchers but no payments.
+FISCAL_YEAR_PURPOSES: dict[str, tuple[str, frozenset[str]]] = {
+    "indicator": ("登记指标变动", _OPEN),
+    "payment": ("办理支付", frozenset({FiscalYear.Status.EXECUTING})),
+    "voucher": ("记账", _OPEN),
+    "voucher_adjustment": ("在调整期记账", frozenset(FiscalYear.Status.values)),
+}
+
+
+def fiscal_year_require(region_code: str, year: int, *, purpose: str, closed_hint: str = "") -> FiscalYear:
+    """The region's fiscal year when its status accepts `purpose` (FISCAL_YEAR_PURPOSES); otherwise a Conflict
+    (409) naming the year and the region: `fiscal_year_missing` (the region has not set up the year: 基础信息 →
+    预算年度), `fiscal_year_closed`, or `fiscal_year_not_executing` (a preparing year takes no payments).
+    `closed_hint` is added to the message of a closed year (e.g. what is still allowed). A plain read."""
+    what, accepted = FISCAL_YEAR_PURPOSES[purpose]
+    fy = FiscalYear.objects.filter(region_code=region_code, year=year).first()
+    if fy is not None and fy.status in accepted:
+        return fy
+    name = Region.objects.filter(code=region_code).values_list("name", flat=True).first() or region_code
+    if fy is None:
+        code, message = "fiscal_year_missing", f"{name}未设立{year}年度（基础信息 → 预算年度），不能{what}"
+    elif fy.status == FiscalYear.Status.CLOSED:
+        code, message = "fiscal_year_closed", f"{name}{year}年度已结账，不能再{what}{closed_hint}"
+    else:
+        code, message = "fiscal_year_not_executing", (f"{name}{year}年度尚在{fy.get_status_display()}，"
+                                                      f"未开始执行，不能{what}")
+    raise Conflict(code, message, {"region_code": region_code, "year": year, "status": fy.status if fy else ""})
+
+
+def fiscal_year_require_for(queryset, pk: int | None, *, purpose: str, when: bool = True) -> None:
+    """`fiscal_year_require` for the row `pk` of `queryset` (a model with region_code and year), for a service
+    that knows only an id when it starts. Nothing when `when` is false or the row is not found (the caller's
+    own look-up then answers not found, so an id out of scope tells nothing)."""
+    if not when or pk is None:
+        return
+    row = queryset.filter(pk=pk).values_list("region_code", "year").first()
+    if row is not None:
+        fiscal_year_require(row[0], row[1], purpose=purpose)
+
+
+# --- 三公经费 -----------------------------------------------------------------------------------------------------
+
+SANGONG_VALUE_SET = "sangong_eco"
+
+
+def sangong_eco_codes(*, fiscal_year: int, region_code: str = "") -> frozenset[str]:
+    """The year's 三公经费 department economic classes: value set `sangong_eco` (data/reference/
+    ibms_value_sets.csv), national and the region chain's own."""
+    regions = region_chain(region_code) if region_code else [""]
+    return frozenset(ValueSetItem.objects.filter(value_set__code=SANGONG_VALUE_SET, fiscal_year=fiscal_year,
+                                                 region_code__in=regions, is_active=True)
+                     .values_list("code", flat=True))
+
+
+def is_sangong(dep_eco_code: str, *, fiscal_year: int, region_code: str = "",
+               codes: frozenset[str] | None = None) -> bool:
+    """Whether a department economic class is 三公 (因公出国（境）、公务接待、公务用车购置及运行维护): its code, or
+    the code it refines (a local child), is in the year's `sangong_eco`. The flag on indicators and budget
+    lines is always this, never the caller's say. Pass `codes` (`sangong_eco_codes`) when asking for many lines."""
+    if not dep_eco_code:
+        return False
+    if codes is None:
+        codes = sangong_eco_codes(fiscal_year=fiscal_year, region_code=region_code)
+    return any(dep_eco_code.startswith(c) for c in codes)

@@ -16,7 +16,7 @@ from ibms.core.money import api_fen, fen_to_str
 from ibms.core.scoping import VIEW, get_in_scope, require_perm
 
 from . import selectors, services
-from .models import Allocation, Contract, PaymentRequest, PaymentVoucher, ReconciliationRun
+from .models import Allocation, Contract, PaymentRequest, PaymentVoucher, ReconciliationRun, ReconDifference
 
 router = Router(tags=["国库集中支付"])
 MAX_LIMIT = 500
@@ -59,6 +59,8 @@ class RequestIn(Schema):
     fund_nature_code: str = ""
     lines: list[LineIn] | None = None
     is_payroll: bool = False
+    business_type: str = ""  # 支付业务类型 (GET /treasury/business-types); blank: from the economic class
+    installation: bool = False
 
     def to_draft(self) -> services.DraftIn:
         lines = None
@@ -71,7 +73,8 @@ class RequestIn(Schema):
             payee=services.PayeeIn(**self.payee.model_dump()), set_mode_code=self.set_mode_code,
             pay_type_code=self.pay_type_code, contract_id=self.contract_id, expense=self.expense,
             exp_func_code=self.exp_func_code, dep_eco_code=self.dep_eco_code, gov_eco_code=self.gov_eco_code,
-            fund_nature_code=self.fund_nature_code, lines=lines, is_payroll=self.is_payroll)
+            fund_nature_code=self.fund_nature_code, lines=lines, is_payroll=self.is_payroll,
+            business_type=self.business_type, installation=self.installation)
 
 
 class SubmitIn(Schema):
@@ -101,6 +104,7 @@ def _request(r: PaymentRequest) -> dict:
         "fund_nature_code": r.fund_nature_code, "exp_func_code": r.exp_func_code, "dep_eco_code": r.dep_eco_code,
         "gov_eco_code": r.gov_eco_code, "payee_id": r.payee_id, "payee_name": r.payee_name,
         "payee_account_no": r.payee_account_no, "payee_bank_name": r.payee_bank_name,
+        "business_type": r.business_type, "installation": r.installation,
         "contract_id": r.contract_id, "is_batch": r.is_batch, "is_payroll": r.is_payroll, "line_count": r.line_count,
         "consumer": r.consumer, "current_step": r.current_step, "explanation": r.explanation,
         "monitoring": r.monitoring, "review_comment": r.review_comment,
@@ -322,6 +326,33 @@ def _run(r: ReconciliationRun, *, diffs: bool = False) -> dict:
                                "our_amount": fen_to_str(d.our_amount), "bank_amount": fen_to_str(d.bank_amount),
                                "note": d.note, "status": d.status} for d in r.differences.all()]
     return out
+
+
+def _difference(d: ReconDifference) -> dict:
+    return {"id": d.pk, "run_id": d.run_id, "region_code": d.region_code, "kind": d.kind,
+            "kind_display": d.get_kind_display(), "voucher_no": d.voucher_no, "voucher_id": d.voucher_id,
+            "our_amount": fen_to_str(d.our_amount), "bank_amount": fen_to_str(d.bank_amount), "note": d.note,
+            "reason_code": d.reason_code, "assignee_role": d.assignee_role, "bank_message_id": d.bank_message_id,
+            "status": d.status, "status_display": d.get_status_display(), "resolution": d.resolution}
+
+
+@router.get("/business-types", summary="支付业务类型（决定回单入账科目）", operation_id="treasury_business_types")
+def business_types(request, year: int | None = None):
+    from ibms.accounting.selectors import business_types as types
+
+    return [{"code": b.code, "name": b.name, "debit_account": b.debit_account, "derive_eco": b.derive_eco,
+             "allowed_eco": b.allowed_eco} for b in types(year or clock.fiscal_year())]
+
+
+@router.get("/differences", summary="对账差异与隔离的银行报文（待处理工作）", operation_id="treasury_difference_list")
+def difference_list(request, status: str = "open", kind: str = "", limit: int = 50, offset: int = 0):
+    require_perm(request.auth, "treasury.view_recondifference")
+    qs = ReconDifference.objects.restrict(request.auth, VIEW).order_by("-id")
+    if status:
+        qs = qs.filter(status=status)
+    if kind:
+        qs = qs.filter(kind=kind)
+    return _page([_difference(d) for d in qs[offset:offset + max(1, min(limit, MAX_LIMIT))]], qs.count())
 
 
 @router.get("/reconciliations", summary="对账批次", operation_id="treasury_recon_list")

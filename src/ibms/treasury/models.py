@@ -152,6 +152,9 @@ class PaymentRequest(Stamped):
     pay_bus_type_code = models.CharField("业务类型", max_length=2, default="1")
     expense = models.CharField("费用类型", max_length=10, default="business",
                                choices=[("business", "业务活动费用"), ("admin", "单位管理费用")])
+    business_type = models.CharField("支付业务类型", max_length=30, default="goods_services",
+                                     help_text="accounting.BusinessType：决定回单、退款记入的会计科目")
+    installation = models.BooleanField("需要安装（记在建工程）", default=False)
     purpose = models.CharField("用途", max_length=200)
     pay_acct_no = models.CharField("付款账号", max_length=32, blank=True)
     pay_acct_name = models.CharField("付款户名", max_length=120, blank=True)
@@ -500,13 +503,16 @@ class ReconDifference(Stamped):
         AMOUNT_MISMATCH = "amount_mismatch", "金额不符"
         PAID_TWICE = "paid_twice", "重复支付"
         UNKNOWN_OUTCOME = "unknown_outcome", "结果未知"
+        UNKNOWN_VOUCHER = "unknown_voucher", "非我方签发凭证的银行报文"
+        NOT_APPLICABLE = "not_applicable", "银行报文无法入账"
 
     class Status(models.TextChoices):
         OPEN = "open", "待处理"
         RESOLVED = "resolved", "已处理"
 
-    run = models.ForeignKey(ReconciliationRun, verbose_name="对账批次", on_delete=models.CASCADE,
-                            related_name="differences")
+    run = models.ForeignKey(ReconciliationRun, verbose_name="对账批次", null=True, blank=True,
+                            on_delete=models.CASCADE, related_name="differences",
+                            help_text="空：银行报文隔离（未知凭证或无法入账），不属于某次对账")
     region_code = models.CharField("财政区划", max_length=9)
     kind = models.CharField("差异类型", max_length=20, choices=Kind.choices)
     voucher = models.ForeignKey(PaymentVoucher, verbose_name="凭证", null=True, blank=True,
@@ -515,11 +521,16 @@ class ReconDifference(Stamped):
     our_amount = MoneyField("我方金额", default=0)
     bank_amount = MoneyField("银行金额", default=0)
     note = models.CharField("说明", max_length=300, blank=True)
+    reason_code = models.CharField("原因代码", max_length=40, blank=True)
+    assignee_role = models.CharField("处理岗位", max_length=30, blank=True, default="treasury_division")
+    bank_message = models.ForeignKey("banks.BankMessage", verbose_name="银行报文", null=True, blank=True,
+                                     on_delete=models.PROTECT, related_name="+")
+    unit_path = models.CharField("单位路径", max_length=255, blank=True, editable=False, db_index=True)
     status = models.CharField("状态", max_length=10, choices=Status.choices, default=Status.OPEN)
     resolution = models.CharField("处理说明", max_length=300, blank=True)
 
     objects = ScopedManager()
-    scope_spec = ScopeSpec()
+    scope_spec = ScopeSpec(unit_path_field="unit_path")  # a unit sees its own vouchers' differences only
 
     class Meta:
         verbose_name = verbose_name_plural = "对账差异"

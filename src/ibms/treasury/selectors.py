@@ -62,6 +62,13 @@ def indicator_choices(*, actor, q: str = "", limit: int = 30):
     return list(qs.order_by("code")[:limit])
 
 
+def business_type_name(req: PaymentRequest) -> str:
+    from ibms.accounting.models import BusinessType
+
+    return (BusinessType.objects.filter(year=req.year, code=req.business_type).values_list("name", flat=True).first()
+            or req.business_type)
+
+
 # --- ibms verify ----------------------------------------------------------------------------------------------
 
 def _net_by_consumer() -> dict[tuple[str, str], int]:
@@ -78,11 +85,15 @@ def spent_problems() -> list[str]:
     and per indicator; and = budget-accounting expenditure per unit/project/classification."""
     problems: list[str] = []
     net = _net_by_consumer()
-    ledger = {(r, c): s for r, c, s in IndicatorEntry.objects.filter(TREASURY_CONSUMER)
+    # every spent movement, whoever wrote it: one not traced to a receipt or a 实拨 is named
+    ledger = {(r, c): s for r, c, s in IndicatorEntry.objects.exclude(d_spent=0)
               .values("region_code", "consumer").annotate(s=Sum("d_spent"))
               .values_list("region_code", "consumer", "s")}
     for key in sorted(set(net) | {k for k, s in ledger.items() if s}):
-        if (ledger.get(key) or 0) != net.get(key, 0):
+        if key not in net:
+            problems.append(f"treasury: {key[1] or '(no document)'} ({key[0]}) indicator spent "
+                            f"{format_fen(ledger[key])} traces to no receipt, 实拨 or carry-in document")
+        elif (ledger.get(key) or 0) != net.get(key, 0):
             problems.append(f"treasury: {key[1]} ({key[0]}) indicator spent {format_fen(ledger.get(key) or 0)} != "
                             f"receipted net of refunds {format_fen(net.get(key, 0))}")
     # per indicator: the cached bucket carries at least the treasury's net spending
@@ -117,6 +128,35 @@ def spent_problems() -> list[str]:
     return problems
 
 
+def finance_books_problems() -> list[str]:
+    """总预算会计: the finance bureau's expenditure (5xxx of its treasury events) = the paid vouchers of treasury
+    money net of refunds, per region, fund nature and function class."""
+    from ibms.accounting.models import VoucherLine
+
+    ours: dict[tuple, int] = defaultdict(int)
+    for r in (PaymentVoucher.objects.filter(state__in=PaymentVoucher.PAID_STATES, request__isnull=False,
+                                            request__fund_nature_code__startswith="1")
+              .values_list("region_code", "request__fund_nature_code", "request__exp_func_code", "xpay_amt",
+                           "refunded_amt")):
+        ours[r[:3]] += r[3] - r[4]
+    for r in (PaymentVoucher.objects.filter(state__in=PaymentVoucher.PAID_STATES, allocation__isnull=False)
+              .values_list("region_code", "allocation__indicator__fund_nature_code",
+                           "allocation__indicator__exp_func_code", "xpay_amt", "refunded_amt")):
+        ours[r[:3]] += r[3] - r[4]
+    books: dict[tuple, int] = defaultdict(int)
+    for *key, d, c in (VoucherLine.objects.filter(account_set__kind="fiscal", account_code__startswith="5",
+                                                  voucher__event_type__in=FINANCE_EVENTS)
+                       .values_list("account_set__region_code", "fund_nature_code", "exp_func_code")
+                       .annotate(d=Sum("debit"), c=Sum("credit"))):
+        books[tuple(key)] += (d or 0) - (c or 0)
+    return [f"treasury: finance books {k[0]} fund {k[1]} function {k[2]}: paid vouchers {format_fen(ours.get(k, 0))} "
+            f"!= 总预算会计 expenditure {format_fen(books.get(k, 0))}"
+            for k in sorted(set(ours) | set(books)) if ours.get(k, 0) != books.get(k, 0)]
+
+
+FINANCE_EVENTS = ("treasury.paid", "treasury.refunded", "treasury.transfer_to_lower")
+
+
 def paid_twice_problems() -> list[str]:
     """No voucher paid twice: one ledger posting per consumer, one bank payment per voucher number."""
     problems = [f"treasury: {c} ({r}) posted {n} times" for r, c, n in
@@ -134,8 +174,8 @@ def paid_twice_problems() -> list[str]:
 
 
 def reservation_problems() -> list[str]:
-    """Open reservations of treasury documents = open requests and allocations (each holding exactly one)."""
-    held = {(r, c): a for r, c, a in Reservation.objects.filter(TREASURY_CONSUMER, status=Reservation.Status.RESERVED)
+    """Every open reservation = an open request or allocation (each holding exactly one); any other is named."""
+    held = {(r, c): a for r, c, a in Reservation.objects.filter(status=Reservation.Status.RESERVED)
             .values_list("region_code", "consumer", "amount")}
     wanted = {(r, c): a for r, c, a in PaymentRequest.objects.filter(status__in=PaymentRequest.OPEN)
               .values_list("region_code", "consumer", "amount")}

@@ -24,6 +24,7 @@ from django.db.models import F, Q
 from django.urls import reverse
 from django.utils import timezone
 
+from ibms.accounting import selectors as acc_selectors
 from ibms.accounting import services as acc
 from ibms.core import audit, clock, workflow
 from ibms.core.errors import Conflict, NotFound, ValidationFailed, Violation, invalid
@@ -35,6 +36,7 @@ from ibms.iam.services import system_user
 from ibms.indicators import services as ind_services
 from ibms.indicators.models import Indicator
 from ibms.masterdata.models import BankAccount, BlacklistEntry, Payee, Region, Unit
+from ibms.masterdata.selectors import gov_eco_for
 
 from .models import (
     UNIT_SCOPE,
@@ -54,7 +56,7 @@ from .models import (
     VoucherDetail,
     VoucherEvent,
 )
-from .setup import DOC_PAYMENT
+from .setup import DOC_DIFFERENCE, DOC_PAYMENT
 
 log = logging.getLogger("ibms.treasury")
 
@@ -147,6 +149,8 @@ class DraftIn:
     fund_nature_code: str = ""
     lines: list[LineIn] | None = None  # batch (payroll-style)
     is_payroll: bool = False
+    business_type: str = ""  # 支付业务类型; blank: derived from the department economic class
+    installation: bool = False  # a fixed asset that needs installing (在建工程 1613)
 
 
 def _payee_violations(actor, p: PayeeIn, region_code: str) -> tuple[list[Violation], dict]:
@@ -243,7 +247,15 @@ def _fill(actor, req: PaymentRequest, data: DraftIn, ind: Indicator) -> list[Pay
     req.fund_nature_code = data.fund_nature_code or ind.fund_nature_code
     req.exp_func_code = data.exp_func_code or ind.exp_func_code
     req.dep_eco_code = data.dep_eco_code or ind.dep_eco_code
-    req.gov_eco_code = data.gov_eco_code or ind.gov_eco_code
+    req.gov_eco_code = (data.gov_eco_code or ind.gov_eco_code
+                        or gov_eco_for(req.dep_eco_code, unit.unit_type, fiscal_year=ind.year,
+                                       region_code=ind.region_code) or "")
+    req.business_type = (data.business_type or "").strip() or acc_selectors.business_type_for(ind.year,
+                                                                                              req.dep_eco_code)
+    req.installation = bool(data.installation)
+    bt_problem = acc_selectors.business_type_violation(ind.year, req.business_type, req.dep_eco_code)
+    if bt_problem:
+        raise ValidationFailed([bt_problem], message="支付申请填写有误")
     req.project_code = ind.project.code if ind.project_id else ""
     req.pay_type_code, req.pay_method = pay_type, pay_method
     req.set_mode_code, req.expense, req.purpose = data.set_mode_code, data.expense, purpose[:200]
@@ -269,6 +281,7 @@ def _fill(actor, req: PaymentRequest, data: DraftIn, ind: Indicator) -> list[Pay
 def payment_request_create(*, actor, data: DraftIn) -> PaymentRequest:
     """A draft request against one executable indicator of the actor's unit (nothing reserved yet)."""
     require_perm(actor, P_ADD)
+    ind_services.fiscal_year_require_for(Indicator.objects.restrict(actor), data.indicator_id, purpose="payment")
     with transaction.atomic(durable=True):
         ind = get_in_scope(Indicator.objects.select_related("unit", "unit__department", "project"), actor,
                            what="指标", pk=data.indicator_id)
@@ -298,6 +311,7 @@ def _editable(actor, pk: int) -> PaymentRequest:
 def payment_request_update(*, actor, pk: int, data: DraftIn) -> PaymentRequest:
     """Change a draft (or a returned/withdrawn request). Batch lines are replaced when given."""
     require_perm(actor, P_CHANGE)
+    ind_services.fiscal_year_require_for(Indicator.objects.restrict(actor), data.indicator_id, purpose="payment")
     with transaction.atomic(durable=True):
         req = _editable(actor, pk)
         before = audit.snapshot(req)
@@ -391,6 +405,7 @@ def _controls(req: PaymentRequest, ind: Indicator, explanation: str, *, contract
     for b in _blacklisted(req.region_code, accounts, names, today):
         v.append(Violation("payee_blacklisted", f"收款人 {b.name}（{b.account_no or b.id_code}）在黑名单中：{b.reason}"
                                                 f"（{b.legal_basis}）", "payee"))
+    v += _posting_violations(req, today)
     hits: list = []
     ctx, hits = monitoring_context.inline_check(req, indicator=ind, contract=contract)
     for h in hits:
@@ -400,6 +415,17 @@ def _controls(req: PaymentRequest, ind: Indicator, explanation: str, *, contract
             v.append(Violation("explanation_required", f"动态监控红色预警【{h.name}】：{h.message}（须填写情况说明后提交）",
                                "explanation"))
     return CheckResult(v, hits, ctx)
+
+
+def _posting_violations(req: PaymentRequest, today: dt.date) -> list[Violation]:
+    """The receipt will book the unit's voucher and the finance bureau's: refuse now what they would refuse then
+    (no account set, no rule for the business type, a dimension the accounts need), never after the bank paid."""
+    out: list[Violation] = []
+    for event, books in zip(posting_events(req, event_type="payment.receipted", event_id="check", amount=req.amount),
+                            ("单位账套", "总预算会计账套"), strict=True):
+        out += [Violation(p.code, f"入账检查（{books}）：{p.message}", "accounting")
+                for p in acc.event_check(date=today, **event)]
+    return out
 
 
 def payment_request_check(*, actor, pk: int, explanation: str = "") -> CheckResult:
@@ -430,6 +456,7 @@ def payment_request_submit(*, actor, pk: int, idempotency_key: str, explanation:
     Idempotent by the client's key: the same key and request return the same request; the same key with a
     different request is `idempotency_conflict`."""
     require_perm(actor, P_SUBMIT)
+    ind_services.fiscal_year_require_for(PaymentRequest.objects.restrict(actor), pk, purpose="payment")
     key = (idempotency_key or "").strip()
     if not key or len(key) > 100:
         raise invalid("idempotency_key_required", "必须提供幂等键（Idempotency-Key，不超过100个字符）", "idempotency_key")
@@ -523,6 +550,7 @@ def payment_request_review(*, actor, pk: int, approve: bool, comment: str = "") 
     """One step of the review chain. 退回 (reject) voids the reservation; the last approval generates, signs and
     dispatches the payment voucher in the same transaction."""
     require_perm(actor, P_REVIEW)
+    ind_services.fiscal_year_require_for(PaymentRequest.objects.restrict(actor), pk, purpose="payment", when=approve)
     comment = (comment or "").strip()[:300]
     with transaction.atomic(durable=True):
         req = get_in_scope(PaymentRequest.objects.select_for_update(of=("self",)).select_related("unit"), actor, CHANGE,
@@ -758,6 +786,7 @@ def allocation_create(*, actor, indicator_id: int, alloc_type: str, amount: int,
                       agent_bank_code: str = "") -> Allocation:
     """实拨 (5207): finance reserves the indicator and sends an allocation certificate to the bank (treasury)."""
     require_perm(actor, P_ALLOC)
+    ind_services.fiscal_year_require_for(Indicator.objects.restrict(actor), indicator_id, purpose="payment")
     v: list[Violation] = []
     if alloc_type not in Allocation.Kind.values:
         v.append(Violation("alloc_type_invalid", "拨款类型不正确", "alloc_type"))
@@ -887,15 +916,12 @@ def _void_origin(v: PaymentVoucher) -> None:
 
 
 def _post_accounting(v: PaymentVoucher, *, event_type: str, event_id: str, amount: int, date: dt.date) -> None:
+    """Both books in the caller's transaction: the unit's voucher (by the request's business type) and the
+    finance bureau's 总预算会计 voucher (本级支出 / 国库存款 by fund nature and function class)."""
     if v.request_id:
         req = v.request
-        acc.post_event(actor=system_user(), event_id=event_id, event_type=event_type, date=date,
-                       amounts={"amount": amount},
-                       dimensions={"exp_func": req.exp_func_code, "dep_eco": req.dep_eco_code,
-                                   "gov_eco": req.gov_eco_code, "fund_nature": req.fund_nature_code,
-                                   "project": req.project_code, "payee": req.payee_name[:120]},
-                       attrs={"pay_method": req.pay_method, "expense": req.expense}, unit_id=req.unit_id,
-                       year=req.year, summary=f"{req.purpose}（{v.number}）"[:200])
+        for event in posting_events(req, event_type=event_type, event_id=event_id, amount=amount):
+            acc.post_event(actor=system_user(), date=date, summary=f"{req.purpose}（{v.number}）"[:200], **event)
     elif v.allocation_id and event_type == "payment.receipted":
         a = v.allocation
         ind = a.indicator
@@ -905,13 +931,35 @@ def _post_accounting(v: PaymentVoucher, *, event_type: str, event_id: str, amoun
                        region_code=a.region_code, year=a.year, summary=f"实拨：{a.purpose}（{a.number}）"[:200])
 
 
+FINANCE_EVENT = {"payment.receipted": "treasury.paid", "payment.refunded": "treasury.refunded"}
+
+
+def posting_events(req: PaymentRequest, *, event_type: str, event_id: str, amount: int) -> list[dict]:
+    """The accounting events a receipt (or refund) of `req` posts: the unit's, then the finance bureau's."""
+    dims = {"exp_func": req.exp_func_code, "dep_eco": req.dep_eco_code, "gov_eco": req.gov_eco_code,
+            "fund_nature": req.fund_nature_code, "project": req.project_code, "payee": req.payee_name[:120]}
+    return [
+        {"event_id": event_id, "event_type": event_type, "amounts": {"amount": amount}, "dimensions": dims,
+         "attrs": {"pay_method": req.pay_method, "expense": req.expense, "business_type": req.business_type,
+                   "installation": req.installation},
+         "unit_id": req.unit_id, "year": req.year},
+        {"event_id": f"fin-{event_id}", "event_type": FINANCE_EVENT[event_type], "amounts": {"amount": amount},
+         "dimensions": {"exp_func": req.exp_func_code, "fund_nature": req.fund_nature_code,
+                        "dep_eco": req.dep_eco_code, "gov_eco": req.gov_eco_code},
+         "region_code": req.region_code, "year": req.year},
+    ]
+
+
 def apply_receipt(v: PaymentVoucher, *, xpay_amt: int | None, xpay_date: dt.date | None, business_no: str = "",
                   details: list[dict] | None = None, message_id: str = "") -> None:
     """回单: reservation → spent, accounting voucher posted, contract paid — once. A second receipt for a paid
     voucher is recorded (the reconciliation lists it as paid twice), never applied again."""
     xpay = v.amount if xpay_amt is None else xpay_amt
     date = xpay_date or clock.today(v.region_code)
-    if v.state in PaymentVoucher.PAID_STATES or v.state in (V.FAILED, V.RETURNED):
+    if v.state in (V.FAILED, V.RETURNED):
+        raise Conflict("receipt_not_applicable", f"凭证 {v.number} 已{v.get_state_display()}，银行却回单支付 "
+                       f"{format_fen(xpay)} 元：需核实是否已付款")
+    if v.state in PaymentVoucher.PAID_STATES:
         v.receipt_count += 1
         _save(v, ["receipt_count"])
         _event(v, "receipt", f"重复或异常回单（凭证已{v.get_state_display()}），未入账", message_id)
@@ -995,7 +1043,12 @@ def apply_refund(*, region_code: str, refund_no: str, original_no: str, amount: 
     if existing is not None:
         return existing
     v = find_voucher(region_code, year, original_no) or find_voucher(region_code, None, original_no)
-    if v is None or v.state not in PaymentVoucher.PAID_STATES:
+    if v is None:
+        raise Conflict("unknown_voucher", f"退款 {refund_no} 所指原凭证 {original_no} 不是本系统签发的凭证")
+    if v.state in (V.FAILED, V.RETURNED):
+        raise Conflict("refund_not_applicable", f"退款 {refund_no} 所指原凭证 {original_no} 已{v.get_state_display()}，"
+                       "未曾支付")
+    if v.state not in PaymentVoucher.PAID_STATES:
         raise RefundNotReady(original_no)
     if amount <= 0 or v.refunded_amt + amount > v.xpay_amt:
         _event(v, "refund", f"退款 {refund_no} 金额 {format_fen(amount)} 元超出可退金额，未处理", message_id)
@@ -1099,7 +1152,8 @@ def reconciliation_run(*, actor, region_code: str, date: dt.date, agent_bank_cod
 
         def diff(kind, v, no, ours, theirs, note):
             diffs.append(ReconDifference(run=run, region_code=region_code, kind=kind, voucher=v, voucher_no=no,
-                                         our_amount=ours, bank_amount=theirs, note=note[:300]))
+                                         our_amount=ours, bank_amount=theirs, note=note[:300],
+                                         unit_path=v.unit_path if v else ""))
 
         known = {v.number for v in vouchers}
         for v in vouchers:
@@ -1149,7 +1203,37 @@ def reconciliation_run(*, actor, region_code: str, date: dt.date, agent_bank_cod
         return run
 
 
-def difference_resolve(*, actor, pk: int, resolution: str) -> ReconDifference:
+def message_quarantine(*, region_code: str, year: int, voucher_no: str, kind: str, kind_name: str, code: str,
+                       reason: str, message_id: int | None) -> ReconDifference:
+    """A bank message held for a person (inside the banks' transaction that marks it quarantined): a
+    reconciliation difference for 国库处, on the to-do list, until someone resolves it."""
+    from ibms.banks.models import BankMessage
+
+    bm = BankMessage.objects.filter(pk=message_id).first() if message_id else None
+    v = PaymentVoucher.objects.filter(region_code=region_code, year=year, number=voucher_no).first()
+    kind_code = ReconDifference.Kind.UNKNOWN_VOUCHER if code == "unknown_voucher" else ReconDifference.Kind.NOT_APPLICABLE
+    d = ReconDifference.objects.create(
+        run=None, region_code=region_code, kind=kind_code, voucher=v, voucher_no=voucher_no[:40],
+        our_amount=v.amount if v else 0, bank_amount=bm.amount if bm else 0,
+        note=f"{kind_name}：{reason}"[:300], reason_code=code[:40], assignee_role="treasury_division", bank_message=bm,
+        unit_path=v.unit_path if v else "")
+    audit.record_change(d, "create")
+    audit.record_event("treasury.message_quarantined", obj=d, region_code=region_code,
+                       payload={"kind": kind, "voucher_no": voucher_no, "code": code})
+    workflow.todo_open(doc_type=DOC_DIFFERENCE, obj=d, title=f"银行报文待查：{d.get_kind_display()} {voucher_no}"[:200],
+                       url=reverse("treasury:reconciliation"), step=_treasury_step(), region_code=region_code)
+    if v is not None:
+        _event(v, kind, f"银行{kind_name}已隔离待查：{reason}"[:300], str(message_id or ""))
+    return d
+
+
+def _treasury_step() -> workflow.Step:
+    return workflow.Step(order=1, name="核实处理", role_code="treasury_division", holder="finance")
+
+
+def difference_resolve(*, actor, pk: int, resolution: str, reapply: bool = False) -> ReconDifference:
+    """Close a difference with a note; for a quarantined bank message, `reapply` applies it again first (its
+    cause fixed — e.g. the year opened for adjustment): applied, or refused with the reason and nothing changed."""
     require_perm(actor, P_RECON)
     if not (resolution or "").strip():
         raise invalid("resolution_required", "必须填写处理说明", "resolution")
@@ -1157,11 +1241,30 @@ def difference_resolve(*, actor, pk: int, resolution: str) -> ReconDifference:
         d = get_in_scope(ReconDifference.objects.select_for_update(), actor, CHANGE, what="对账差异", pk=pk)
         if d.status != ReconDifference.Status.OPEN:
             raise Conflict("already_resolved", "该差异已处理")
+        if reapply:
+            _reapply(d)
         before = audit.snapshot(d)
         d.status, d.resolution = ReconDifference.Status.RESOLVED, resolution.strip()[:300]
         d.save(update_fields=["status", "resolution", "updated_at"])
         audit.record_change(d, "update", before)
+        workflow.todo_close(doc_type=DOC_DIFFERENCE, obj=d, user=actor)
         return d
+
+
+def _reapply(d: ReconDifference) -> None:
+    from ibms.banks import services as banks
+
+    if d.bank_message_id is None:
+        raise Conflict("not_quarantined", "该差异不是隔离的银行报文，不能重新入账")
+    sid = transaction.savepoint()
+    outcome = banks.message_reapply(region_code=d.region_code, message_id=d.bank_message_id)
+    if outcome != "applied":
+        transaction.savepoint_rollback(sid)  # the new quarantine record and the retry are undone too
+        from ibms.banks.models import BankMessage
+
+        error = BankMessage.objects.filter(pk=d.bank_message_id).values_list("error", flat=True).first()
+        raise Conflict("reapply_refused", f"重新入账仍未成功：{error or outcome}")
+    transaction.savepoint_commit(sid)
 
 
 def get_request(actor, pk: int) -> PaymentRequest:

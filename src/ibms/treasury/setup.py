@@ -14,6 +14,7 @@ from ibms.core import audit
 from ibms.core.workflow import approval_steps, set_chain
 
 DOC_PAYMENT = "treasury.payment"
+DOC_DIFFERENCE = "treasury.difference"  # a reconciliation difference or a quarantined bank message (to-do)
 
 
 def data_dir() -> Path:

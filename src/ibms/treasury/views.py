@@ -26,6 +26,7 @@ from .models import (
     PaymentRequest,
     PaymentVoucher,
     ReconciliationRun,
+    ReconDifference,
     SetMode,
 )
 from .pdf import voucher_pdf
@@ -43,9 +44,16 @@ class RequestForm(forms.Form):
     set_mode_code = forms.ChoiceField(label="结算方式", choices=SetMode.choices, initial="1")
     contract_id = forms.TypedChoiceField(label="合同", coerce=int, required=False, empty_value=None)
     expense = forms.ChoiceField(label="费用类型", choices=[("business", "业务活动费用"), ("admin", "单位管理费用")])
+    business_type = forms.ChoiceField(label="支付业务类型", required=False,
+                                      help_text="决定支付后记入的会计科目；不选则按经济分类确定")
+    installation = forms.BooleanField(label="需安装的固定资产（记在建工程）", required=False)
 
     def __init__(self, *args, user=None, **kw):
         super().__init__(*args, **kw)
+        from ibms.accounting.selectors import business_types
+
+        self.fields["business_type"].choices = [("", "（按经济分类确定）")] + [
+            (b.code, b.name) for b in business_types(clock.fiscal_year())]
         payees = Payee.objects.restrict(user).filter(is_active=True).order_by("name")[:500]
         self.fields["payee_id"].choices = [("", "（手工录入）")] + [(p.pk, f"{p.name} {p.account_no}") for p in payees]
         contracts = Contract.objects.restrict(user).filter(status="active").order_by("-id")[:200]
@@ -58,7 +66,8 @@ class RequestForm(forms.Form):
             payee=services.PayeeIn(payee_id=d.get("payee_id"), name=d.get("payee_name") or "",
                                    account_no=d.get("payee_account_no") or "",
                                    bank_name=d.get("payee_bank_name") or ""),
-            set_mode_code=d["set_mode_code"], contract_id=d.get("contract_id"), expense=d["expense"])
+            set_mode_code=d["set_mode_code"], contract_id=d.get("contract_id"), expense=d["expense"],
+            business_type=d.get("business_type") or "", installation=bool(d.get("installation")))
 
 
 class BatchForm(forms.Form):
@@ -150,7 +159,7 @@ def request_edit(request, pk: int):
     req = get_in_scope(PaymentRequest.objects, request.user, CHANGE, what="支付申请", pk=pk)
     initial = {"indicator_id": req.indicator_id, "amount": req.amount, "purpose": req.purpose,
                "payee_id": req.payee_id, "set_mode_code": req.set_mode_code, "contract_id": req.contract_id,
-               "expense": req.expense}
+               "expense": req.expense, "business_type": req.business_type, "installation": req.installation}
     if not req.payee_id:
         initial.update(payee_name=req.payee_name, payee_account_no=req.payee_account_no,
                        payee_bank_name=req.payee_bank_name)
@@ -239,6 +248,7 @@ def request_detail(request, pk: int):
         "can_review": _can_review(request.user, req), "lines": req.lines.all()[:200],
         "can_withdraw": req.status == "submitted" and request.user.has_perm("treasury.submit_paymentrequest"),
         "idempotency_key": uuid.uuid4().hex, "explanation": explanation,
+        "business_type_name": selectors.business_type_name(req),
     }, status=422 if errors else 200)
 
 
@@ -344,8 +354,9 @@ def recon_list(request):
         except DomainError as exc:
             errors = exc.violations_or_self
     rows = ReconciliationRun.objects.restrict(request.user, VIEW).order_by("-run_date", "-id")[:100]
-    return render(request, "treasury/recon_list.html", {"rows": rows, "form": form, "errors": errors},
-                  status=422 if errors else 200)
+    held = (ReconDifference.objects.restrict(request.user, VIEW).filter(run__isnull=True, status="open")
+            .select_related("voucher").order_by("-id")[:200])
+    return render(request, "treasury/recon_list.html", {"rows": rows, "form": form, "errors": errors, "held": held}, status=422 if errors else 200)
 
 
 @login_required
@@ -359,7 +370,8 @@ def recon_detail(request, pk: int):
 @require_POST
 def difference_resolve(request, pk: int):
     try:
-        d = services.difference_resolve(actor=request.user, pk=pk, resolution=request.POST.get("resolution", ""))
-        return redirect("treasury:recon-detail", d.run_id)
+        d = services.difference_resolve(actor=request.user, pk=pk, resolution=request.POST.get("resolution", ""),
+                                        reapply=request.POST.get("reapply") == "1")
+        return redirect("treasury:recon-detail", d.run_id) if d.run_id else redirect("treasury:reconciliation")
     except DomainError as exc:
         return render(request, "treasury/recon_list.html", {"rows": [], "errors": exc.violations_or_self}, status=422)
