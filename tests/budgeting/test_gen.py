@@ -10,6 +10,7 @@ from django.db.models import Sum
 from ibms.budgeting.models import BudgetLine, BudgetRound, Reply
 from ibms.core import audit
 from ibms.demo.generator import STAGES, generate
+from ibms.masterdata.selectors import is_sangong, sangong_eco_codes
 from ibms.projects.models import Project
 
 PP = "98"
@@ -39,6 +40,9 @@ def test_every_region_gets_a_replied_round_from_its_library(ctx):
         assert (mine.filter(direction="revenue").aggregate(s=Sum("amount"))["s"]
                 == mine.filter(direction="expenditure").aggregate(s=Sum("amount"))["s"])
     assert set(spend.values_list("exp_kind", flat=True)) == {"basic", "project"}
+    codes = sangong_eco_codes(fiscal_year=ctx.year)  # 三公 as the services derive it
+    assert all(ln.is_sangong == is_sangong(ln.dep_eco_code, fiscal_year=ctx.year, codes=codes)
+               for ln in spend.only("dep_eco_code", "is_sangong"))
     assert Reply.objects.filter(region_code__startswith=PP, level="department").count() > 0
     # every generated row was written with its audit entry
     assert [p for p in audit.verify_rows() if p.startswith("budgeting_")] == []

@@ -203,7 +203,8 @@ class TestMovements:
         assert buckets(ind) == {**buckets(ind), "available": 500, "frozen": 500, "amount": 1_000} == journal(ind)
 
     def test_sangong_cannot_be_increased(self, budget):
-        ind = one(budget, 1_000, is_sangong=True)
+        ind = one(budget, 1_000, dep_eco_code="30217")  # 公务接待费: 三公 by its class
+        assert ind.is_sangong
         with pytest.raises(ValidationFailed) as e:
             s.indicator_increase(actor=budget, indicator_id=ind.pk, amount=1, doc=doc())
         assert codes(e.value) == ["sangong_increase"]

@@ -208,6 +208,8 @@ class Ledger(RuleBasedStateMachine):
         if to_new:
             in_key, inn = None, None
             line = s.ReallocIn(amount, unit_id=self.units[2])
+            if out.sangong:  # the new indicator takes the out-indicator's class: 三公, which never receives
+                v.add("sangong_increase")
         else:
             in_key = self.pick(data)
             inn = self.model[in_key]

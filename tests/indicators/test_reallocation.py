@@ -75,7 +75,7 @@ def test_rules_refuse_at_submit_with_nothing_saved(budget, case):
     a = one(budget, 1_000, is_track=(case == "track_flag_lost"),
             dep_eco_code=PERSONNEL_ECO if case == "personnel_out" else "30201")
     b = one(budget, 1_000, fund_nature_code=OTHER_FUND if case == "cross_fund_nature" else "111",
-            is_sangong=(case == "sangong_increase"))
+            dep_eco_code="30217" if case == "sangong_increase" else "30201")
     amount_out, amount_in, target = 500, 500, b.pk
     if case == "overdraw":
         amount_out = amount_in = 1_001
@@ -129,7 +129,7 @@ def test_balance_checked_again_at_approval(budget, deputy):
 
 def test_all_violations_named_at_once(budget):
     a = one(budget, 100, dep_eco_code=PERSONNEL_ECO)
-    b = one(budget, 100, fund_nature_code=OTHER_FUND, is_sangong=True)
+    b = one(budget, 100, fund_nature_code=OTHER_FUND, dep_eco_code="30217")
     with pytest.raises(ValidationFailed) as e:
         submit(budget, [(a, 200)], [s.ReallocIn(200, indicator_id=b.pk)])
     assert set(codes(e.value)) == {"cross_fund_nature", "sangong_increase", "personnel_out", "overdraw"}

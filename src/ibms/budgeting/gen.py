@@ -19,7 +19,8 @@ from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from ibms.masterdata.models import EcoMapping, ValueSetItem
+from ibms.masterdata.models import EcoMapping
+from ibms.masterdata.selectors import is_sangong, sangong_eco_codes
 
 from .domain import due_date, exp_kind_for
 from .models import BudgetLine, BudgetRound, Reply, Version
@@ -115,8 +116,7 @@ def stage_budgeting(ctx) -> None:
     gov_eco = _GovEco(year)
     transfer_gov = defaults().get("transfer_gov_eco_code", "")
     transfer_type = defaults().get("transfer_type_code", "")
-    sangong = set(ValueSetItem.objects.filter(value_set__code="sangong_eco", fiscal_year=year)
-                  .values_list("code", flat=True))
+    sangong = sangong_eco_codes(fiscal_year=year)  # the national classes (generated regions have no local ones)
     revenue_code: dict[str, str] = {}  # fund nature → 收入来源: 财政拨款 codes first (上年结转 is also 111)
     for code, fund in sorted(revenue_fund_natures().items(), key=lambda kv: (not kv[0].startswith("1"), kv[0])):
         revenue_code.setdefault(fund, code)
@@ -137,7 +137,7 @@ def stage_budgeting(ctx) -> None:
                 department_id=dept_id, unit_path=path, project_id=pk, direction=BudgetLine.Direction.EXPENDITURE,
                 exp_kind=exp_kind_for(category) or "", fund_nature_code=fund, exp_func_code=func, dep_eco_code=dep,
                 gov_eco_code=transfer_gov if transfer else gov_eco(dep, kind), amount=amount, is_gov_pur=gov_pur,
-                is_sangong=dep in sangong, is_transfer=transfer, sub_region_code=sub if transfer else "",
+                is_sangong=is_sangong(dep, fiscal_year=year, codes=sangong), is_transfer=transfer, sub_region_code=sub if transfer else "",
                 transfer_type_code=transfer_type if transfer else "")
 
     ctx.insert(BudgetLine, lines(), total=total, desc="预算明细（批复）")

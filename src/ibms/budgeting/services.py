@@ -21,7 +21,13 @@ from ibms.core.errors import Conflict, PermissionDenied, ValidationFailed, Viola
 from ibms.core.money import format_fen
 from ibms.core.scoping import CHANGE, VIEW, check_write_scope, get_in_scope, require_perm, scope_of
 from ibms.masterdata.models import Region, Unit, ValueSetItem
-from ibms.masterdata.selectors import classification_violation, gov_eco_for, region_chain
+from ibms.masterdata.selectors import (
+    classification_violation,
+    gov_eco_for,
+    is_sangong,
+    region_chain,
+    sangong_eco_codes,
+)
 from ibms.projects.models import Project
 from ibms.projects.selectors import budgetable_projects
 from ibms.projects.services import projects_enter_budget, projects_start_execution
@@ -652,7 +658,7 @@ class _Codes:
         self.year, self.region_code = year, region_code
         self._leaf: dict[tuple[str, str], Violation | None] = {}
         self._gov: dict[tuple[str, str], str | None] = {}
-        self._sangong: set[str] | None = None
+        self._sangong: frozenset[str] | None = None
         self._regions: dict[str, Region | None] = {}
 
     def leaf_problem(self, value_set: str, code: str) -> Violation | None:
@@ -669,9 +675,10 @@ class _Codes:
         return self._gov[key]
 
     def is_sangong(self, dep: str) -> bool:
+        """三公 follows the economic class (masterdata), never the caller: a line cannot set or clear it."""
         if self._sangong is None:
-            self._sangong = _value_set_codes("sangong_eco", self.year)
-        return dep in self._sangong
+            self._sangong = sangong_eco_codes(fiscal_year=self.year, region_code=self.region_code)
+        return is_sangong(dep, fiscal_year=self.year, codes=self._sangong)
 
     def region(self, code: str) -> Region | None:
         if code not in self._regions:

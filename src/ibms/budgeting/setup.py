@@ -1,7 +1,8 @@
 """Set-up data this app needs in every deployment (approval chains, value sets, rules), idempotent.
 
-From `data/budgeting/`: the value sets 收入来源 (bgt_revenue), 转移支付类型 (transfer_type) and the
-三公经费 economic classes (sangong_eco), and the reply deadlines of the budget law (unverified, editable)."""
+From `data/budgeting/`: the value sets 收入来源 (bgt_revenue) and 转移支付类型 (transfer_type), and the reply
+deadlines of the budget law (unverified, editable). The 三公经费 economic classes (sangong_eco) are master data
+(data/reference/ibms_value_sets.csv, `masterdata.selectors.is_sangong`): indicators need them too."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from ibms.core import audit
 from ibms.core.workflow import set_chain
 from ibms.masterdata.models import ValueSet, ValueSetItem
 
-VALUE_SET_NAMES = {"bgt_revenue": "预算收入来源", "transfer_type": "转移支付类型", "sangong_eco": "三公经费经济分类"}
+VALUE_SET_NAMES = {"bgt_revenue": "预算收入来源", "transfer_type": "转移支付类型"}
 
 UNIT_SUBMISSION_DOC = "budget_unit_submission"
 DEPT_SUBMISSION_DOC = "budget_dept_submission"

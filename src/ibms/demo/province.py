@@ -85,8 +85,11 @@ def load_demo_province(seed: int = 2026) -> dict[str, int]:
         banks = {}
         units: dict[tuple[str, str], m.Unit] = {}
         for code, region in regions.items():
-            _save_all([m.FiscalYear(region_code=code, year=year, status=m.FiscalYear.Status.EXECUTING,
-                                    start_date=dt.date(year, 1, 1), end_date=dt.date(year, 12, 31))])
+            # this year executing; next year preparing (its budget is prepared and replied, no payments yet)
+            _save_all([m.FiscalYear(region_code=code, year=y, status=status, start_date=dt.date(y, 1, 1),
+                                    end_date=dt.date(y, 12, 31))
+                       for y, status in ((year, m.FiscalYear.Status.EXECUTING),
+                                         (year + 1, m.FiscalYear.Status.PREPARING))])
             banks[code] = _save_all([m.AgentBank(region_code=code, code=c, name=n, short_name=s) for c, n, s in BANKS])
             prefix = "省" if region.level == 2 else region.name
             for dcode, dname, dtype, subs in DEPARTMENTS:

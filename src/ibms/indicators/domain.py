@@ -72,8 +72,8 @@ def reallocation_violations(outs: list[tuple[Side, int]], ins: list[tuple[Side, 
     if len(natures) > 1:
         v.append(Violation("cross_fund_nature", "调剂不能跨资金性质（" + "、".join(sorted(natures)) + "）",
                            "fund_nature_code"))
-    for s, _ in ins:
-        if s.exists and s.is_sangong:
+    for s, _ in ins:  # new receiving indicators too: a 三公 class never receives (the flag follows the class)
+        if s.is_sangong:
             v.append(Violation("sangong_increase", f"三公经费指标 {s.key} 只减不增，不能作为调入方", "lines"))
     if any(s.is_personnel for s, _ in outs):
         for s, _ in ins:

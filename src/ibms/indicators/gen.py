@@ -23,7 +23,7 @@ default is given):
     is_gov_pur       bool  default False
     is_track         bool  default False   直达资金
     is_sanbao        bool  default False   三保
-    is_sangong       bool  default False   三公
+    is_sangong       bool  ignored: derived from dep_eco_code, as the services do (masterdata.selectors.is_sangong)
     rec_region_code  str   receiving region of a transfer-payment line (default "")
     doc_no           str   reply document number; lines sharing (region_code, doc_no) share one
                            SourceDocument (kind budget_reply)
@@ -45,6 +45,7 @@ from collections import Counter
 from django.db import transaction
 
 from ibms.masterdata.models import Unit
+from ibms.masterdata.selectors import is_sangong, sangong_eco_codes
 
 from . import domain
 from .models import Indicator, IndicatorEntry, SourceDocument
@@ -73,6 +74,7 @@ def stage_indicators(ctx) -> None:
     units = {pk: (path, dept) for pk, path, dept in Unit.objects.filter(
         region_code__in={r for r, _ in per_key}).values_list("id", "path", "department_id")}
     total = sum(per_key.values())
+    sangong = {key: sangong_eco_codes(fiscal_year=key[1], region_code=key[0]) for key in per_key}
 
     def rows():
         for spec in reply:
@@ -91,7 +93,8 @@ def stage_indicators(ctx) -> None:
                 bgt_type_code=spec.get("bgt_type_code") or default_type,
                 is_executable=bool(spec.get("is_executable", True)) and unit_id is not None,
                 is_gov_pur=bool(spec.get("is_gov_pur")), is_track=bool(spec.get("is_track")),
-                is_sanbao=bool(spec.get("is_sanbao")), is_sangong=bool(spec.get("is_sangong")),
+                is_sanbao=bool(spec.get("is_sanbao")),
+                is_sangong=is_sangong(spec.get("dep_eco_code") or "", fiscal_year=year, codes=sangong[(region, year)]),
                 rec_region_code=spec.get("rec_region_code") or "", amount=amount, available=amount)
 
     ctx.insert(Indicator, rows(), total=total, desc="预算指标")

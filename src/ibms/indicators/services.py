@@ -6,9 +6,21 @@ buckets and the audit in one transaction. Each entry names its source document (
 consuming document's key).
 
 Services for other modules run inside the caller's transaction (`transaction.atomic()`, a savepoint) and say
-so: `source_document_create`, `indicators_create` (budgeting's reply), `indicator_reserve`,
-`reservation_post`, `reservation_void`, `indicator_restore` (treasury). The movements behind pages and the
-API own their transaction (`durable=True`).
+so: `source_document_create`, `indicators_create` (budgeting's reply). The payment reservation —
+`indicator_reserve`, `reservation_post`, `reservation_void`, `indicator_restore` (treasury) — is a set of
+building blocks: they refuse to run outside the caller's transaction and check no permission of their own (see
+the section below). The movements behind pages and the API own their transaction (`durable=True`).
+
+The fiscal year must accept the movement (`masterdata.selectors.fiscal_year_require`, purpose "indicator"): a
+closed year refuses every movement and every new indicator (`fiscal_year_closed`), a year the region has not set
+up refuses them too (`fiscal_year_missing`); a preparing year takes them (next year's 批复 is written while it
+prepares). Carry-over writes both years, so both must accept it: carry over first, then close the year. The
+payment side (reserve, post, void, restore) is not checked here: treasury checks its own writes before it
+reserves, and the postings and releases that follow a bank message record what already happened.
+`fiscal_year_require_for` is imported here for treasury, which reaches the guard through this module.
+
+`is_sangong` is derived from the department economic class (`masterdata.selectors.is_sangong`) on every
+indicator this module creates; a caller's `IndicatorSpec.is_sangong` is not used.
 """
 
 from __future__ import annotations
@@ -28,7 +40,13 @@ from ibms.core.money import fen_to_str, format_fen
 from ibms.core.numbering import next_number
 from ibms.core.scoping import CHANGE, VIEW, ScopeSpec, check_write_scope, get_in_scope, require_perm, scope_of
 from ibms.masterdata.models import Region, Unit, ValueSetItem
-from ibms.masterdata.selectors import region_chain
+from ibms.masterdata.selectors import (
+    fiscal_year_require,
+    fiscal_year_require_for,
+    is_sangong,
+    region_chain,
+    sangong_eco_codes,
+)
 from ibms.projects.models import Project
 
 from . import domain
@@ -58,7 +76,6 @@ INCREASE_KINDS = {Kind.SUPPLEMENT, Kind.RESERVE_FUND, Kind.TRANSFER_ADVANCE, Kin
 
 P_ADD, P_CHANGE = "indicators.add_indicator", "indicators.change_indicator"
 P_DOC = "indicators.add_sourcedocument"
-P_RESERVE, P_SETTLE = "indicators.add_reservation", "indicators.change_reservation"
 P_REALLOC_SUBMIT, P_REALLOC_REVIEW = "indicators.add_reallocation", "indicators.change_reallocation"
 P_TRANSFER_ALLOT, P_TRANSFER_RECEIVE = "indicators.add_transfernotice", "indicators.change_transfernotice"
 UNIT_WRITABLE = ScopeSpec(unit_path_field="unit_path", unit_writable=True)  # payments: units spend their own
@@ -94,7 +111,7 @@ class IndicatorSpec:
     is_gov_pur: bool = False
     is_track: bool = False
     is_sanbao: bool = False
-    is_sangong: bool = False
+    is_sangong: bool = False  # not used to create: derived from dep_eco_code (masterdata.selectors.is_sangong)
     rec_region_code: str = ""
     summary: str = ""
 
@@ -157,6 +174,7 @@ def source_document_create(*, actor, region_code: str, year: int, kind: str, doc
     """Register a document indicators rest on. Runs inside the caller's transaction (savepoint)."""
     require_perm(actor, P_DOC)
     check_write_scope(actor, region_code=region_code)
+    fiscal_year_require(region_code, year, purpose="indicator")
     with transaction.atomic():
         return _create_source(actor, region_code=region_code, year=year, kind=kind,
                               doc=Doc(doc_no, title, doc_date, upper_doc_no, adj_batch_no))
@@ -313,6 +331,7 @@ def _build_rows(source: SourceDocument, specs: list[IndicatorSpec], *, parents: 
     wanted = {"fund_type": {s.fund_nature_code for s in specs}, "exp_func": {s.exp_func_code for s in specs},
               "dep_eco": {s.dep_eco_code for s in specs}, "gov_eco": {s.gov_eco_code for s in specs}}
     bad_codes = _classification_violations(year, region, wanted, {"exp_func", "dep_eco", "gov_eco"})
+    sangong = sangong_eco_codes(fiscal_year=year, region_code=region)
     default_source, default_type = domain.source_codes().get(source.kind, ("", ""))
     rows: list[Indicator] = []
     for i, s in enumerate(specs):
@@ -353,7 +372,8 @@ def _build_rows(source: SourceDocument, specs: list[IndicatorSpec], *, parents: 
             exp_func_code=s.exp_func_code, gov_eco_code=s.gov_eco_code, dep_eco_code=s.dep_eco_code,
             pay_type_code=s.pay_type_code, source_type_code=s.source_type_code or default_source,
             bgt_type_code=s.bgt_type_code or default_type, is_executable=s.is_executable, is_gov_pur=s.is_gov_pur,
-            is_track=s.is_track, is_sanbao=s.is_sanbao, is_sangong=s.is_sangong,
+            is_track=s.is_track, is_sanbao=s.is_sanbao,
+            is_sangong=is_sangong(s.dep_eco_code, fiscal_year=year, region_code=region, codes=sangong),
             rec_region_code=s.rec_region_code, adj_batch_no=source.adj_batch_no,
             amount=s.amount, available=s.amount))
     if v:
@@ -395,6 +415,7 @@ def indicators_create(*, actor, source: SourceDocument, specs: list[IndicatorSpe
     check_write_scope(actor, region_code=source.region_code)
     if source.kind not in CREATING_KINDS:
         raise invalid("source_cannot_create", f"“{source.get_kind_display()}”文件不能生成新指标", "source")
+    fiscal_year_require(source.region_code, source.year, purpose="indicator")
     if not specs:
         return []
     with transaction.atomic():
@@ -409,7 +430,9 @@ def indicators_create(*, actor, source: SourceDocument, specs: list[IndicatorSpe
 # --- movements behind pages and the API ----------------------------------------------------------------------
 
 def _doc(actor, ind: Indicator, doc: Doc, kinds: set[str], create_kind: str) -> SourceDocument:
+    """The document of a movement on the (locked) indicator, whose fiscal year must accept movements."""
     require_perm(actor, P_DOC)
+    fiscal_year_require(ind.region_code, ind.year, purpose="indicator")
     return _source_for(actor, region_code=ind.region_code, year=ind.year, kinds=kinds, doc=doc,
                        create_kind=create_kind)
 
@@ -446,7 +469,7 @@ def indicator_distribute(*, actor, indicator_id: int, doc: Doc, splits: list[Spl
             dep_eco_code=s.dep_eco_code or parent.dep_eco_code, pay_type_code=parent.pay_type_code,
             source_type_code=parent.source_type_code, bgt_type_code=parent.bgt_type_code, is_executable=True,
             is_gov_pur=parent.is_gov_pur, is_track=parent.is_track, is_sanbao=parent.is_sanbao,
-            is_sangong=parent.is_sangong, summary=s.summary or parent.summary) for s in splits]
+            summary=s.summary or parent.summary) for s in splits]
         children = _build_rows(source, specs, parents=[parent] * len(specs))
         _insert(actor, children, counterparts=[parent] * len(children), memo="分配")
         ledger = _Ledger(actor)
@@ -574,6 +597,8 @@ def indicator_carry_over(*, actor, indicator_ids: list[int], doc: Doc) -> list[I
         if len(regions_years) != 1:
             raise invalid("mixed_lines", "一次结转的指标必须属于同一区划和年度", "indicator_ids")
         region, year = regions_years.pop()
+        fiscal_year_require(region, year, purpose="indicator")  # carry over before the year closes
+        fiscal_year_require(region, year + 1, purpose="indicator")
         picked = [i for i in olds.values() if i.available > 0]
         if not picked:
             raise invalid("nothing_to_carry", "所选指标没有可结转的余额", "indicator_ids")
@@ -585,7 +610,7 @@ def indicator_carry_over(*, actor, indicator_ids: list[int], doc: Doc) -> list[I
             unit_id=o.unit_id, department_id=o.department_id, project_id=o.project_id, gov_eco_code=o.gov_eco_code,
             dep_eco_code=o.dep_eco_code, pay_type_code=o.pay_type_code, bgt_type_code=carry_type,
             is_executable=o.is_executable, is_gov_pur=o.is_gov_pur, is_track=o.is_track, is_sanbao=o.is_sanbao,
-            is_sangong=o.is_sangong, rec_region_code=o.rec_region_code, summary=o.summary) for o in picked]
+            rec_region_code=o.rec_region_code, summary=o.summary) for o in picked]
         news = _build_rows(source, specs, parents=picked)
         _insert(actor, news, counterparts=picked, memo="上年结转")
         ledger = _Ledger(actor)
@@ -607,13 +632,18 @@ def _side(ind: Indicator, category: str | None) -> domain.Side:
 
 
 def _new_in_spec(line: ReallocIn | ReallocationLine, template: Indicator, i: int) -> IndicatorSpec:
+    """A new receiving indicator: the first out-indicator's classification unless the line refines it. Its 三公
+    flag (derived from the class, as creation will) is filled in for the 调剂 rules: a 三公 class never receives."""
+    dep_eco = line.dep_eco_code or template.dep_eco_code
     return IndicatorSpec(
         amount=0, fund_nature_code=template.fund_nature_code,
         exp_func_code=line.exp_func_code or template.exp_func_code, unit_id=line.unit_id,
-        project_id=line.project_id, dep_eco_code=line.dep_eco_code or template.dep_eco_code,
+        project_id=line.project_id, dep_eco_code=dep_eco,
         gov_eco_code=line.gov_eco_code or template.gov_eco_code, pay_type_code=template.pay_type_code,
         is_executable=True, is_gov_pur=template.is_gov_pur, is_track=template.is_track,
-        is_sanbao=template.is_sanbao, is_sangong=False, summary=f"调剂调入（第{i + 1}行）")
+        is_sanbao=template.is_sanbao,
+        is_sangong=is_sangong(dep_eco, fiscal_year=template.year, region_code=template.region_code),
+        summary=f"调剂调入（第{i + 1}行）")
 
 
 def _check_reallocation(outs: list[tuple[Indicator, int]], ins: list[tuple[Indicator | None, IndicatorSpec, int]]):
@@ -630,7 +660,8 @@ def _check_reallocation(outs: list[tuple[Indicator, int]], ins: list[tuple[Indic
             in_sides.append((domain.Side(key=f"新指标（第{n + 1}行）", fund_nature_code=spec.fund_nature_code,
                                          is_personnel=domain.is_personnel(categories.get(spec.project_id),
                                                                           spec.dep_eco_code),
-                                         is_track=spec.is_track, is_gov_pur=spec.is_gov_pur, exists=False), amount))
+                                         is_sangong=spec.is_sangong, is_track=spec.is_track,
+                                         is_gov_pur=spec.is_gov_pur, exists=False), amount))
     v = domain.reallocation_violations(out_sides, in_sides)
     if v:
         raise ValidationFailed(v, message="调剂不符合规定")
@@ -657,6 +688,7 @@ def reallocation_submit(*, actor, reason: str, outs: list[tuple[int, int]], ins:
         if len(regions) != 1:
             raise invalid("mixed_lines", "调剂的指标必须属于同一区划和年度", "lines")
         region, year = regions.pop()
+        fiscal_year_require(region, year, purpose="indicator")
         template = rows[outs[0][0]]
         specs = [(rows[line.indicator_id] if line.indicator_id else None,
                   None if line.indicator_id else _new_in_spec(line, template, n), line.amount)
@@ -693,6 +725,7 @@ def reallocation_submit(*, actor, reason: str, outs: list[tuple[int, int]], ins:
 def reallocation_review(*, actor, pk: int, approve: bool, comment: str = "") -> Reallocation:
     """Approve (the paired entries are written now, against the balances as they are now) or return a 调剂."""
     require_perm(actor, P_REALLOC_REVIEW)
+    fiscal_year_require_for(Reallocation.objects.restrict(actor, CHANGE), pk, purpose="indicator", when=approve)
     with transaction.atomic(durable=True):
         r = get_in_scope(Reallocation.objects.select_for_update(), actor, CHANGE, what="调剂单", pk=pk)
         if r.status != Reallocation.Status.SUBMITTED:
@@ -777,6 +810,7 @@ def transfer_allot(*, actor, indicator_id: int, rec_region_code: str, amount: in
             raise invalid("not_lower_region", "转移支付只能下达给本级所辖的下级区划", "rec_region_code")
         if ind.rec_region_code and ind.rec_region_code != rec_region_code:
             raise invalid("rec_region_mismatch", f"该指标的接收区划为 {ind.rec_region_code}", "rec_region_code")
+        fiscal_year_require(rec_region_code, ind.year, purpose="indicator")  # the receiving region's year too
         source = _doc(actor, ind, doc, {Kind.ALLOT}, Kind.ALLOT)
         notice_date = notice_date or source.doc_date  # the allotting document's date, by default
         approval = ind.source.doc_date if ind.source.kind == Kind.BUDGET_REPLY else None
@@ -824,6 +858,7 @@ def transfer_receive(*, actor, notice_id: int, doc_no: str, doc_title: str = "",
             raise invalid("no_chain", "未配置转移支付接收流程")
         workflow.check_step_actor(actor, steps[0], submitted_by_id=None)
         check_write_scope(actor, region_code=notice.region_code)
+        fiscal_year_require(notice.region_code, notice.year, purpose="indicator")
         source = _create_source(actor, region_code=notice.region_code, year=notice.year, kind=notice.kind,
                                 doc=Doc(doc_no, doc_title or notice.upper_doc_title, doc_date,
                                         upper_doc_no=notice.upper_doc_no))
@@ -848,6 +883,20 @@ def transfer_receive(*, actor, notice_id: int, doc_no: str, doc_title: str = "",
 
 
 # --- payments: the two-phase reservation (treasury) ------------------------------------------------------------
+#
+# Building blocks, not an interface for people: no page or endpoint calls them. Each runs inside the transaction of
+# the business service that calls it (payment submit/review/withdraw and 实拨 in treasury with the clerk, reviewer or
+# 国库处 as actor; receipts, returns and refunds applied by the bank handlers as the system user) and refuses to run
+# outside one (`RuntimeError`). That service has already checked its own permission, so these check none: a role
+# never holds a reservation permission. They still keep the actor to their scope (an indicator or reservation of
+# another unit is not found; an upper level reads a lower region's indicators but never spends them), and the
+# actor is written on the ledger entries.
+
+def _in_callers_transaction(name: str) -> None:
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError(f"indicators.services.{name} is a building block of a business service: it must run "
+                           "inside the caller's transaction (transaction.atomic)")
+
 
 def _find_reservation(actor, consumer: str) -> Reservation:
     qs = Reservation.objects.restrict(actor, VIEW).filter(consumer=consumer)
@@ -869,8 +918,9 @@ def _lock_for_payment(actor, indicator_id: int) -> Indicator:
 def indicator_reserve(*, actor, indicator_id: int, amount: int, consumer: str) -> Reservation:
     """预占: a payment request holds `amount` of an executable indicator (available → reserved). Idempotent by
     `consumer` (the request's key): the same key, indicator and amount returns the first reservation.
-    Overdraw is refused with code `overdraw`. Runs inside the caller's transaction (savepoint)."""
-    require_perm(actor, P_RESERVE)
+    Overdraw is refused with code `overdraw`. Runs only inside the caller's transaction (a savepoint in it); checks
+    the actor's scope, not a permission (the caller's own permission covers it)."""
+    _in_callers_transaction("indicator_reserve")
     _positive(amount)
     consumer = (consumer or "").strip()
     if not consumer or len(consumer) > 100:
@@ -901,7 +951,7 @@ def indicator_reserve(*, actor, indicator_id: int, amount: int, consumer: str) -
 
 
 def _settle(actor, consumer: str, *, post: bool) -> Reservation:
-    require_perm(actor, P_SETTLE)
+    _in_callers_transaction("reservation_post" if post else "reservation_void")
     with transaction.atomic():
         found = _find_reservation(actor, consumer)
         ind = _lock_for_payment(actor, found.indicator_id)
@@ -927,20 +977,23 @@ def _settle(actor, consumer: str, *, post: bool) -> Reservation:
 
 def reservation_post(*, actor, consumer: str) -> Reservation:
     """核销: the payment went out, reserved → spent. At most once (`already_posted`); refused after a void
-    (`already_voided`). Runs inside the caller's transaction (savepoint)."""
+    (`already_voided`). Runs only inside the caller's transaction (a savepoint in it); checks the actor's scope,
+    not a permission."""
     return _settle(actor, consumer, post=True)
 
 
 def reservation_void(*, actor, consumer: str) -> Reservation:
     """释放: the request was withdrawn or refused, reserved → available. At most once (`already_voided`);
-    refused after a post (`already_posted`). Runs inside the caller's transaction (savepoint)."""
+    refused after a post (`already_posted`). Runs only inside the caller's transaction (a savepoint in it); checks
+    the actor's scope, not a permission."""
     return _settle(actor, consumer, post=False)
 
 
 def indicator_restore(*, actor, consumer: str, amount: int) -> Reservation:
     """退回恢复: a bank return or refund of a posted payment gives `amount` back (spent → available), in
-    total never more than was posted. Runs inside the caller's transaction (savepoint)."""
-    require_perm(actor, P_SETTLE)
+    total never more than was posted. Runs only inside the caller's transaction (a savepoint in it); checks the
+    actor's scope, not a permission."""
+    _in_callers_transaction("indicator_restore")
     _positive(amount)
     with transaction.atomic():
         found = _find_reservation(actor, consumer)

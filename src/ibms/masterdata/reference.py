@@ -26,6 +26,7 @@ MISC_NAMES = {
     "pro_kind": "项目类别", "itfe_voucher_status": "国库凭证状态", "legacy_pay_type": "支付方式（旧）",
     "voucher_type": "国库凭证类型", "fund_type": "资金性质", "pay_type": "支付方式", "set_mode": "结算方式",
     "pay_bus_type": "支付业务类型", "bgt_type": "指标类型", "bgt_source": "指标来源", "revenue": "收入分类",
+    "sangong_eco": "三公经费经济分类",
 }
 PREFIX_TREES = {"pro_kind"}  # small lists whose hierarchy follows from code prefixes
 
