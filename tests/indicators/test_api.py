@@ -1,13 +1,15 @@
-"""/api/v1/indicators/: list/get/entries/lineage, the movements, 调剂, transfer notices and reservations, with
-money as yuan strings and stable error codes."""
+"""/api/v1/indicators/: list/get/entries/lineage, the movements, 调剂 and transfer notices, with money as yuan
+strings and stable error codes; the reservations have no endpoint."""
 
 from __future__ import annotations
 
 import json
 
 import pytest
+from django.db import transaction
 
-from ibms.indicators.models import Indicator, IndicatorEntry
+from ibms.indicators import services as s
+from ibms.indicators.models import Indicator, IndicatorEntry, Reservation
 
 from .conftest import COUNTY, FUNC, FUND, PROVINCE, YEAR, one, unit
 
@@ -63,24 +65,28 @@ def test_movements_and_error_codes(client_as, user):
     assert kinds == ["create", "increase", "freeze", "adjust"]
 
 
-def test_reservation_endpoints(client_as, user):
+def test_reservations_have_no_endpoint_and_show_in_the_lineage(client_as, user):
+    """Reserving and settling are building blocks of the treasury services: no endpoint reaches them (404 in the
+    API's error format); what the services reserved is read through the indicator."""
     ind = one(user("fin_budget"), 100_000)
     c = client_as("school_clerk")
-    r = post(c, f"{API}/reservations", {"indicator_id": ind.pk, "amount": "300", "consumer": "api:pay:1"})
-    assert r.status_code == 201 and r.json()["status"] == "reserved"
-    r = post(c, f"{API}/reservations", {"indicator_id": ind.pk, "amount": "800", "consumer": "api:pay:2"})
-    assert r.status_code == 409 and r.json()["code"] == "overdraw"
-    assert post(c, f"{API}/reservations/post", {"consumer": "api:pay:1"}).json()["status"] == "posted"
-    r = post(c, f"{API}/reservations/post", {"consumer": "api:pay:1"})
-    assert r.status_code == 409 and r.json()["code"] == "already_posted"
-    r = post(c, f"{API}/reservations/void", {"consumer": "api:pay:1"})
-    assert r.status_code == 409 and r.json()["code"] == "already_posted"
-    r = post(c, f"{API}/reservations/restore", {"consumer": "api:pay:1", "amount": "100"})
-    assert r.json()["restored"] == "100.00"
+    for url, body in ((f"{API}/reservations", {"indicator_id": ind.pk, "amount": "300", "consumer": "api:pay:1"}),
+                      (f"{API}/reservations/post", {"consumer": "api:pay:1"}),
+                      (f"{API}/reservations/void", {"consumer": "api:pay:1"}),
+                      (f"{API}/reservations/restore", {"consumer": "api:pay:1", "amount": "100"})):
+        r = post(c, url, body)
+        assert r.status_code == 404 and r.json()["code"] == "not_found", url
+    assert Reservation.objects.filter(indicator=ind).count() == 0
+    clerk = user("school_clerk")
+    with transaction.atomic():  # the payment request's own transaction
+        s.indicator_reserve(actor=clerk, indicator_id=ind.pk, amount=30_000, consumer="api:pay:1")
+        s.reservation_post(actor=clerk, consumer="api:pay:1")
+        s.indicator_restore(actor=clerk, consumer="api:pay:1", amount=10_000)
     got = c.get(f"{API}/{ind.pk}").json()
     assert (got["available"], got["spent"]) == ("800.00", "200.00")
     lineage = c.get(f"{API}/{ind.pk}/lineage").json()
-    assert [x["consumer"] for x in lineage["reservations"]] == ["api:pay:1"]
+    assert [(x["consumer"], x["status"], x["restored"]) for x in lineage["reservations"]] == [
+        ("api:pay:1", "posted", "100.00")]
 
 
 def test_out_of_scope_is_404(client_as, user):

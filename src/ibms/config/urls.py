@@ -21,3 +21,5 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     *resource_urls(),
 ]
+
+handler404 = "ibms.core.views.not_found"  # JSON under /api/, the error page elsewhere

@@ -1,7 +1,10 @@
-"""REST endpoints for a registered Resource (list with filters and paging, get, create, update) and the
-error format every endpoint shares: {"code", "message", "detail"}. Money travels as decimal strings."""
+"""REST endpoints for a registered Resource (list with filters and paging, get, create, update), the error
+format every endpoint shares: {"code", "message", "detail"} (money travels as decimal strings), and the write
+gate: every write operation checks the permission `core.policy` maps it to, inside authentication, before its
+payload is parsed."""
 
-
+import functools
+from collections.abc import Iterator
 from typing import Any
 
 from django import forms as djforms
@@ -12,6 +15,7 @@ from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
 from pydantic import create_model
 
+from . import policy
 from .errors import DomainError
 from .money import MoneyField, fen_to_str
 from .resources import Resource, all_resources
@@ -154,6 +158,68 @@ def install_error_handlers(api: NinjaAPI) -> None:
         message = HTTP_MESSAGES.get(exc.status_code, "请求未能处理")
         return api.create_response(request, {"code": f"http_{exc.status_code}", "message": message,
                                              "detail": str(exc)}, status=exc.status_code)
+
+
+class WriteGate:
+    """One of the API's authentications, followed by the write-route permission check: a user who authenticates
+    but lacks the route's permission is refused (403, `permission_denied`, audited) before the payload is parsed;
+    a write operation without a rule is refused to everyone (`route_not_in_policy`)."""
+
+    def __init__(self, auth, operation_id: str, rule: "policy.RouteRule | None"):
+        self.auth, self.operation_id, self.rule = auth, operation_id, rule
+
+    def __call__(self, request):
+        user = self.auth(request)
+        if user:
+            request.auth = user  # the denial names who was refused
+            policy.enforce(user, self.rule, route=f"api {self.operation_id}")
+        return user
+
+    @property
+    def openapi_security_schema(self):  # the documented scheme is the wrapped authentication's
+        return self.auth.openapi_security_schema
+
+
+@functools.cache
+def _gate_class(auth_class: type) -> type:
+    # named after the authentication it wraps: the OpenAPI document names security schemes by class name
+    return type(auth_class.__name__, (WriteGate,), {"__module__": WriteGate.__module__})
+
+
+def _routers(routers, prefix: str = "") -> Iterator[tuple[str, Router]]:
+    for entry in routers:
+        path, router = prefix + entry[0], entry[1]
+        yield path, router
+        yield from _routers(router._routers, path)
+
+
+def operations(api: NinjaAPI) -> Iterator[tuple[str, Any]]:
+    """Every operation of the API as (path under the API, operation), walking the routers and their children."""
+    seen: set[int] = set()
+    for prefix, router in _routers(api._routers):
+        if id(router) in seen:
+            continue
+        seen.add(id(router))
+        for path, view in router.path_operations.items():
+            for op in view.operations:
+                yield prefix + path, op
+
+
+def operation_id(api: NinjaAPI, op) -> str:
+    return op.operation_id or api.get_openapi_operation_id(op)
+
+
+def install_write_gate(api: NinjaAPI) -> None:
+    """Put the write gate in front of every write operation (call once every router is added, before the URLs)."""
+    default = api.auth if isinstance(api.auth, list | tuple) else [api.auth]
+    for _, op in operations(api):
+        if not set(op.methods) & policy.WRITE_METHODS or any(isinstance(a, WriteGate) for a in op.auth_callbacks):
+            continue
+        oid = operation_id(api, op)
+        rule = policy.api_rule(oid)
+        gated = [_gate_class(type(a))(a, oid, rule) for a in (op.auth_callbacks or default)]
+        op.auth_param = gated
+        op.auth_callbacks = gated
 
 
 def add_resource_routers(api: NinjaAPI) -> None:

@@ -64,8 +64,8 @@ class NotFound(DomainError):
 
 
 class PermissionDenied(DomainError):
-    def __init__(self, message: str = "没有执行该操作的权限", code: str = "permission_denied"):
-        super().__init__(code=code, message=message, http_status=403, log_message=code)
+    def __init__(self, message: str = "没有执行该操作的权限", code: str = "permission_denied", detail: Any = None):
+        super().__init__(code=code, message=message, detail=detail, http_status=403, log_message=code)
 
 
 class Conflict(DomainError):

@@ -10,14 +10,14 @@ from django.core.exceptions import FieldDoesNotExist
 from django.db import models
 from django.db.models import Q
 from django.forms.widgets import NullBooleanSelect
-from django.http import HttpResponse
+from django.http import HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import path, reverse
 from django.utils.http import content_disposition_header
 from django.views.decorators.http import require_http_methods
 
 from . import excel
-from .errors import ValidationFailed
+from .errors import NotFound, ValidationFailed
 from .models import ChangeLog
 from .money import MoneyField, format_fen
 from .resources import Resource, all_resources, get_resource
@@ -227,3 +227,12 @@ def navigation_groups(user) -> list[tuple[str, list[Resource]]]:
         if user.is_authenticated and user.has_perm(r.perm("view")):
             groups.setdefault(r.group, []).append(r)
     return list(groups.items())
+
+
+def not_found(request, exception=None):
+    """handler404: an address nothing answers — under /api/ the API's error format ({"code","message","detail"}),
+    elsewhere the shared error page; the code is `not_found` either way."""
+    if request.path.startswith("/api/"):
+        return JsonResponse({"code": "not_found", "message": "请求的资源不存在", "detail": None}, status=404,
+                            json_dumps_params={"ensure_ascii": False})
+    return render(request, "core/error.html", {"error": NotFound("页面")}, status=404)

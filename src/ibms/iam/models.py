@@ -83,6 +83,7 @@ class User(AbstractUser):
     class Meta:
         verbose_name = verbose_name_plural = "用户"
         ordering = ["username"]
+        permissions = [("unlock_user", "解除账户锁定")]
 
     def __str__(self) -> str:
         return self.real_name or self.username

@@ -1,63 +1,136 @@
-"""The roles of PRODUCT §1 and the Django permissions each carries. Synced into groups at set-up."""
+"""The roles of PRODUCT §1 and the permissions each carries: the permission policy, which is data.
+
+Every grant is a row of `data/policy/permissions/<app>.csv` (columns `role,permission,why`), one file per app
+holding only that app's own permissions (`<app>.<codename>`), with a short reason in Chinese. `load_policy()`
+reads and checks the files (a known role, a permission some model declares, the file's own app, a reason, no
+duplicate; the three administrator roles hold no business permission — 三员分立); `sync_roles()`, run by
+`ibms setup`, makes each role's group hold exactly the permissions its rows name. Nothing else gives a role a
+permission. See data/policy/README.md.
+"""
 
 from __future__ import annotations
 
+import csv
+from dataclasses import dataclass
+from pathlib import Path
+
+from django.apps import apps
+from django.conf import settings
 from django.contrib.auth.models import Group, Permission
 from django.db import transaction
 
+from ibms.core.policy import known_permissions
+
 from .models import Role
 
-MD_REGION_LEVEL = ["region", "fiscalyear", "holiday", "valuesetitem", "ecomapping", "unit", "expenditurestandard",
-                   "agentbank", "bankaccount", "payee", "blacklistentry", "person"]
-MD_ALL = [*MD_REGION_LEVEL]
-VIEW_MD = [f"masterdata.view_{m}" for m in MD_ALL]
-EDIT_MD = [f"masterdata.{a}_{m}" for m in MD_REGION_LEVEL for a in ("add", "change")]
-UNIT_EDIT = [f"masterdata.{a}_{m}" for m in ("person", "payee") for a in ("add", "change")]
-
-# code, name, organisation kind, permissions
-ROLES: list[tuple[str, str, str, list[str]]] = [
-    ("budget_division", "预算处", "finance", VIEW_MD + EDIT_MD),
-    ("sector_division", "业务处室", "finance", VIEW_MD),
-    ("treasury_division", "国库处", "finance", VIEW_MD + EDIT_MD),
-    ("accounting_division", "会计处", "finance", VIEW_MD),
-    ("it_division", "信息中心", "finance", VIEW_MD + EDIT_MD),
-    ("dept_reviewer", "主管部门审核", "department", VIEW_MD),
-    ("dept_clerk", "主管部门经办", "department", VIEW_MD + UNIT_EDIT),
-    ("unit_clerk", "单位经办", "unit", VIEW_MD + UNIT_EDIT),
-    ("unit_reviewer", "单位审核", "unit", VIEW_MD),
-    ("unit_head", "单位负责人", "unit", VIEW_MD),
-    ("oversight", "监督查询（人大/审计/纪检）", "oversight", VIEW_MD),
-    ("sys_admin", "系统管理员", "admin", ["iam.view_user", "iam.add_user", "iam.change_user", "iam.view_organization",
-                                          "iam.add_organization", "iam.change_organization", "iam.view_role",
-                                          "masterdata.view_region", "masterdata.view_unit"]),
-    ("security_admin", "安全保密管理员", "admin", ["iam.view_user", "iam.view_apitoken", "iam.add_apitoken",
-                                                 "iam.change_apitoken", "iam.view_usercertificate",
-                                                 "iam.add_usercertificate", "iam.change_usercertificate"]),
-    ("audit_admin", "安全审计员", "admin", ["core.view_changelog", "core.view_businessevent"]),
+# code, name, organisation kind
+ROLES: list[tuple[str, str, str]] = [
+    ("budget_division", "预算处", "finance"),
+    ("sector_division", "业务处室", "finance"),
+    ("treasury_division", "国库处", "finance"),
+    ("accounting_division", "会计处", "finance"),
+    ("it_division", "信息中心", "finance"),
+    ("dept_reviewer", "主管部门审核", "department"),
+    ("dept_clerk", "主管部门经办", "department"),
+    ("unit_clerk", "单位经办", "unit"),
+    ("unit_reviewer", "单位审核", "unit"),
+    ("unit_head", "单位负责人", "unit"),
+    ("oversight", "监督查询（人大/审计/纪检）", "oversight"),
+    ("sys_admin", "系统管理员", "admin"),
+    ("security_admin", "安全保密管理员", "admin"),
+    ("audit_admin", "安全审计员", "admin"),
 ]
 ADMIN_ROLES = {"sys_admin", "security_admin", "audit_admin"}
 
-# Permissions that later apps add to existing roles (`grant` in their AppConfig.ready), merged by sync_roles.
-_GRANTS: dict[str, set[str]] = {}
+# 三员分立: the administrator roles manage accounts, tokens, certificates and read the audit log; of the business data
+# they see only the regions and units an account is placed in.
+ADMIN_PERMISSION_PREFIXES = ("iam.", "core.view_", "masterdata.view_region", "masterdata.view_unit")
+
+POLICY_COLUMNS = ["role", "permission", "why"]
+
+
+class PolicyError(ValueError):
+    """A permissions file that cannot be the policy: names the file and line."""
+
+
+@dataclass(frozen=True)
+class Grant:
+    role: str
+    permission: str
+    why: str
+    origin: str  # file:line
+
+
+def policy_dir() -> Path:
+    return Path(settings.DATA_DIR) / "policy" / "permissions"
+
+
+def ibms_app_labels() -> list[str]:
+    return [c.label for c in apps.get_app_configs() if c.name.startswith("ibms.")]
+
+
+def load_policy() -> list[Grant]:
+    """Every grant of every `data/policy/permissions/<app>.csv`, checked; raises PolicyError naming the row."""
+    labels, roles, known = set(ibms_app_labels()), {code for code, *_ in ROLES}, known_permissions()
+    files = sorted(policy_dir().glob("*.csv"))
+    if not files:
+        raise PolicyError(f"no permission policy under {policy_dir()} (IBMS_DATA_DIR)")
+    grants: list[Grant] = []
+    seen: set[tuple[str, str]] = set()
+    for path in files:
+        app = path.stem
+        if app not in labels:
+            raise PolicyError(f"{path}: no installed app is called {app!r}")
+        with open(path, encoding="utf-8", newline="") as fh:
+            reader = csv.DictReader(fh)
+            if reader.fieldnames != POLICY_COLUMNS:
+                raise PolicyError(f"{path}: the columns must be {','.join(POLICY_COLUMNS)}")
+            for n, row in enumerate(reader, start=2):
+                where = f"{path.name}:{n}"
+                role, perm, why = ((row.get(k) or "").strip() for k in POLICY_COLUMNS)
+                if role not in roles:
+                    raise PolicyError(f"{where}: unknown role {role!r}")
+                if perm.split(".", 1)[0] != app:
+                    raise PolicyError(f"{where}: {perm!r} is not a permission of {app} (each app grants its own)")
+                if perm not in known:
+                    raise PolicyError(f"{where}: no model declares the permission {perm!r}")
+                if not why:
+                    raise PolicyError(f"{where}: the reason (why) is missing")
+                if role in ADMIN_ROLES and not perm.startswith(ADMIN_PERMISSION_PREFIXES):
+                    raise PolicyError(f"{where}: {role} is an administrator role: no business permission (三员分立)")
+                if (role, perm) in seen:
+                    raise PolicyError(f"{where}: {role} {perm} is granted twice")
+                seen.add((role, perm))
+                grants.append(Grant(role, perm, why, where))
+    return grants
+
+
+def role_permissions() -> dict[str, set[str]]:
+    """role code → the permissions the policy gives it (every role, possibly none)."""
+    out: dict[str, set[str]] = {code: set() for code, *_ in ROLES}
+    for g in load_policy():
+        out[g.role].add(g.permission)
+    return out
 
 
 def grant(role_code: str, perms: list[str]) -> None:
-    if role_code not in {code for code, *_ in ROLES}:
-        raise ValueError(f"unknown role {role_code}")
-    if role_code in ADMIN_ROLES:
-        raise ValueError(f"{role_code} is an administrator role: no business permissions (三员分立)")
-    _GRANTS.setdefault(role_code, set()).update(perms)
+    raise RuntimeError(f"iam.roles.grant({role_code!r}, …) is gone: the permission policy is data — add rows "
+                       "to data/policy/permissions/<app>.csv")
 
 
 def sync_roles() -> int:
-    """Create/refresh each role's group and permissions; returns the number of roles."""
+    """Create/refresh each role's group so that it holds exactly the policy's permissions; returns the number of
+    roles."""
+    policy = role_permissions()
+    wanted = set().union(*policy.values())
+    by_name = {f"{p.content_type.app_label}.{p.codename}": p for p in Permission.objects.select_related(
+        "content_type").filter(content_type__app_label__in={w.split(".", 1)[0] for w in wanted})}
+    missing = sorted(wanted - by_name.keys())
+    if missing:
+        raise PolicyError(f"permissions not in the database (run migrate): {', '.join(missing)}")
     with transaction.atomic():
-        for code, name, kind, perms in ROLES:
+        for code, name, kind in ROLES:
             group, _ = Group.objects.get_or_create(name=f"role:{code}")
             Role.objects.update_or_create(code=code, defaults={"name": name, "org_kind": kind, "group": group})
-            objs = []
-            for p in sorted({*perms, *_GRANTS.get(code, ())}):
-                app, codename = p.split(".")
-                objs.append(Permission.objects.get(content_type__app_label=app, codename=codename))
-            group.permissions.set(objs)
+            group.permissions.set([by_name[p] for p in sorted(policy[code])])
     return len(ROLES)

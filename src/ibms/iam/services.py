@@ -96,8 +96,8 @@ def user_create(*, actor, username: str, password: str, organization: Organizati
 
 
 def user_unlock(*, actor, user_id: int) -> User:
-    """Lift a login lock (安全保密管理员 only) and forget the failures that caused it."""
-    if not (actor.is_superuser or "security_admin" in actor.role_codes):
+    """Lift a login lock (`iam.unlock_user`: the 安全保密管理员) and forget the failures that caused it."""
+    if not (actor and actor.is_authenticated and actor.has_perm("iam.unlock_user")):
         raise PermissionDenied("只有安全保密管理员可以解锁账户", code="unlock_denied")
     with transaction.atomic(durable=True):
         user = _user_in_scope(actor, user_id, lock=True)

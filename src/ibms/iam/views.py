@@ -90,7 +90,7 @@ def user_detail(request, pk: int):
         "certificates": selectors.certificates_of(actor=actor, user=user),
         "show_tokens": actor.has_perm("iam.view_apitoken"),
         "show_certificates": actor.has_perm("iam.view_usercertificate"),
-        "can_unlock": in_change_scope and (actor.is_superuser or "security_admin" in actor.role_codes),
+        "can_unlock": in_change_scope and actor.has_perm("iam.unlock_user"),
         "can_issue_token": in_change_scope and actor.has_perm("iam.add_apitoken"),
         "can_revoke_token": in_change_scope and actor.has_perm("iam.change_apitoken"),
         "can_bind": in_change_scope and actor.has_perm("iam.add_usercertificate"),

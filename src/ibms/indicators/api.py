@@ -1,7 +1,11 @@
-"""/api/v1/indicators/: the ledger (list, get, entries, lineage), every movement, 调剂, transfer notices and the
-payment reservation. Thin: parse, call one service or selector, serialize. Money travels as decimal yuan
-strings; errors are {"code","message","detail"} with stable codes (overdraw, cross_fund_nature, sangong_increase,
-personnel_out, already_posted, already_voided, already_received, not_found …)."""
+"""/api/v1/indicators/: the ledger (list, get, entries, lineage), every movement, 调剂 and transfer notices. Thin:
+parse, call one service or selector, serialize. Money travels as decimal yuan strings; errors are
+{"code","message","detail"} with stable codes (overdraw, cross_fund_nature, sangong_increase, personnel_out,
+already_received, not_found …).
+
+The payment reservation (reserve → post / void, restore) has no endpoint: it is a building block of the treasury
+services (payment submit, review, withdraw, 实拨, the bank receipts, returns and refunds), which reserve and settle
+inside their own transaction after checking their own permission. Reservations are read through the lineage."""
 
 from __future__ import annotations
 
@@ -564,50 +568,3 @@ def receive_notice(request, pk: int, payload: ReceiveIn):
     ind = services.transfer_receive(actor=request.auth, notice_id=pk, doc_no=payload.doc_no,
                                     doc_title=payload.doc_title, doc_date=payload.doc_date)
     return Status(201, _moved(ind.pk, request))
-
-
-# --- payments (treasury) ---------------------------------------------------------------------------------------------
-
-class ReserveIn(Schema):
-    indicator_id: int
-    amount: str
-    consumer: str
-
-
-class ConsumerIn(Schema):
-    consumer: str
-
-
-class RestoreIn(ConsumerIn):
-    amount: str
-
-
-def _reserve_atomic(fn, **kw):
-    with transaction.atomic(durable=True):
-        return fn(**kw)
-
-
-@router.post("/reservations", response={201: ReservationOut}, summary="支付预占（按单据幂等）",
-             operation_id="reservation_reserve")
-def reserve(request, payload: ReserveIn):
-    r = _reserve_atomic(services.indicator_reserve, actor=request.auth, indicator_id=payload.indicator_id,
-                        amount=_fen(payload.amount), consumer=payload.consumer)
-    return Status(201, _res(r))
-
-
-@router.post("/reservations/post", response=ReservationOut, summary="支付核销（预占 → 已支付，仅一次）",
-             operation_id="reservation_post")
-def post(request, payload: ConsumerIn):
-    return _res(_reserve_atomic(services.reservation_post, actor=request.auth, consumer=payload.consumer))
-
-
-@router.post("/reservations/void", response=ReservationOut, summary="预占释放（仅一次）", operation_id="reservation_void")
-def void(request, payload: ConsumerIn):
-    return _res(_reserve_atomic(services.reservation_void, actor=request.auth, consumer=payload.consumer))
-
-
-@router.post("/reservations/restore", response=ReservationOut, summary="退回恢复（已支付 → 可用）",
-             operation_id="reservation_restore")
-def restore(request, payload: RestoreIn):
-    return _res(_reserve_atomic(services.indicator_restore, actor=request.auth, consumer=payload.consumer,
-                                amount=_fen(payload.amount)))

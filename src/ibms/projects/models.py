@@ -89,7 +89,7 @@ class Project(Stamped):
         verbose_name = verbose_name_plural = "项目"
         ordering = ["region_code", "department", "priority", "code"]
         permissions = [("review_project", "审核项目"), ("rank_project", "项目排序"),
-                       ("generate_project", "测算基本支出项目")]
+                       ("generate_project", "测算基本支出项目"), ("close_project", "结项与终止项目")]
         constraints = [
             models.CheckConstraint(condition=Q(total_amount__gte=0), name="project_total_nonneg",
                                    violation_error_code="amount_negative"),

@@ -106,7 +106,7 @@ def project_detail(request, pk: int):
         "p": p, "step": step, "can_review": can_review, "finance_step": step is not None and step.holder == "finance",
         "can_edit": can_change and p.status == Project.Status.DRAFT and p.origin != Project.Origin.GENERATED,
         "can_submit": can_change and p.status == Project.Status.DRAFT,
-        "can_close": "budget_division" in roles and p.status in (Project.Status.IN_LIBRARY, Project.Status.IN_BUDGET,
+        "can_close": request.user.has_perm("projects.close_project") and p.status in (Project.Status.IN_LIBRARY, Project.Status.IN_BUDGET,
                                                                  Project.Status.EXECUTING),
         "history": selectors.change_history(p), "page_title": p.name,
         "cost_total": sum(c.amount for c in p.cost_lines.all())})

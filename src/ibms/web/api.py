@@ -3,7 +3,7 @@
 from ninja import NinjaAPI
 from ninja.security import django_auth
 
-from ibms.core.api import add_resource_routers, install_error_handlers
+from ibms.core.api import add_resource_routers, install_error_handlers, install_write_gate
 from ibms.iam.auth import TokenAuth
 
 api = NinjaAPI(title="预算管理一体化系统 API", version="1", urls_namespace="api-v1",
@@ -31,3 +31,4 @@ api.add_router("/monitoring", "ibms.monitoring.api.router")
 api.add_router("/banks", "ibms.banks.api.router")
 api.add_router("/treasury", "ibms.treasury.api.router")
 add_resource_routers(api)
+install_write_gate(api)  # every write operation: the permission of data/policy/routes/, before its payload
