@@ -1,7 +1,7 @@
-"""Test harness. The schema, reference data, roles and the demo province are loaded once per session;
-each `db` test runs in a transaction that is rolled back. Tests that need real commits (threads,
-concurrency on PostgreSQL) use `committed_db`: pytest-django runs them after all the others, Django
-flushes the database after each, so the fixture reloads the base data before each of them."""
+"""Test harness. The schema, reference data, roles and the demo province are built once per run and cloned
+into every worker (tests/dbtemplate.py); each `db` test runs in a transaction that is rolled back. Tests that
+need real commits (threads, concurrency on PostgreSQL) use `committed_db`: pytest-django runs them after all
+the others and flushes the database after each, so the fixture puts the base back before each of them."""
 
 from __future__ import annotations
 
@@ -18,14 +18,28 @@ def load_base() -> None:
 
 
 @pytest.fixture(scope="session")
-def django_db_setup(django_db_setup, django_db_blocker):
+def django_db_setup(request, django_test_environment, django_db_blocker, django_db_modify_db_settings):
+    """Replaces pytest-django's: the base database is built once per run and cloned (tests/dbtemplate.py)."""
+    from django.test.utils import setup_databases
+
+    from .dbtemplate import BaseDatabase, cleanup_stale, run_id
+
+    cleanup_stale()
+    base = BaseDatabase(run_id(request.config), load_base)
     with django_db_blocker.unblock():
-        load_base()
+        base.setup(lambda: setup_databases(verbosity=0, interactive=False, aliases={"default"}))
+    request.config.stash[BASE_KEY] = base
+    yield
+    with django_db_blocker.unblock():
+        base.teardown()
+
+
+BASE_KEY = pytest.StashKey()
 
 
 @pytest.fixture
-def committed_db(transactional_db):
-    load_base()
+def committed_db(request, transactional_db):
+    request.config.stash[BASE_KEY].restore()
 
 
 @pytest.fixture

@@ -117,17 +117,17 @@ def test_unit_scope_on_generated_data(small):
     unit = m.Unit.objects.filter(region_code__startswith=PP, parent__isnull=False).order_by("region_code", "code")[3]
     org = Organization.objects.get(region_code=unit.region_code, unit=unit)
     clerk = User.objects.create(username="gen_clerk", organization=org)
-    assert list(m.Unit.objects.restrict(clerk)) == [unit]
-    people = m.Person.objects.restrict(clerk)
+    assert list(m.Unit.objects.in_scope(clerk)) == [unit]
+    people = m.Person.objects.in_scope(clerk)
     assert people.count() == unit.people.count() > 0
-    assert set(m.Payee.objects.restrict(clerk).values_list("unit_id", flat=True)) == {unit.pk}
+    assert set(m.Payee.objects.in_scope(clerk).values_list("unit_id", flat=True)) == {unit.pk}
     # same unit code in a sibling region is out of scope
     twin = m.Unit.objects.filter(code=unit.code).exclude(pk=unit.pk).first()
-    assert twin is not None and not m.Unit.objects.restrict(clerk).filter(pk=twin.pk).exists()
+    assert twin is not None and not m.Unit.objects.in_scope(clerk).filter(pk=twin.pk).exists()
 
     dept_org = Organization.objects.get(region_code=unit.region_code, unit=unit.department)
     dept_user = User.objects.create(username="gen_dept", organization=dept_org)
-    assert set(m.Unit.objects.restrict(dept_user)) == set(m.Unit.objects.filter(
+    assert set(m.Unit.objects.in_scope(dept_user)) == set(m.Unit.objects.filter(
         region_code=unit.region_code, path__startswith=unit.department.path))
 
 
@@ -135,10 +135,10 @@ def test_finance_scope_on_generated_regions(small):
     county = m.Region.objects.filter(code__startswith=PP, level=4).order_by("code").first()
     county_fin = User.objects.create(username="gen_fin_county", organization=Organization.objects.get(
         region_code=county.code, code="fin-国库股"))
-    assert set(m.Unit.objects.restrict(county_fin).values_list("region_code", flat=True)) == {county.code}
+    assert set(m.Unit.objects.in_scope(county_fin).values_list("region_code", flat=True)) == {county.code}
     root_fin = User.objects.create(username="gen_fin_root", organization=Organization.objects.get(
         region_code=f"{PP}0000000", code="fin-预算处"))
-    visible = m.Unit.objects.restrict(root_fin)
+    visible = m.Unit.objects.in_scope(root_fin)
     assert visible.count() == 60 and not visible.filter(region_code__startswith="99").exists()
 
 

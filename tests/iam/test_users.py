@@ -124,7 +124,7 @@ def test_lower_level_cannot_see_upper_users(user):
 
 
 def test_unit_staff_see_only_their_unit_users(user):
-    visible = set(User.objects.restrict(user("school_clerk"), "view").values_list("username", flat=True))
+    visible = set(User.objects.in_scope(user("school_clerk"), "view").values_list("username", flat=True))
     assert visible == {"school_clerk", "school_reviewer", "school_head"}
 
 

@@ -42,7 +42,7 @@ from django.db.models import Q
 from ibms.core.audit import audited
 from ibms.core.money import MoneyField
 from ibms.core.scoping import ScopedManager, ScopeSpec
-from ibms.masterdata.models import Stamped
+from ibms.core.models import Stamped
 
 # Auxiliary dimensions (辅助核算): name → VoucherLine field. Event dimensions use the same names.
 DIMENSIONS: dict[str, str] = {

@@ -13,6 +13,8 @@ _BANK_CODE_RE = re.compile(r"^\d{12}$")
 # GB 32100-2015 统一社会信用代码
 _USCC_CHARS = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 _USCC_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
+# GB 11714-1997 组织机构代码
+_ORG_WEIGHTS = (3, 7, 9, 10, 5, 8, 4, 2)
 # GB 11643-1999 citizen ID
 _ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _ID_CHECK = "10X98765432"
@@ -46,6 +48,17 @@ def uscc_check_char(first17: str) -> str:
     return _USCC_CHARS[(31 - total % 31) % 31]
 
 
+def uscc_with_check(first17: str) -> str:
+    return first17 + uscc_check_char(first17)
+
+
+def org_code_with_check(body8: str) -> str:
+    """GB 11714 organisation code: 8 characters + their check character (the USCC's characters 9–17)."""
+    total = sum((int(c) if c.isdigit() else ord(c) - 55) * w for c, w in zip(body8, _ORG_WEIGHTS, strict=True))
+    check = 11 - total % 11
+    return body8 + {10: "X", 11: "0"}.get(check, str(check))
+
+
 def uscc_error(code: str) -> str | None:
     code = (code or "").upper()
     if len(code) != 18 or any(c not in _USCC_CHARS for c in code):
@@ -57,6 +70,10 @@ def uscc_error(code: str) -> str | None:
 
 def id_check_char(first17: str) -> str:
     return _ID_CHECK[sum(int(c) * w for c, w in zip(first17, _ID_WEIGHTS, strict=True)) % 11]
+
+
+def id_number_with_check(first17: str) -> str:
+    return first17 + id_check_char(first17)
 
 
 def id_number_error(code: str) -> str | None:

@@ -6,6 +6,19 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 
+from .scoping import ScopedManager
+
+
+class Stamped(models.Model):
+    """Created/updated timestamps and the scoped manager every business row starts from."""
+
+    created_at = models.DateTimeField("创建时间", auto_now_add=True)
+    updated_at = models.DateTimeField("更新时间", auto_now=True)
+    objects = ScopedManager()
+
+    class Meta:
+        abstract = True
+
 
 class AppendOnlyQuerySet(models.QuerySet):
     def update(self, **kwargs):

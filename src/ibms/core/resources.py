@@ -48,7 +48,8 @@ class Resource:
         return f"{self.app_label}.{action}_{self.model._meta.model_name}"
 
     def queryset(self, user, action: str = VIEW):
-        qs = self.model.objects.restrict(user, action)
+        """The rows `user` may see: refused (403) without the view permission, then scoped."""
+        qs = self.model.objects.permitted(user, action)
         return qs.order_by(*self.ordering) if self.ordering else qs
 
     def excel_row(self, obj) -> dict[str, Any]:

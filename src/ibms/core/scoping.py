@@ -80,19 +80,55 @@ def scope_q(spec: ScopeSpec, scope: DataScope, action: str) -> Q | None:
     return q
 
 
+def model_perm(model, action: str) -> str:
+    """`<app>.<action>_<model>`, the Django permission for an action on a model."""
+    return f"{model._meta.app_label}.{action}_{model._meta.model_name}"
+
+
+def has_model_perm(user, model, action: str = VIEW) -> bool:
+    return bool(user and getattr(user, "is_authenticated", False) and user.has_perm(model_perm(model, action)))
+
+
 class ScopedQuerySet(models.QuerySet):
-    def restrict(self, user, action: str = VIEW):
+    """Three ways in, as NetBox's RestrictedQuerySet:
+
+    - `restrict(user, VIEW)`: the rows the user may read — nothing at all without the model's view permission,
+      so a forgotten check leaks nothing. `restrict(user, CHANGE)` is the write scope (region, unit subtree); the
+      service asking for it has checked its own, often custom, permission first.
+    - `permitted(user)`: the same, but a user without the view permission is refused (403) rather than shown an
+      empty list: what list pages and list endpoints call, so they repeat no permission check.
+    - `in_scope(user, action)`: scope only, for a service that reads on behalf of a user whose permission it has
+      already checked (a clerk's payment reads the indicator it reserves)."""
+
+    def in_scope(self, user, action: str = VIEW):
         spec: ScopeSpec = getattr(self.model, "scope_spec", None) or ScopeSpec()
         q = scope_q(spec, scope_of(user), action)
         return self.none() if q is None else self.filter(q)
+
+    def restrict(self, user, action: str = VIEW):
+        if action == VIEW and not has_model_perm(user, self.model, VIEW):
+            return self.none()
+        return self.in_scope(user, action)
+
+    def permitted(self, user, action: str = VIEW):
+        if not has_model_perm(user, self.model, VIEW):
+            raise PermissionDenied()
+        return self.in_scope(user, action)
 
 
 ScopedManager = models.Manager.from_queryset(ScopedQuerySet)
 
 
-def get_in_scope(queryset, user, action: str = VIEW, *, what: str = "对象", **lookup):
-    """Fetch one row within scope or raise NotFound (404), so out-of-scope ids look like missing ids."""
-    obj = queryset.restrict(user, action).filter(**lookup).first()
+def get_in_scope(queryset, user, action: str = VIEW, *, what: str = "对象", permission: str | None = None, **lookup):
+    """Fetch one row within scope or raise NotFound (404), so out-of-scope ids look like missing ids; a user
+    without the model's view permission — or `permission`, for a part of an aggregate governed by its root's
+    (a project's attachment by `projects.view_project`) — is refused (403)."""
+    if permission:
+        require_perm(user, permission)
+        qs = queryset.in_scope(user, action)
+    else:
+        qs = queryset.permitted(user, action)
+    obj = qs.filter(**lookup).first()
     if obj is None:
         raise NotFound(what)
     return obj

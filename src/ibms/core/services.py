@@ -113,7 +113,7 @@ def resource_import(*, actor, resource: Resource, rows: list[dict]) -> dict[str,
             instance = None
             if resource.natural_key:
                 key = {k: data.get(k) for k in resource.natural_key}
-                instance = resource.queryset(actor, CHANGE).filter(**key).first() if all(key.values()) else None
+                instance = resource.model.objects.restrict(actor, CHANGE).filter(**key).first() if all(key.values()) else None
             _fill_blanks(resource, data, instance)
             try:
                 with transaction.atomic():

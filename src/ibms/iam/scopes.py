@@ -5,8 +5,6 @@ from __future__ import annotations
 from ibms.core.scoping import FULL_SCOPE, NO_SCOPE, DataScope
 from ibms.masterdata.models import Region
 
-from .models import Organization
-
 
 def _subtree_codes(paths: list[str]) -> set[str]:
     codes: set[str] = set()
@@ -28,7 +26,8 @@ def compute_scope(user) -> DataScope:
         return NO_SCOPE
     grants = list(user.scope_grants.values_list("region__path", flat=True))
     ancestors = set(region.chain_codes)
-    if org.kind in (Organization.Kind.DEPARTMENT, Organization.Kind.UNIT):
+    kind = type(org).Kind  # the model owns its kinds; importing it here would close a cycle (models → scopes)
+    if org.kind in (kind.DEPARTMENT, kind.UNIT):
         # Unit staff see their own unit subtree in their own region only.
         return DataScope(view_regions=frozenset({region.code}), change_regions=frozenset({region.code}),
                          reference_regions=frozenset(ancestors), unit_path=org.unit.path)
@@ -36,6 +35,6 @@ def compute_scope(user) -> DataScope:
     change: frozenset[str] = frozenset()
     # Finance divisions and the administrators write in their own region only; upper levels read lower ones;
     # oversight bodies only read. (Permissions decide *what* a role may write, scope decides *where*.)
-    if org.kind in (Organization.Kind.FINANCE, Organization.Kind.ADMIN):
+    if org.kind in (kind.FINANCE, kind.ADMIN):
         change = frozenset({region.code})
     return DataScope(view_regions=frozenset(view), change_regions=change, reference_regions=frozenset(ancestors))

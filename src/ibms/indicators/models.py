@@ -22,7 +22,7 @@ from django.utils import timezone
 from ibms.core.audit import audited
 from ibms.core.money import MoneyField
 from ibms.core.scoping import ScopedManager, ScopedQuerySet, ScopeSpec
-from ibms.masterdata.models import Stamped
+from ibms.core.models import Stamped
 
 BUCKETS = ("available", "reserved", "spent", "frozen", "allotted")
 INDICATOR_SCOPE = ScopeSpec(unit_path_field="unit_path")

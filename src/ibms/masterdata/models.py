@@ -7,17 +7,9 @@ from django.db import models
 from django.db.models import Q
 
 from ibms.core.audit import audited
+from ibms.core.models import Stamped
 from ibms.core.money import MoneyField
 from ibms.core.scoping import ScopedManager, ScopeSpec
-
-
-class Stamped(models.Model):
-    created_at = models.DateTimeField("创建时间", auto_now_add=True)
-    updated_at = models.DateTimeField("更新时间", auto_now=True)
-    objects = ScopedManager()
-
-    class Meta:
-        abstract = True
 
 
 @audited

@@ -11,7 +11,7 @@ from django.db.models import F, Q
 from ibms.core.audit import audited
 from ibms.core.money import MoneyField
 from ibms.core.scoping import ScopeSpec
-from ibms.masterdata.models import Stamped
+from ibms.core.models import Stamped
 
 PROJECT_SCOPE = ScopeSpec(unit_path_field="unit_path", unit_writable=True)
 CHILD_SCOPE = ScopeSpec(unit_path_field="project__unit_path", unit_writable=True)

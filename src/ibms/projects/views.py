@@ -176,15 +176,16 @@ def attachment_upload(request, pk: int):
 @login_required
 @require_POST
 def attachment_delete(request, att_id: int):
-    att = get_in_scope(Attachment.objects, request.user, VIEW, what="附件", pk=att_id)
+    att = get_in_scope(Attachment.objects, request.user, VIEW, what="附件", permission="projects.view_project",
+                       pk=att_id)
     services.attachment_remove(actor=request.user, attachment_id=att_id)
     return _back(request, att.project_id)
 
 
 @login_required
 def attachment_download(request, att_id: int):
-    require_perm(request.user, "projects.view_project")
-    att = get_in_scope(Attachment.objects, request.user, VIEW, what="附件", pk=att_id)
+    att = get_in_scope(Attachment.objects, request.user, VIEW, what="附件", permission="projects.view_project",
+                       pk=att_id)
     return FileResponse(att.file.open("rb"), as_attachment=True, filename=att.name)
 
 

@@ -15,7 +15,7 @@ from django.db.models import F, Q
 from ibms.core.audit import audited
 from ibms.core.money import MoneyField
 from ibms.core.scoping import ScopedManager, ScopeSpec
-from ibms.masterdata.models import Stamped
+from ibms.core.models import Stamped
 
 UNIT_SCOPE = ScopeSpec(unit_path_field="unit_path", unit_writable=True)
 

@@ -1,14 +1,6 @@
 from django import template
 
-from ibms.core.money import format_fen
-
 register = template.Library()
-
-
-@register.filter
-def yuan(fen):
-    """Integer fen → grouped yuan text."""
-    return format_fen(fen) if fen is not None else ""
 
 
 @register.filter
