@@ -27,7 +27,7 @@ def books(db, year):
     organ = Unit.objects.get(region_code=PROVINCE, code="001")
     inst = Unit.objects.get(region_code=PROVINCE, code="001001")
     with transaction.atomic():
-        services.ensure_books(year=year, units=[organ, inst], regions=[Region.objects.get(code=PROVINCE)])
+        services.books_ensure(year=year, units=[organ, inst], regions=[Region.objects.get(code=PROVINCE)])
     return {
         "organ": AccountSet.objects.get(unit=organ, year=year),
         "institution": AccountSet.objects.get(unit=inst, year=year),
@@ -50,6 +50,6 @@ def lines(v: Voucher) -> list[tuple]:
 
 def post(aset: AccountSet, event_type: str, *, amounts: dict, dims: dict | None = None, attrs: dict | None = None,
          event_id: str | None = None, date: dt.date | None = None, actor=None):
-    return services.post_event(actor=actor, event_id=event_id or f"t-{event_type}-{aset.pk}-{sorted(amounts.items())}",
+    return services.event_post(actor=actor, event_id=event_id or f"t-{event_type}-{aset.pk}-{sorted(amounts.items())}",
                                event_type=event_type, date=date or day(aset.year), amounts=amounts,
                                dimensions=dims or {}, attrs=attrs or {}, account_set=aset)

@@ -10,7 +10,7 @@ import openpyxl
 import pytest
 from django.db import transaction
 
-from ibms.accounting import books
+from ibms.accounting import books, selectors
 from ibms.accounting import services as acc
 from ibms.accounting.books import PeriodRange
 from ibms.accounting.models import AccountSet
@@ -28,7 +28,7 @@ def fresh_books(unit_code: str = "004") -> AccountSet:
     unit = Unit.objects.get(region_code=PROVINCE, code=unit_code)
     year = clock.fiscal_year() + 1
     with transaction.atomic():
-        acc.ensure_books(year=year, units=[unit])
+        acc.books_ensure(year=year, units=[unit])
     s = AccountSet.objects.get(unit=unit, year=year)
     assert not s.vouchers.exists()
     return s
@@ -40,7 +40,7 @@ def aset(db) -> AccountSet:
 
 
 def post(aset, event_id, event_type, month, day, amount, dims=None, attrs=None, amounts=None):
-    return acc.post_event(event_id=event_id, event_type=event_type, date=dt.date(aset.year, month, day),
+    return acc.event_post(event_id=event_id, event_type=event_type, date=dt.date(aset.year, month, day),
                           amounts=amounts or {"amount": amount}, dimensions={**FUND, **(dims or {})},
                           attrs=attrs or {}, account_set=aset)
 
@@ -157,9 +157,9 @@ def test_bad_period_range_is_refused():
 
 def test_other_units_books_are_not_found(booked, user):
     with pytest.raises(NotFound):
-        books.get_account_set(actor=user("school_clerk"), account_set_id=booked.pk)
-    assert booked not in books.account_sets(actor=user("school_clerk"))
-    assert booked in books.account_sets(actor=user("fin_accounting"))
+        selectors.account_set_get(actor=user("school_clerk"), pk=booked.pk)
+    assert booked not in selectors.account_set_list(actor=user("school_clerk"), newest_first=True)
+    assert booked in selectors.account_set_list(actor=user("fin_accounting"), newest_first=True)
 
 
 # --- pages and exports -------------------------------------------------------------------------------

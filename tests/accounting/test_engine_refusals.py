@@ -165,5 +165,5 @@ def test_negative_or_zero_business_amounts_are_refused(books):
 
 
 def test_unknown_account_set(db):
-    refused(lambda: services.post_event(event_id="nowhere", event_type="payment.receipted", date=day(1999),
+    refused(lambda: services.event_post(event_id="nowhere", event_type="payment.receipted", date=day(1999),
                                         amounts={"amount": 1}, unit_id=-1, year=1999), "no_account_set")

@@ -1,6 +1,6 @@
 """The fiscal year's status on vouchers (accounting.years): a preparing or executing year takes them; a closed year
 only into its adjustment period (data/accounting/adjustment_periods.csv, December nationally) — manual entry,
-edit, review, post, reversal and `post_event` by a person alike; the system's own bookings (bank receipts and
+edit, review, post, reversal and `event_submit` by a person alike; the system's own bookings (bank receipts and
 refunds) are not refused."""
 
 from __future__ import annotations
@@ -103,9 +103,9 @@ def test_post_event_by_a_person_is_refused_but_the_systems_own_bookings_are_not(
     refused(lambda: post(school, "payment.receipted", amounts=amounts, dims=dims, attrs=attrs, date=march,
                          event_id="fy-person", actor=user("school_reviewer")))
     assert not Voucher.objects.filter(event_id="fy-person").exists()
-    refused(lambda: services.event_post(actor=user("fin_accounting"), event_id="fy-api", event_type="payment.receipted",
-                                        date=march, amounts=amounts, dimensions=dims, attrs=attrs,
-                                        account_set_id=school.pk))
+    refused(lambda: services.event_submit(actor=user("fin_accounting"), event_id="fy-api",
+                                          event_type="payment.receipted", date=march, amounts=amounts,
+                                          dimensions=dims, attrs=attrs, account_set_id=school.pk))
     assert post(school, "payment.receipted", amounts=amounts, dims=dims, attrs=attrs, date=december,
                 event_id="fy-december", actor=user("school_reviewer")).status == "posted"
     for actor, event_id in ((system_user(), "fy-system"), (None, "fy-none")):

@@ -26,7 +26,7 @@ def test_trigger_refuses_unbalanced_vouchers_written_with_raw_sql(committed_db):
     year = clock.fiscal_year()
     aset = AccountSet.objects.get(region_code="990000000", unit__code="001001", year=year)
     with transaction.atomic():
-        posted = services.post_event(event_id="pg-1", event_type="payment.receipted", date=dt.date(year, 3, 1),
+        posted = services.event_post(event_id="pg-1", event_type="payment.receipted", date=dt.date(year, 3, 1),
                                      amounts={"amount": 10_000}, account_set=aset, attrs={"pay_method": "direct"},
                                      dimensions={"exp_func": "2050203", "dep_eco": "30201", "fund_nature": "111"})
     draft = services.voucher_create(
@@ -78,7 +78,7 @@ def test_concurrent_posting_of_one_event_yields_one_voucher(committed_db):
         try:
             barrier.wait()
             with transaction.atomic():
-                v = services.post_event(event_id="pg-race", event_type="payroll.accrued", date=dt.date(year, 4, 1),
+                v = services.event_post(event_id="pg-race", event_type="payroll.accrued", date=dt.date(year, 4, 1),
                                         amounts={"amount": 1234}, account_set=aset)
             results.append(v.pk)
         except Exception as exc:  # noqa: BLE001 - reported below

@@ -80,7 +80,7 @@ def balances(set_ids) -> dict[tuple, int]:
 
 def _post(books, event, date):
     kind, etype, amounts, dims, attrs = event
-    return services.post_event(event_id=f"prop-{next(_ids)}", event_type=etype, date=date, amounts=amounts,
+    return services.event_post(event_id=f"prop-{next(_ids)}", event_type=etype, date=date, amounts=amounts,
                                dimensions=dims, attrs=attrs, account_set=books[kind])
 
 

@@ -50,7 +50,7 @@ def test_rules_match_the_data_files(db):
     rules, lines = charts.rule_rows()
     assert PostingRule.objects.filter(year=year).count() == len(rules)
     assert PostingRuleLine.objects.filter(rule__year=year).count() == sum(len(v) for v in lines.values())
-    assert all(charts.check_rule_text(r, lines.get(r["code"], [])) == [] for r in rules)
+    assert all(charts.rule_text_check(r, lines.get(r["code"], [])) == [] for r in rules)
     event_types = set(PostingRule.objects.filter(year=year).values_list("event_type", flat=True))
     assert {"quota.received", "payment.receipted", "payment.refunded", "payroll.accrued", "payroll.withheld",
             "payroll.paid", "payroll.remitted", "asset.purchased", "asset.depreciated", "year_end.direct_unspent",

@@ -28,7 +28,7 @@ def unit_set(code: str = "004") -> AccountSet:
     unit = Unit.objects.get(region_code=PROVINCE, code=code)
     year = clock.fiscal_year() + 1
     with transaction.atomic():
-        acc.ensure_books(year=year, units=[unit])
+        acc.books_ensure(year=year, units=[unit])
     return AccountSet.objects.get(unit=unit, year=year)
 
 
@@ -71,14 +71,14 @@ def test_statement_checks_hold_for_any_events_and_period(user, events, start, le
         with transaction.atomic():
             for i, (k, month, amount) in enumerate(events):
                 etype, attrs, dims, amounts = EVENTS[k]
-                acc.post_event(event_id=f"h{i}", event_type=etype, date=dt.date(aset.year, month, 1),
+                acc.event_post(event_id=f"h{i}", event_type=etype, date=dt.date(aset.year, month, 1),
                                amounts=amounts(amount), dimensions={**FUND, **dims}, attrs=attrs, account_set=aset)
             assert books.trial_balance(actor=actor, account_set=aset, period=period).balanced
-            for s in statements.compute_all(actor=actor, account_set=aset, period=period):
+            for s in statements.statement_compute_all(actor=actor, account_set=aset, period=period):
                 assert s.problems == [], s.problems
-            rec = statements.compute(actor=actor, account_set=aset, code="surplus_reconciliation", period=period)
+            rec = statements.statement_compute(actor=actor, account_set=aset, code="surplus_reconciliation", period=period)
             assert rec.value(21, 0) == 0 and rec.value(21, 1) == 0
-            bs = statements.compute(actor=actor, account_set=aset, code="balance_sheet", period=period)
+            bs = statements.statement_compute(actor=actor, account_set=aset, code="balance_sheet", period=period)
             assert bs.value(38, 0) == bs.value(67, 0)
             raise _Rollback
     except _Rollback:
@@ -88,23 +88,23 @@ def test_statement_checks_hold_for_any_events_and_period(user, events, start, le
 def test_a_reversal_leaves_statements_as_before(db, user):
     actor = user("fin_accounting")
     aset = unit_set("004")
-    acc.post_event(event_id="a", event_type="quota.received", date=dt.date(aset.year, 2, 1),
+    acc.event_post(event_id="a", event_type="quota.received", date=dt.date(aset.year, 2, 1),
                    amounts={"amount": 900_000}, dimensions=FUND, attrs={"pay_method": "authorized"}, account_set=aset)
-    before = [s.rows for s in statements.compute_all(actor=actor, account_set=aset, period=PeriodRange(1, 12))]
-    v = acc.post_event(event_id="b", event_type="asset.purchased", date=dt.date(aset.year, 3, 1),
+    before = [s.rows for s in statements.statement_compute_all(actor=actor, account_set=aset, period=PeriodRange(1, 12))]
+    v = acc.event_post(event_id="b", event_type="asset.purchased", date=dt.date(aset.year, 3, 1),
                        amounts={"amount": 500_000}, dimensions={**FUND, "dep_eco": "31002"},
                        attrs={"pay_method": "authorized"}, account_set=aset)
-    mid = statements.compute(actor=actor, account_set=aset, code="surplus_reconciliation", period=PeriodRange(1, 12))
+    mid = statements.statement_compute(actor=actor, account_set=aset, code="surplus_reconciliation", period=PeriodRange(1, 12))
     assert mid.value(10) == 500_000  # capital expenditure while the purchase stands
     acc.voucher_reverse(actor=actor, pk=v.pk)
-    after = [s.rows for s in statements.compute_all(actor=actor, account_set=aset, period=PeriodRange(1, 12))]
+    after = [s.rows for s in statements.statement_compute_all(actor=actor, account_set=aset, period=PeriodRange(1, 12))]
     assert after == before
 
 
 def test_api_returns_trial_balance_and_statements_in_yuan(db, user):
     actor = user("fin_accounting")
     aset = unit_set("004")
-    acc.post_event(event_id="q", event_type="quota.received", date=dt.date(aset.year, 1, 5),
+    acc.event_post(event_id="q", event_type="quota.received", date=dt.date(aset.year, 1, 5),
                    amounts={"amount": 12_345_678}, dimensions=FUND, attrs={"pay_method": "authorized"},
                    account_set=aset)
     client = TestClient(router)
@@ -139,15 +139,15 @@ def test_finance_bureau_books_balance_but_unit_statements_do_not_apply(db, user)
         return {r.code: (r.debit, r.credit) for r in tb.rows["financial"]}
 
     before = rows()
-    acc.post_event(event_id="t-pay", event_type="treasury.paid", date=dt.date(fiscal.year, 2, 3),
+    acc.event_post(event_id="t-pay", event_type="treasury.paid", date=dt.date(fiscal.year, 2, 3),
                    amounts={"amount": 777_700}, dimensions={"exp_func": "2130101", "fund_nature": "111"},
                    account_set=fiscal)
     after = rows()
     d5001, d1001 = before.get("5001", (0, 0)), before.get("1001", (0, 0))
     assert after["5001"] == (d5001[0] + 777_700, d5001[1]) and after["1001"] == (d1001[0], d1001[1] + 777_700)
-    assert statements.compute_all(actor=actor, account_set=fiscal, period=PeriodRange(1, 12)) == []
+    assert statements.statement_compute_all(actor=actor, account_set=fiscal, period=PeriodRange(1, 12)) == []
     with pytest.raises(ValidationFailed) as exc:
-        statements.compute(actor=actor, account_set=fiscal, code="balance_sheet", period=PeriodRange(1, 12))
+        statements.statement_compute(actor=actor, account_set=fiscal, code="balance_sheet", period=PeriodRange(1, 12))
     assert exc.value.violations[0].code == "statement_chart"
 
 
@@ -158,10 +158,10 @@ def test_unknown_statement_is_refused(db, user, client_as):
 
 
 def test_formula_parser():
-    assert statements.parse_formula("+1001 -1602 +L3 +1601:D") == (
+    assert statements.formula_parse("+1001 -1602 +L3 +1601:D") == (
         statements.Term(1, "1001"), statements.Term(-1, "1602"), statements.Term(1, "L3"),
         statements.Term(1, "1601", "D"))
-    assert statements.parse_formula("L1+L4-L7") == (statements.Term(1, "L1"), statements.Term(1, "L4"),
+    assert statements.formula_parse("L1+L4-L7") == (statements.Term(1, "L1"), statements.Term(1, "L4"),
                                                     statements.Term(-1, "L7"))
     with pytest.raises(ValueError):
-        statements.parse_formula("+10x1")
+        statements.formula_parse("+10x1")

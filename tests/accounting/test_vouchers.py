@@ -248,8 +248,8 @@ def test_other_units_and_regions_cannot_see_or_write(user, school):
     with pytest.raises(DomainError):
         services.voucher_create(actor=user("hospital_clerk"), account_set_id=school.pk,
                                 date=dt.date(school.year, 2, 1), summary="x", lines=travel_lines())
-    assert not selectors.vouchers(actor=user("hospital_clerk")).filter(pk=v.pk).exists()
-    assert selectors.vouchers(actor=user("auditor")).filter(pk=v.pk).exists()
+    assert not selectors.voucher_list(actor=user("hospital_clerk")).filter(pk=v.pk).exists()
+    assert selectors.voucher_list(actor=user("auditor")).filter(pk=v.pk).exists()
 
 
 def test_sub_accounts(user, school):

@@ -46,7 +46,7 @@ def aset(db) -> AccountSet:
     unit = Unit.objects.get(region_code=PROVINCE, code="004")
     year = clock.fiscal_year() + 1
     with transaction.atomic():
-        acc.ensure_books(year=year, units=[unit])
+        acc.books_ensure(year=year, units=[unit])
     s = AccountSet.objects.get(unit=unit, year=year)
     assert s.unit_type == "organ" and not s.vouchers.exists()
     return s
@@ -54,7 +54,7 @@ def aset(db) -> AccountSet:
 
 def _poster(aset):
     def post(event_id, event_type, month, day, amount=0, dims=None, attrs=None, amounts=None):
-        return acc.post_event(event_id=event_id, event_type=event_type, date=dt.date(aset.year, month, day),
+        return acc.event_post(event_id=event_id, event_type=event_type, date=dt.date(aset.year, month, day),
                               amounts=amounts or {"amount": amount * Y}, dimensions={**FUND, **(dims or {})},
                               attrs=attrs or {}, account_set=aset)
     return post
@@ -122,7 +122,7 @@ def _nonzero(values: dict) -> dict:
 
 
 def stmt(aset, actor, code, start=1, end=12):
-    st = statements.compute(actor=actor, account_set=aset, code=code, period=PeriodRange(start, end))
+    st = statements.statement_compute(actor=actor, account_set=aset, code=code, period=PeriodRange(start, end))
     assert st.problems == []
     return st
 
@@ -259,7 +259,7 @@ def test_definitions_cover_the_chart():
     every account a definition names exists in the unit chart."""
     codes = statements.unit_chart_codes()
     assert statements.definition_problems(codes) == []
-    bs = statements.get_definition("balance_sheet")
+    bs = statements.statement_definition_get("balance_sheet")
     named = {t.ref for ln in bs.lines for t in ln.terms if not t.is_line}
     top = {c for c in codes if "." not in c and c[0] in "123"}
     assert top - named == set()

@@ -36,7 +36,7 @@ def aset(db) -> AccountSet:
     unit = Unit.objects.get(region_code=PROVINCE, code="004")
     year = clock.fiscal_year() + 1
     with transaction.atomic():
-        acc.ensure_books(year=year, units=[unit])
+        acc.books_ensure(year=year, units=[unit])
     return AccountSet.objects.get(unit=unit, year=year)
 
 
@@ -118,12 +118,12 @@ def test_statements_hold_after_closing(aset, actor):
     tb = books.trial_balance(actor=actor, account_set=aset, period=PeriodRange(1, 12))
     assert tb.balanced, tb.problems
     for code in ("balance_sheet", "income_expense", "budget_revenue_expenditure", "budget_carryover"):
-        st = statements.compute(actor=actor, account_set=aset, code=code, period=PeriodRange(1, 12))
+        st = statements.statement_compute(actor=actor, account_set=aset, code=code, period=PeriodRange(1, 12))
         assert st.problems == [], (code, st.problems)
-    bs = statements.compute(actor=actor, account_set=aset, code="balance_sheet", period=PeriodRange(1, 12))
+    bs = statements.statement_compute(actor=actor, account_set=aset, code="balance_sheet", period=PeriodRange(1, 12))
     lines = {r.number: r.values[0] for r in bs.rows}
     assert lines[61] == 684_000 * Y and lines[67] == 719_000 * Y
-    ie = statements.compute(actor=actor, account_set=aset, code="income_expense", period=PeriodRange(1, 12))
+    ie = statements.statement_compute(actor=actor, account_set=aset, code="income_expense", period=PeriodRange(1, 12))
     assert {r.number: r.values[0] for r in ie.rows}[23] == (REVENUE - EXPENSE) * Y
 
 
@@ -162,12 +162,12 @@ def test_refused_without_permission(aset, user):
 def test_finance_bureau_set(db, actor):
     year = clock.fiscal_year() + 1
     with transaction.atomic():
-        acc.ensure_books(year=year, regions=[Region.objects.get(code=PROVINCE)])
+        acc.books_ensure(year=year, regions=[Region.objects.get(code=PROVINCE)])
     fiscal = AccountSet.objects.get(region_code=PROVINCE, year=year, kind="fiscal")
     when = dt.date(year, 5, 10)
-    acc.post_event(event_id="rev", event_type="treasury.revenue", date=when, amounts={"amount": 1_000 * Y},
+    acc.event_post(event_id="rev", event_type="treasury.revenue", date=when, amounts={"amount": 1_000 * Y},
                    dimensions={"fund_nature": "111"}, account_set=fiscal)
-    acc.post_event(event_id="paid", event_type="treasury.paid", date=when, amounts={"amount": 600 * Y},
+    acc.event_post(event_id="paid", event_type="treasury.paid", date=when, amounts={"amount": 600 * Y},
                    dimensions={"fund_nature": "111", "exp_func": "2130101"}, account_set=fiscal)
     year_end_close(actor=actor, account_set_id=fiscal.pk)
     after = balances(fiscal)

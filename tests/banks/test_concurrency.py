@@ -41,7 +41,7 @@ def test_parallel_pollers_apply_each_receipt_once(committed_db, bank_sim, user):
             try:
                 barrier.wait()
                 for _ in range(2):
-                    services.poll_all()
+                    services.endpoint_poll_all()
             except BaseException as exc:  # noqa: BLE001 - reported below
                 errors.append(exc)
             finally:

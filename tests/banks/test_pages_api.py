@@ -27,7 +27,7 @@ def setup_messages(db, bank_sim, user):
         drain()
         bank_sim.faults(tamper=True)
         bank_sim.admin("/admin/tick")
-        services.poll_all()
+        services.endpoint_poll_all()
     bank_sim.faults(tamper=False)
     return school, other
 

@@ -71,7 +71,7 @@ def dispatch(user, school, no: str, *, amount: int = 100_00, payee: str = "62220
     with transaction.atomic():
         return services.voucher_dispatch(actor=user("school_reviewer"), region_code=REGION, year=2026, vt_code=vt,
                                          voucher_no=no, agent_bank_code="SIM", header=header, details=details,
-                                         signers=[services.signing_key_for_unit(school)])
+                                         signers=[services.signing_key_ensure_for_unit(school)])
 
 
 def drain() -> int:
@@ -94,8 +94,8 @@ def test_dispatch_send_ack_poll_receipt_exactly_once(endpoint, bank_sim, handler
     (ack,) = handlers.of("ack")
     assert (ack.fields["Result"], ack.voucher_no, ack.outbound_id) == ("accepted", "ZF-T-0001", bm.pk)
     bank_sim.admin("/admin/tick")
-    services.poll_all()
-    services.poll_all()
+    services.endpoint_poll_all()
+    services.endpoint_poll_all()
     (receipt,) = handlers.of("receipt")
     assert (receipt.voucher_no, receipt.fields["XPayAmt"], receipt.region_code, receipt.year) == (
         "ZF-T-0001", 321_00, REGION, 2026)
@@ -132,8 +132,8 @@ def test_duplicate_replay_reorder_apply_each_message_once(endpoint, bank_sim, ha
     bank_sim.admin("/admin/tick")
     feed = bank_sim.admin("/admin/feed")["feed"]
     assert len(feed) > 8  # repeated and replayed copies are really there
-    services.poll_all()
-    services.poll_all()
+    services.endpoint_poll_all()
+    services.endpoint_poll_all()
     assert sorted(r.voucher_no for r in handlers.of("receipt")) == nos
     assert [r.fields["OriVoucherNo"] for r in handlers.of("refund")] == [nos[0]]
     assert len(handlers.of("clearing")) == 1
@@ -144,7 +144,7 @@ def test_duplicate_replay_reorder_apply_each_message_once(endpoint, bank_sim, ha
     dispatch(user, school, "ZF-T-1999")
     drain()
     bank_sim.admin("/admin/tick")
-    services.poll_all()
+    services.endpoint_poll_all()
     assert len(handlers.of("receipt")) == 7
 
 
@@ -153,7 +153,7 @@ def test_tampered_feed_message_is_rejected_and_recorded(endpoint, bank_sim, hand
     drain()
     bank_sim.faults(tamper=True)
     bank_sim.admin("/admin/tick")
-    services.poll_all()
+    services.endpoint_poll_all()
     bad = inbound_rows("receipt", status="rejected").get()
     assert (bad.verified, bad.result_code, bad.voucher_no) == (False, "bad_signature", "ZF-T-0003")
     assert "<PayAmt>50.01</PayAmt>" in bad.raw_xml
@@ -227,21 +227,21 @@ def test_returned_voucher_and_deferred_refund(endpoint, bank_sim, handlers, user
     bank_sim.admin("/admin/refund", {"adm": REGION, "year": 2026, "voucher_no": "ZF-T-0009", "amount": 60_00,
                                      "refund_no": "TK-T-9"})
     handlers.defer.add("TK-T-9")
-    services.poll_all()
+    services.endpoint_poll_all()
     (ret,) = handlers.of("return")
     assert (ret.voucher_no, ret.fields["Reason"]) == ("ZF-T-0008", "收款账号不存在")
     assert handlers.of("refund") == []
     tries = inbound_rows("refund").get().attempts
     assert inbound_rows("refund").get().status == "deferred"
-    services.poll_all()
+    services.endpoint_poll_all()
     assert handlers.of("refund") == [] and inbound_rows("refund").get().attempts > tries
     handlers.defer.clear()
-    services.poll_all()  # nothing new in the feed; the deferred refund is retried
+    services.endpoint_poll_all()  # nothing new in the feed; the deferred refund is retried
     (refund,) = handlers.of("refund")
     assert (refund.voucher_no, refund.fields["PayAmt"], refund.fields["OriVoucherNo"]) == ("TK-T-9", 60_00,
                                                                                           "ZF-T-0009")
     assert inbound_rows("refund").get().status == "applied"
-    services.poll_all()
+    services.endpoint_poll_all()
     assert len(handlers.of("refund")) == 1
 
 
@@ -257,12 +257,12 @@ def test_statement_fetch_applies_each_content_once(endpoint, bank_sim, handlers,
 
 
 def test_signing_keys_are_encrypted_at_rest(db, school, settings):
-    key = services.signing_key_for_unit(school)
-    assert services.signing_key_for_unit(school).pk == key.pk
+    key = services.signing_key_ensure_for_unit(school)
+    assert services.signing_key_ensure_for_unit(school).pk == key.pk
     assert b"PRIVATE KEY" not in bytes(key.private_encrypted)
     signer = keys.signer_for(key)
     assert signer.public_pem.decode() == key.public_pem
-    fin = services.signing_key_for_finance(REGION)
+    fin = services.signing_key_ensure_for_finance(REGION)
     assert (fin.owner, fin.unit_id) == ("finance", None) and fin.pk != key.pk
     keys._cache.clear()
     settings.IBMS_KEY_ENCRYPTION_KEY = "00112233445566778899aabbccddeeff"
@@ -276,7 +276,7 @@ def test_dispatch_refuses_what_the_protocol_refuses(endpoint, user, school):
                                   voucher_no="ZF-T-BAD", agent_bank_code="SIM",
                                   header={"PayAmt": 10_00, "PayAcctNo": "ZB"},
                                   details=[{"PayeeAcctNo": "1", "PayeeAcctName": "x", "PayAmt": 9_00}],
-                                  signers=[services.signing_key_for_unit(school)])
+                                  signers=[services.signing_key_ensure_for_unit(school)])
     assert exc.value.violations[0].code == "bank_message_invalid"
     with pytest.raises(ValidationFailed) as exc, transaction.atomic():
         services.voucher_dispatch(actor=user("school_reviewer"), region_code=REGION, year=2026, vt_code="5201",
@@ -289,7 +289,7 @@ def test_batch_voucher_of_ten_thousand_lines(endpoint, bank_sim, handlers, user,
     assert bm.amount == 3000_00 * 10_000
     drain()
     bank_sim.admin("/admin/tick")
-    services.poll_all()
+    services.endpoint_poll_all()
     (receipt,) = handlers.of("receipt")
     assert len(receipt.details) == 10_000 and receipt.fields["XPayAmt"] == 3000_00 * 10_000
     assert bank_sim.vouchers()["ZF-T-BATCH"]["pay_rows"] == 10_000
@@ -311,7 +311,7 @@ def test_bank_crash_after_accept_is_unknown_then_query_and_resend(endpoint, bank
     bm.refresh_from_db()
     assert bm.status == "duplicate"
     bank_sim.admin("/admin/tick")
-    services.poll_all()
+    services.endpoint_poll_all()
     assert [r.voucher_no for r in handlers.of("receipt")] == ["ZF-T-0011"]
     assert bank_sim.vouchers()["ZF-T-0011"]["pay_rows"] == 1 and bank_sim.invariants()["ok"]
 
@@ -321,12 +321,12 @@ def test_delayed_receipt_is_applied_when_it_arrives(endpoint, bank_sim, handlers
     dispatch(user, school, "ZF-T-0012")
     drain()
     bank_sim.admin("/admin/tick")
-    services.poll_all()
+    services.endpoint_poll_all()
     assert handlers.of("receipt") == []
     deadline = time.monotonic() + 30
     while not handlers.of("receipt") and time.monotonic() < deadline:
         time.sleep(0.2)
-        services.poll_all()
+        services.endpoint_poll_all()
     assert [r.voucher_no for r in handlers.of("receipt")] == ["ZF-T-0012"]
 
 
@@ -336,7 +336,7 @@ def test_verify_check_flags_an_applied_message_that_was_not_verified(endpoint, b
     dispatch(user, school, "ZF-T-0013")
     drain()
     bank_sim.admin("/admin/tick")
-    services.poll_all()
+    services.endpoint_poll_all()
     assert message_problems() == []
     BankMessage.objects.filter(direction="in", kind="receipt").update(verified=False)
     assert len(message_problems()) == 1 and "ZF-T-0013" in message_problems()[0]
@@ -346,7 +346,7 @@ def test_endpoint_register_errors_are_clear(db, bank_sim, user):
     from tests.banksim_process import free_port
 
     fin = user("fin_treasury")
-    services.signing_key_for_finance(REGION)
+    services.signing_key_ensure_for_finance(REGION)
     with pytest.raises(ValidationFailed) as exc:
         services.endpoint_register(actor=fin, agent_bank_code="SIM", region_code=REGION,
                                    base_url=f"http://127.0.0.1:{free_port()}", timeout_seconds=2)
@@ -357,7 +357,7 @@ def test_endpoint_register_errors_are_clear(db, bank_sim, user):
     assert exc.value.violations[0].code == "bank_trust_failed"
     ep = services.endpoint_register(actor=fin, agent_bank_code="SIM", region_code=REGION, base_url=bank_sim.url,
                                     admin_token=bank_sim.admin_token)
-    assert ep.trusted_keys == [services.signing_key_for_finance(REGION).fingerprint]
+    assert ep.trusted_keys == [services.signing_key_ensure_for_finance(REGION).fingerprint]
     with pytest.raises(Exception) as denied:
         services.endpoint_register(actor=user("school_clerk"), agent_bank_code="X", region_code=REGION,
                                    base_url=bank_sim.url)
@@ -376,7 +376,7 @@ def test_one_bank_feed_read_through_two_endpoints_applies_each_message_once(endp
     bank_sim.admin("/admin/refund", {"adm": REGION, "year": 2026, "voucher_no": "ZF-T-0201", "amount": 100_00,
                                      "reason": "多付退回", "refund_no": "TK-T-0201"})
     for _ in range(2):
-        services.poll_all()
+        services.endpoint_poll_all()
     assert [m.voucher_no for m in handlers.of("receipt")] == ["ZF-T-0201"]
     assert len(handlers.of("refund")) == 1
     assert inbound_rows("receipt").count() == 1 and inbound_rows("refund").count() == 1

@@ -51,7 +51,7 @@ def db_url() -> str:
 
 def run(args: list[str], *, crash_at: str = "", timeout: float = 120, until_exit: bool = True
         ) -> subprocess.Popen | int:
-    env = dict(os.environ, IBMS_DATABASE_URL=db_url(), IBMS_BANK_POLL_SECONDS="0.1",
+    env = dict(os.environ, IBMS_DATABASE_URL=db_url(), IBMS_BANK_POLL_SECONDS="0.1", IBMS_OUTBOX_LEASE_SECONDS="1",
                PYTHONPATH=str(ROOT / "src"), DJANGO_SETTINGS_MODULE="ibms.config.settings")
     env.pop("IBMS_CRASH_AT", None)
     if crash_at:

@@ -133,3 +133,43 @@ def test_delivery_order_and_limit(db, topic):
     assert outbox.drain(limit=3) == 3
     assert outbox.drain(limit=3) == 2
     assert seen == [0, 1, 2, 3, 4]
+
+
+def test_a_handler_that_calls_another_party_runs_outside_any_transaction_on_a_claim(transactional_db, topic):
+    seen = {}
+
+    @outbox.handler(topic, outside_transaction=True)
+    def call_out(msg):
+        seen["in_transaction"] = connection.in_atomic_block
+        seen["claimed_until"] = OutboxMessage.objects.get(pk=msg.pk).available_at
+
+    with transaction.atomic():
+        msg = outbox.enqueue(topic, {"n": 1})
+    before = timezone.now()
+    assert outbox.drain() == 1
+    assert seen["in_transaction"] is False
+    # while it ran, the message was claimed for the lease: no other worker could take it
+    assert seen["claimed_until"] >= before + dt.timedelta(seconds=outbox.lease_seconds() - 5)
+    msg.refresh_from_db()
+    assert msg.processed_at is not None and msg.attempts == 1 and msg.last_error == ""
+    assert outbox.drain() == 0  # delivered once
+    outbox._outside.discard(topic)
+
+
+def test_an_outside_handler_that_fails_is_retried_after_back_off(transactional_db, topic):
+    @outbox.handler(topic, outside_transaction=True)
+    def call_out(msg):
+        raise Boom("bank unreachable")
+
+    with transaction.atomic():
+        msg = outbox.enqueue(topic, {})
+    assert outbox.drain() == 0
+    msg.refresh_from_db()
+    assert msg.processed_at is None and msg.attempts == 1 and "bank unreachable" in msg.last_error
+    assert msg.available_at > timezone.now()
+    assert outbox.drain() == 0  # not due yet
+    make_due(msg)
+    assert outbox.drain() == 0
+    msg.refresh_from_db()
+    assert msg.attempts == 2
+    outbox._outside.discard(topic)

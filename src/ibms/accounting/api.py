@@ -211,7 +211,7 @@ def _voucher_out(v: Voucher, lines: bool = False) -> dict:
                          "account_name": ln.account.name, "summary": ln.summary, "debit": fen_to_str(ln.debit),
                          "credit": fen_to_str(ln.credit),
                          "dims": {d: getattr(ln, f) for d, f in DIMENSIONS.items() if getattr(ln, f)}}
-                        for ln in selectors.voucher_lines(v)]
+                        for ln in selectors.voucher_line_list(v)]
     return out
 
 
@@ -228,7 +228,7 @@ def _lines(lines: list[LineIn]) -> list[LineSpec]:
 @router.get("/sets", response=SetPage, summary="账套列表", operation_id="accounting_set_list")
 def list_sets(request, year: int | None = None, kind: str = "", q: str = "", limit: int = 50, offset: int = 0):
     require_perm(request.auth, "accounting.view_accountset")
-    qs = selectors.account_sets(actor=request.auth, year=year, kind=kind, q=q)
+    qs = selectors.account_set_list(actor=request.auth, year=year, kind=kind, q=q)
     limit, offset = max(1, min(limit, MAX_LIMIT)), max(0, offset)
     return {"count": qs.count(), "items": [_set_out(s) for s in qs[offset:offset + limit]]}
 
@@ -244,7 +244,7 @@ def create_set(request, payload: SetIn):
 @router.get("/sets/{int:pk}", response=SetDetail, summary="账套详情（含会计期间）", operation_id="accounting_set_get")
 def get_set(request, pk: int):
     require_perm(request.auth, "accounting.view_accountset")
-    s = selectors.account_set(actor=request.auth, pk=pk)
+    s = selectors.account_set_get(actor=request.auth, pk=pk)
     return {**_set_out(s), "periods": list(s.periods.order_by("number"))}
 
 
@@ -307,7 +307,7 @@ def list_vouchers(request, account_set_id: int | None = None, year: int | None =
                   status: str = "", source: str = "", q: str = "", account_code: str = "", limit: int = 50,
                   offset: int = 0):
     require_perm(request.auth, "accounting.view_voucher")
-    qs = selectors.vouchers(actor=request.auth, account_set_id=account_set_id, year=year, period_no=period_no,
+    qs = selectors.voucher_list(actor=request.auth, account_set_id=account_set_id, year=year, period_no=period_no,
                             status=status, source=source, q=q, account_code=account_code)
     limit, offset = max(1, min(limit, MAX_LIMIT)), max(0, offset)
     return {"count": qs.count(), "items": [_voucher_out(v) for v in qs[offset:offset + limit]]}
@@ -316,7 +316,7 @@ def list_vouchers(request, account_set_id: int | None = None, year: int | None =
 @router.get("/vouchers/{int:pk}", response=VoucherDetail, summary="凭证详情（含分录）", operation_id="accounting_voucher_get")
 def get_voucher(request, pk: int):
     require_perm(request.auth, "accounting.view_voucher")
-    return _voucher_out(selectors.voucher(actor=request.auth, pk=pk), lines=True)
+    return _voucher_out(selectors.voucher_get(actor=request.auth, pk=pk), lines=True)
 
 
 @router.post("/vouchers", response={201: VoucherDetail}, summary="录入手工凭证（待审核）",
@@ -367,11 +367,11 @@ def reverse_voucher(request, pk: int, payload: ReverseIn):
 
 @router.post("/events", response={200: EventOut, 201: EventOut},
              summary="业务事件记账（按记账规则生成凭证；同一事件号幂等）", operation_id="accounting_event_post")
-def post_event(request, payload: EventIn):
+def submit_event(request, payload: EventIn):
     """201 with the voucher when posted now; 200 when the event was already posted (the same voucher) or its
     rule records no entry (voucher null)."""
     amounts = {k: _fen(v, f"amounts.{k}") for k, v in payload.amounts.items()}
-    v, created = services.event_post(
+    v, created = services.event_submit(
         actor=request.auth, event_id=payload.event_id, event_type=payload.event_type, date=payload.date,
         amounts=amounts, dimensions=payload.dimensions, attrs=payload.attrs, account_set_id=payload.account_set_id,
         unit_id=payload.unit_id, region_code=payload.region_code, year=payload.year, summary=payload.summary)

@@ -137,7 +137,7 @@ def rule_rows() -> tuple[list[dict], dict[str, list[dict]]]:
     return rules, lines
 
 
-def check_rule_text(rule: dict, lines: list[dict]) -> list[str]:
+def rule_text_check(rule: dict, lines: list[dict]) -> list[str]:
     """Static checks of a rule as data: CEL compiles, sides/bases valid, dimensions known."""
     problems = []
     for expr in [rule.get("condition", "")] + [ln.get("condition", "") for ln in lines]:
@@ -172,7 +172,7 @@ def load_rules(year: int) -> int:
         if int(r["valid_from"]) > year or (r["valid_to"] and int(r["valid_to"]) < year):
             continue
         rule_lines = sorted(lines.get(r["code"], []), key=lambda x: int(x["seq"]))
-        problems = check_rule_text(r, rule_lines)
+        problems = rule_text_check(r, rule_lines)
         if problems:
             raise ValueError("; ".join(problems))
         fields = {"event_type": r["event_type"], "name": r["summary"] or r["code"], "chart_kind": r["chart"],

@@ -13,7 +13,7 @@ Finance bureau sets (总预算会计, 20.4): 4xxx/5xxx → 3001 (closing.treasur
 Every step is posted per dimension combination of the balance it moves (the rule lines copy the
 dimensions), with the deterministic event id `closing:<set id>:<step>[:<key>]`. Balances are computed
 without this set's own earlier closing vouchers and each posted voucher's lines are applied to them, so a
-rerun recomputes the same events and `post_event` returns the vouchers already posted (no new ones).
+rerun recomputes the same events and `event_post` returns the vouchers already posted (no new ones).
 Not automated (a person's decision, not a balance): closing.fiscal_to_surplus (completed projects' carry-over
 → 财政拨款结余) and closing.nonfiscal_distribution (结余分配).
 """
@@ -90,7 +90,7 @@ class _Closer:
         if not amount:
             return
         event_id = event_prefix(self.aset) + step + (f":{_dim_key(key)}" if key else "")
-        v = services.post_event(actor=self.actor, event_id=event_id, event_type=f"closing.{step}", date=self.date,
+        v = services.event_post(actor=self.actor, event_id=event_id, event_type=f"closing.{step}", date=self.date,
                                 amounts={"amount": amount}, dimensions=dict(key[1]) if key else {},
                                 attrs=attrs or {}, account_set=self.aset)
         _apply(self.balances, v)

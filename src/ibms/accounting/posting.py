@@ -1,6 +1,6 @@
 """The posting engine's rule evaluation: a business event + the posting rules in force → voucher lines.
 
-Pure evaluation (reads the rules, writes nothing); `services.post_event` validates and writes.
+Pure evaluation (reads the rules, writes nothing); `services.event_post` validates and writes.
 
 An event is (event_type, amounts, dimensions, attrs):
 - `amounts`: named integer fen amounts, e.g. {"amount": 1200000} or {"tax": 500, "social": 800, "employer": 900}.

@@ -9,9 +9,10 @@ from __future__ import annotations
 from ninja import Router, Schema
 
 from ibms.core.money import fen_to_str
+from ibms.core.scoping import require_perm
 
-from . import books, statements
-from .books import BASIS_LABELS, PeriodRange
+from . import books, selectors, statements
+from .books import BASIS_LABELS, VIEW_PERM, PeriodRange
 
 router = Router(tags=["会计账簿与报表"])
 
@@ -77,6 +78,11 @@ def _actor(request):
     return request.auth or request.user  # the API authenticates (token or session); request.user for tests
 
 
+def _account_set(request, set_id: int):
+    require_perm(_actor(request), VIEW_PERM)
+    return selectors.account_set_get(actor=_actor(request), pk=set_id)
+
+
 def _set_out(aset) -> dict:
     return {"id": aset.pk, "code": aset.code, "name": aset.name, "year": aset.year, "kind": aset.kind,
             "unit_code": aset.unit.code if aset.unit_id else None}
@@ -93,7 +99,7 @@ def _statement_out(st: statements.Statement) -> dict:
 @router.get("/sets/{int:set_id}/trial-balance", response=TrialBalanceOut, summary="科目余额表（试算平衡）",
             operation_id="accounting_trial_balance")
 def trial_balance(request, set_id: int, start: int = 1, end: int = 12, level: int = 0):
-    aset = books.get_account_set(actor=_actor(request), account_set_id=set_id)
+    aset = _account_set(request, set_id)
     period = PeriodRange.of(start, end)
     tb = books.trial_balance(actor=_actor(request), account_set=aset, period=period, max_level=level)
     bases = []
@@ -119,14 +125,14 @@ def trial_balance(request, set_id: int, start: int = 1, end: int = 12, level: in
 @router.get("/sets/{int:set_id}/statements", response=list[StatementOut], summary="全部会计报表",
             operation_id="accounting_statements")
 def all_statements(request, set_id: int, start: int = 1, end: int = 12):
-    aset = books.get_account_set(actor=_actor(request), account_set_id=set_id)
-    return [_statement_out(st) for st in statements.compute_all(actor=_actor(request), account_set=aset,
-                                                                period=PeriodRange.of(start, end))]
+    aset = _account_set(request, set_id)
+    return [_statement_out(st) for st in statements.statement_compute_all(
+        actor=_actor(request), account_set=aset, period=PeriodRange.of(start, end))]
 
 
 @router.get("/sets/{int:set_id}/statements/{code}", response=StatementOut, summary="会计报表（按报表代码）",
             operation_id="accounting_statement")
 def one_statement(request, set_id: int, code: str, start: int = 1, end: int = 12):
-    aset = books.get_account_set(actor=_actor(request), account_set_id=set_id)
-    return _statement_out(statements.compute(actor=_actor(request), account_set=aset, code=code,
-                                             period=PeriodRange.of(start, end)))
+    aset = _account_set(request, set_id)
+    return _statement_out(statements.statement_compute(actor=_actor(request), account_set=aset, code=code,
+                                                       period=PeriodRange.of(start, end)))

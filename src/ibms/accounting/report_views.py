@@ -15,9 +15,10 @@ from django.urls import reverse
 from ibms.core import clock
 from ibms.core.errors import NotFound
 from ibms.core.reports import MONEY, TEXT, ReportColumn, ReportTable, report_response
+from ibms.core.scoping import require_perm
 
-from . import books, statements
-from .books import BASIS_LABELS, PeriodRange, direction
+from . import books, selectors, statements
+from .books import BASIS_LABELS, VIEW_PERM, PeriodRange, direction
 from .models import AccountSet
 
 TEMPLATE = "accounting/reports/report.html"
@@ -38,13 +39,14 @@ def _default_end(aset: AccountSet) -> int:
     return today.month if today.year == aset.year else 12
 
 
-def select(request) -> Selection:
+def _selection(request) -> Selection:
     """The account set (`set`, default: the newest the user may read) and the period range (`start`, `end`)."""
     user = request.user
-    sets = list(books.account_sets(actor=user)[:500])
+    require_perm(user, VIEW_PERM)
+    sets = list(selectors.account_set_list(actor=user, newest_first=True)[:500])
     set_id = request.GET.get("set", "")
     if set_id:
-        aset = books.get_account_set(actor=user, account_set_id=set_id if set_id.isdigit() else 0)
+        aset = selectors.account_set_get(actor=user, pk=set_id if set_id.isdigit() else 0)
     elif sets:
         aset = sets[0]
     else:
@@ -174,13 +176,13 @@ def _filename(sel: Selection, name: str) -> str:
 
 @login_required
 def index(request):
-    sel = select(request)
+    sel = _selection(request)
     return render(request, "accounting/reports/index.html", _context(sel, title="账簿与报表"))
 
 
 @login_required
 def trial_balance_view(request):
-    sel = select(request)
+    sel = _selection(request)
     level = request.GET.get("level", "")
     tb = books.trial_balance(actor=request.user, account_set=sel.account_set, period=sel.period,
                              max_level=int(level) if level.isdigit() else 0)
@@ -198,7 +200,7 @@ def _account_choice(request, sel: Selection, level: int) -> tuple[str, list]:
 
 @login_required
 def general_ledger_view(request):
-    sel = select(request)
+    sel = _selection(request)
     code, choices = _account_choice(request, sel, 1)
     tables = []
     if code:
@@ -210,7 +212,7 @@ def general_ledger_view(request):
 
 @login_required
 def detail_ledger_view(request):
-    sel = select(request)
+    sel = _selection(request)
     code, choices = _account_choice(request, sel, 0)
     project = request.GET.get("project", "").strip()
     tables = []
@@ -225,7 +227,7 @@ def detail_ledger_view(request):
 
 @login_required
 def project_ledger_view(request):
-    sel = select(request)
+    sel = _selection(request)
     project = request.GET.get("project", "").strip()
     pl = books.project_ledger(actor=request.user, account_set=sel.account_set, period=sel.period,
                               project_code=project)
@@ -237,16 +239,17 @@ def project_ledger_view(request):
 
 @login_required
 def statement_view(request, code: str):
-    sel = select(request)
-    st = statements.compute(actor=request.user, account_set=sel.account_set, code=code, period=sel.period)
+    sel = _selection(request)
+    st = statements.statement_compute(actor=request.user, account_set=sel.account_set, code=code,
+                                      period=sel.period)
     return report_response(request, [st.table()], filename=_filename(sel, st.title), template=TEMPLATE,
                            context=_context(sel, title=st.title, page="statement", code=code, problems=st.problems))
 
 
 @login_required
 def statements_all_view(request):
-    sel = select(request)
-    sts = statements.compute_all(actor=request.user, account_set=sel.account_set, period=sel.period)
+    sel = _selection(request)
+    sts = statements.statement_compute_all(actor=request.user, account_set=sel.account_set, period=sel.period)
     return report_response(request, [s.table() for s in sts], filename=_filename(sel, "会计报表"), template=TEMPLATE,
                            context=_context(sel, title="会计报表", page="statements",
                                             problems=[p for s in sts for p in s.problems]))

@@ -13,7 +13,10 @@ from ibms.core.scoping import VIEW, get_in_scope
 from .models import Account, AccountSet, BusinessType, Period, Voucher, VoucherLine
 
 
-def account_sets(*, actor, year: int | None = None, kind: str = "", q: str = "") -> QuerySet[AccountSet]:
+def account_set_list(*, actor, year: int | None = None, kind: str = "", q: str = "",
+                     newest_first: bool = False) -> QuerySet[AccountSet]:
+    """Account sets in the actor's scope; by region then year, or (`newest_first`, the books' pickers) newest year
+    first."""
     qs = AccountSet.objects.restrict(actor, VIEW).select_related("unit")
     if year:
         qs = qs.filter(year=year)
@@ -21,17 +24,19 @@ def account_sets(*, actor, year: int | None = None, kind: str = "", q: str = "")
         qs = qs.filter(kind=kind)
     if q:
         qs = qs.filter(Q(name__icontains=q) | Q(code__icontains=q) | Q(region_code__startswith=q))
+    if newest_first:
+        return qs.order_by("-year", "region_code", "code")
     return qs.order_by("region_code", "-year", "kind", "code")
 
 
-def business_types(year: int) -> list[BusinessType]:
+def business_type_list(year: int) -> list[BusinessType]:
     return list(BusinessType.objects.filter(year=year, is_active=True))
 
 
 def business_type_for(year: int, dep_eco_code: str) -> str:
     """The default 支付业务类型 of a department economic class: the longest `derive_eco` prefix wins."""
     best, length = "goods_services", 0
-    for bt in business_types(year):
+    for bt in business_type_list(year):
         for prefix in bt.derive_eco:
             if dep_eco_code.startswith(prefix) and len(prefix) > length:
                 best, length = bt.code, len(prefix)
@@ -48,7 +53,8 @@ def business_type_violation(year: int, code: str, dep_eco_code: str) -> Violatio
     return None
 
 
-def account_set(*, actor, pk: int) -> AccountSet:
+def account_set_get(*, actor, pk: int) -> AccountSet:
+    """An account set in the actor's scope (out of scope is not found)."""
     return get_in_scope(AccountSet.objects.select_related("unit", "chart"), actor, VIEW, what="账套", pk=pk)
 
 
@@ -81,7 +87,7 @@ class TreeRow:
 
 def account_tree(*, actor, pk: int, period_to: int | None = None) -> tuple[AccountSet, list[TreeRow]]:
     """The set's accounts in code order (parents before children) with posted totals rolled up to parents."""
-    aset = account_set(actor=actor, pk=pk)
+    aset = account_set_get(actor=actor, pk=pk)
     leaves = leaf_balances(aset.pk, period_to=period_to)
     accounts = list(aset.accounts.order_by("code"))
     totals: dict[str, list[int]] = {a.code: [0, 0] for a in accounts}
@@ -95,7 +101,7 @@ def account_tree(*, actor, pk: int, period_to: int | None = None) -> tuple[Accou
     return aset, [TreeRow(a, *totals[a.code]) for a in accounts]
 
 
-def periods(*, account_set: AccountSet) -> list[Period]:
+def period_list(*, account_set: AccountSet) -> list[Period]:
     counts = dict(Voucher.objects.filter(account_set=account_set).values("period_no").annotate(n=Count("id"))
                   .values_list("period_no", "n"))
     out = list(account_set.periods.order_by("number"))
@@ -104,8 +110,8 @@ def periods(*, account_set: AccountSet) -> list[Period]:
     return out
 
 
-def vouchers(*, actor, account_set_id: int | None = None, year: int | None = None, period_no: int | None = None,
-             status: str = "", source: str = "", q: str = "", account_code: str = "") -> QuerySet[Voucher]:
+def voucher_list(*, actor, account_set_id: int | None = None, year: int | None = None, period_no: int | None = None,
+                 status: str = "", source: str = "", q: str = "", account_code: str = "") -> QuerySet[Voucher]:
     qs = Voucher.objects.restrict(actor, VIEW).select_related("account_set", "entered_by", "reviewed_by",
                                                                "posted_by")
     if account_set_id:
@@ -125,21 +131,22 @@ def vouchers(*, actor, account_set_id: int | None = None, year: int | None = Non
     return qs.order_by("-year", "account_set_id", "-period_no", F("number").desc(nulls_first=True), "-id")
 
 
-def voucher(*, actor, pk: int) -> Voucher:
+def voucher_get(*, actor, pk: int) -> Voucher:
     return get_in_scope(Voucher.objects.select_related("account_set", "period", "reversal_of", "entered_by",
                                                        "reviewed_by", "posted_by"),
                         actor, VIEW, what="凭证", pk=pk)
 
 
-def voucher_lines(v: Voucher) -> list[VoucherLine]:
+def voucher_line_list(v: Voucher) -> list[VoucherLine]:
     return list(v.lines.select_related("account").order_by("line_no"))
 
 
-def reversal_of(v: Voucher) -> Voucher | None:
+def voucher_reversal_get(v: Voucher) -> Voucher | None:
+    """The reversal voucher of `v`, if it was reversed."""
     return Voucher.objects.filter(reversal_of=v).first()
 
 
-def pending_vouchers(*, actor) -> QuerySet[Voucher]:
+def voucher_pending_list(*, actor) -> QuerySet[Voucher]:
     """Manual vouchers waiting for review or posting that this user did not enter."""
     return (Voucher.objects.restrict(actor, VIEW)
             .filter(status__in=[Voucher.Status.DRAFT, Voucher.Status.REVIEWED], source=Voucher.Source.MANUAL)

@@ -37,7 +37,7 @@ def set_list(request):
     year = _int(request.GET.get("year"))
     kind = request.GET.get("kind", "")
     q = request.GET.get("q", "").strip()
-    qs = selectors.account_sets(actor=request.user, year=year, kind=kind, q=q)
+    qs = selectors.account_set_list(actor=request.user, year=year, kind=kind, q=q)
     page = Paginator(qs, 30).get_page(request.GET.get("page"))
     return render(request, "accounting/set_list.html", {
         "page": page, "year": year or "", "kind": kind, "q": q, "kinds": AccountSet.Kind.choices,
@@ -76,7 +76,7 @@ def set_detail(request, pk: int):
     can_change = AccountSet.objects.restrict(request.user, CHANGE).filter(pk=pk).exists() or \
         Account.objects.restrict(request.user, CHANGE).filter(account_set_id=pk).exists()
     return render(request, "accounting/set_detail.html", {
-        "aset": aset, "rows": rows, "periods": selectors.periods(account_set=aset), "period_to": period_to or "",
+        "aset": aset, "rows": rows, "periods": selectors.period_list(account_set=aset), "period_to": period_to or "",
         "dims": DIMENSION_LABELS, "page_title": aset.name,
         "can_close": request.user.has_perm("accounting.close_period") and can_change,
         "can_enter": request.user.has_perm("accounting.add_voucher") and can_change,
@@ -153,11 +153,11 @@ def voucher_list(request):
          "source": request.GET.get("source", ""), "q": request.GET.get("q", "").strip(),
          "account_code": request.GET.get("account", "").strip()}
     if request.GET.get("todo"):
-        qs = selectors.pending_vouchers(actor=request.user)
+        qs = selectors.voucher_pending_list(actor=request.user)
     else:
-        qs = selectors.vouchers(actor=request.user, **f)
+        qs = selectors.voucher_list(actor=request.user, **f)
     page = Paginator(qs, 30).get_page(request.GET.get("page"))
-    aset = selectors.account_set(actor=request.user, pk=f["account_set_id"]) if f["account_set_id"] else None
+    aset = selectors.account_set_get(actor=request.user, pk=f["account_set_id"]) if f["account_set_id"] else None
     return render(request, "accounting/voucher_list.html", {
         "page": page, "f": f, "aset": aset, "todo": bool(request.GET.get("todo")),
         "statuses": Voucher.Status.choices, "sources": Voucher.Source.choices, "periods": range(1, 13),
@@ -179,7 +179,7 @@ def voucher_entry(request, pk: int | None = None):
         aset = voucher.account_set
     else:
         require_perm(request.user, "accounting.add_voucher")
-        aset = selectors.account_set(actor=request.user, pk=_int(request.GET.get("set") or request.POST.get("set"), 0))
+        aset = selectors.account_set_get(actor=request.user, pk=_int(request.GET.get("set") or request.POST.get("set"), 0))
     error = None
     if request.method == "POST":
         form, formset = VoucherForm(request.POST), LineFormSet(request.POST, prefix="lines")
@@ -215,8 +215,8 @@ def voucher_entry(request, pk: int | None = None):
 @login_required
 def voucher_detail(request, pk: int):
     require_perm(request.user, "accounting.view_voucher")
-    v = selectors.voucher(actor=request.user, pk=pk)
-    lines = selectors.voucher_lines(v)
+    v = selectors.voucher_get(actor=request.user, pk=pk)
+    lines = selectors.voucher_line_list(v)
     u = request.user
     mine = v.entered_by_id == u.pk
     can_write = Voucher.objects.restrict(u, CHANGE).filter(pk=pk).exists()
@@ -237,7 +237,7 @@ def voucher_detail(request, pk: int):
             groups.append({"label": label, "rows": rows, "debit": sum(r.debit for r in rows),
                            "credit": sum(r.credit for r in rows)})
     return render(request, "accounting/voucher_detail.html", {
-        "v": v, "groups": groups, "actions": actions, "reversed_by": selectors.reversal_of(v),
+        "v": v, "groups": groups, "actions": actions, "reversed_by": selectors.voucher_reversal_get(v),
         "dims": DIMENSIONS, "page_title": f"凭证 {v.display_number}"})
 
 

@@ -8,7 +8,7 @@
   national row with an empty region code; a blank period means none). Elsewhere it refuses
   (`fiscal_year_closed`). The period itself must still be open, as for every voucher, so closing the
   adjustment period (and then the set, 年结) ends the year's bookings for good.
-- Bookings the system makes on its own (`post_event` / `voucher_post_system` with no actor or the system
+- Bookings the system makes on its own (`event_post` / `voucher_post_system` with no actor or the system
   user: the accounting of bank receipts and refunds of payment vouchers sent while the year accepted them) are
   not refused here; they record what has already happened.
 """
@@ -57,7 +57,7 @@ def is_system(actor) -> bool:
     return actor is None or getattr(actor, "username", None) == SYSTEM_USERNAME
 
 
-def require_year(aset: AccountSet, date: dt.date) -> None:
+def year_require(aset: AccountSet, date: dt.date) -> None:
     """Refuse a voucher dated `date` in `aset` unless the set's fiscal year accepts it (see the module)."""
     adj = adjustment_period(aset.region_code)
     in_adjustment = adj is not None and date.year == aset.year and date.month == adj

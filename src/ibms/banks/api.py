@@ -7,7 +7,6 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from django.db import transaction
 from ninja import Router, Schema, Status
 
 from ibms.core.errors import Conflict
@@ -131,7 +130,7 @@ def _endpoint(e: BankEndpoint) -> dict:
 def list_messages(request, direction: str = "", kind: str = "", status: str = "", voucher_no: str = "",
                   region_code: str = "", limit: int = 50, offset: int = 0):
     require_perm(request.auth, "banks.view_bankmessage")
-    qs = selectors.messages(actor=request.auth, direction=direction, kind=kind, status=status,
+    qs = selectors.message_list(actor=request.auth, direction=direction, kind=kind, status=status,
                             voucher_no=voucher_no, region_code=region_code)
     limit, offset = max(1, min(limit, MAX_LIMIT)), max(0, offset)
     return {"count": qs.count(), "items": [_msg(m) for m in qs[offset:offset + limit]]}
@@ -148,7 +147,7 @@ def get_message(request, pk: int):
 @router.get("/endpoints", response=list[EndpointOut], summary="代理银行接口", operation_id="bank_endpoint_list")
 def list_endpoints(request):
     require_perm(request.auth, "banks.view_bankendpoint")
-    return [_endpoint(e) for e in selectors.endpoints(actor=request.auth).select_related("cursor")]
+    return [_endpoint(e) for e in selectors.endpoint_list(actor=request.auth).select_related("cursor")]
 
 
 @router.post("/endpoints", response={201: EndpointOut}, summary="登记代理银行接口（获取银行公钥）",
@@ -166,16 +165,13 @@ def register_endpoint(request, payload: EndpointIn):
 def query_voucher(request, payload: QueryIn):
     require_perm(request.auth, "banks.change_bankmessage")
     check_write_scope(request.auth, region_code=payload.region_code)
-    with transaction.atomic(durable=True):
-        return _answer(services.voucher_query(actor=request.auth, region_code=payload.region_code,
-                                              year=payload.year, voucher_no=payload.voucher_no,
-                                              agent_bank_code=payload.agent_bank_code))
+    return _answer(services.voucher_query(actor=request.auth, region_code=payload.region_code, year=payload.year,
+                                          voucher_no=payload.voucher_no, agent_bank_code=payload.agent_bank_code))
 
 
 @router.post("/statements/fetch", response=BankAnswerOut, summary="获取代理银行日对账单",
              operation_id="bank_statement_fetch")
 def fetch_statement(request, payload: StatementIn):
     require_perm(request.auth, "banks.change_bankmessage")
-    with transaction.atomic(durable=True):
-        return _answer(services.statement_fetch(actor=request.auth, agent_bank_code=payload.agent_bank_code,
-                                                date=payload.date, region_code=payload.region_code))
+    return _answer(services.statement_fetch(actor=request.auth, agent_bank_code=payload.agent_bank_code,
+                                            date=payload.date, region_code=payload.region_code))

@@ -40,7 +40,7 @@ def key_encryption_key() -> bytes:
     return sm3_digest(b"ibms.banks.kek|" + settings.SECRET_KEY.encode("utf-8"))[:16]
 
 
-def encrypt_private(private_pem: bytes, fingerprint: str) -> bytes:
+def private_key_encrypt(private_pem: bytes, fingerprint: str) -> bytes:
     return sm4_encrypt(key_encryption_key(), private_pem, aad=fingerprint.encode("ascii"))
 
 

@@ -6,6 +6,7 @@ import xml.etree.ElementTree as ET
 
 from django.db.models import Count
 
+from ibms.core.errors import invalid
 from ibms.core.scoping import VIEW, get_in_scope
 
 from .models import BankEndpoint, BankMessage
@@ -13,7 +14,7 @@ from .models import BankEndpoint, BankMessage
 PRETTY_LIMIT = 400_000  # characters shown of a raw message (a 10,000-line batch is ~1.6 MB)
 
 
-def messages(*, actor, direction: str = "", kind: str = "", status: str = "", voucher_no: str = "",
+def message_list(*, actor, direction: str = "", kind: str = "", status: str = "", voucher_no: str = "",
              region_code: str = "", endpoint_id: int | None = None):
     qs = BankMessage.objects.restrict(actor, VIEW).select_related("endpoint").defer("raw_xml")
     if direction:
@@ -35,15 +36,28 @@ def message_get(*, actor, pk: int) -> BankMessage:
     return get_in_scope(BankMessage.objects.select_related("endpoint", "related"), actor, VIEW, what="银行报文", pk=pk)
 
 
-def related_messages(*, actor, msg: BankMessage):
+def message_related_list(*, actor, msg: BankMessage):
     """The other messages of the same voucher (or refund / clearing), oldest first."""
     return (BankMessage.objects.restrict(actor, VIEW).filter(region_code=msg.region_code, year=msg.year,
                                                               voucher_no=msg.voucher_no)
             .exclude(pk=msg.pk).defer("raw_xml").order_by("id"))
 
 
-def endpoints(*, actor):
+def endpoint_list(*, actor):
     return BankEndpoint.objects.restrict(actor, VIEW).order_by("region_code", "agent_bank_code")
+
+
+def endpoint_find(region_code: str, agent_bank_code: str | None = None) -> BankEndpoint:
+    """The one enabled endpoint of the region (and agent bank); refused when there is none or, without a bank
+    code, more than one."""
+    qs = BankEndpoint.objects.filter(region_code=region_code, enabled=True)
+    if agent_bank_code:
+        qs = qs.filter(agent_bank_code=agent_bank_code)
+    eps = list(qs[:2])
+    if len(eps) != 1:
+        raise invalid("no_bank_endpoint", f"财政区划 {region_code} 未登记代理银行 {agent_bank_code or ''} 的接口".replace(
+            "  ", " "), "agent_bank_code")
+    return eps[0]
 
 
 def pretty_xml(raw: str) -> str:

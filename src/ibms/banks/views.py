@@ -17,7 +17,7 @@ from .models import BankMessage
 def message_list(request):
     require_perm(request.user, "banks.view_bankmessage")
     g = request.GET
-    rows = selectors.messages(actor=request.user, direction=g.get("direction", ""), kind=g.get("kind", ""),
+    rows = selectors.message_list(actor=request.user, direction=g.get("direction", ""), kind=g.get("kind", ""),
                               status=g.get("status", ""), voucher_no=g.get("voucher_no", ""))
     page = Paginator(rows, 50).get_page(g.get("page"))
     query = g.copy()
@@ -33,10 +33,10 @@ def message_detail(request, pk: int):
     msg = selectors.message_get(actor=request.user, pk=pk)
     return render(request, "banks/message_detail.html", {
         "m": msg, "pretty": selectors.pretty_xml(msg.raw_xml), "stamps": (msg.verify_result or {}).get("stamps", []),
-        "others": selectors.related_messages(actor=request.user, msg=msg)[:100]})
+        "others": selectors.message_related_list(actor=request.user, msg=msg)[:100]})
 
 
 @login_required
 def endpoint_list(request):
     require_perm(request.user, "banks.view_bankendpoint")
-    return render(request, "banks/endpoint_list.html", {"endpoints": selectors.endpoints(actor=request.user)})
+    return render(request, "banks/endpoint_list.html", {"endpoints": selectors.endpoint_list(actor=request.user)})

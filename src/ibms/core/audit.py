@@ -181,6 +181,22 @@ def snapshot(obj: models.Model) -> dict | None:
     return snapshot_rows(type(obj), [obj.pk]).get(str(obj.pk))
 
 
+def update_fields(obj: models.Model, before: dict | None = None, **values: Any) -> models.Model:
+    """Set `values` on `obj`, save just those fields (and `updated_at` when the model has it) and log the change
+    against `before` (the row's state as it was read; taken here when not given). The one way a service updates
+    an audited row — instead of snapshot → assign → save → record by hand."""
+    if before is None:
+        before = snapshot(obj)
+    for name, value in values.items():
+        setattr(obj, name, value)
+    names = list(values)
+    if any(f.name == "updated_at" for f in obj._meta.concrete_fields) and "updated_at" not in names:
+        names.append("updated_at")
+    obj.save(update_fields=names)
+    record_change(obj, "update", before)
+    return obj
+
+
 def record_event(code: str, *, region_code: str = "", obj: models.Model | None = None, message: str = "",
                  payload: dict | None = None) -> BusinessEvent:
     entry = BusinessEvent(code=code, message=message[:300], payload=payload or {}, **_base(region_code, obj))

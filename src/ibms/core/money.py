@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from decimal import Decimal, InvalidOperation
+from typing import Annotated
 
 from django import forms
 from django.db import models
@@ -41,6 +42,11 @@ def parse_yuan(text: str | int | Decimal) -> int:
 
 
 _REQUIRED = object()
+
+FEN = "fen"
+# A money field of a service input dataclass: integer fen in the service, a yuan string in the API
+# (core.schemas builds the API schema from the dataclass and converts back).
+Fen = Annotated[int, FEN]
 
 
 def api_fen(value: str | int | Decimal | None, field: str = "amount", *, blank=_REQUIRED,

@@ -1,48 +1,17 @@
-"""Statements (会计报表) computed from the books; line definitions are data (`data/accounting/statements/`).
-
-`statements.csv` lists the statements: code, title, report number, chart kind, columns (`label:mode`,
-mode `current` = the chosen period range, `ytd` = period 1 to the end of the range, `year_open` = the
-year's opening) and checks (`L38=L67`: sums of lines that must agree in every column).
-
-`<code>.csv` holds the lines: `line_no, name, kind, formula, bold`. A formula is a list of terms
-`+CODE` / `-CODE` / `+Ln`: an account code (dotted sub-accounts allowed; a class prefix such as `4`
-sums the level-1 accounts of that class) seen from that account's normal balance side, or another
-line's value. `kind` says which amount an account term takes:
-
-- `closing` / `opening`: the balance at the end / start of the column's range;
-- `period`: the movement in the range, year-end closing vouchers left out (本期数);
-- `debit` / `credit`: debit / credit turnover in the range, closing vouchers left out;
-- `recon`: terms `CODE:D` / `CODE:C`: debit / credit amounts of financial-basis lines of *reconciling
-  vouchers* — posted, not closing, with at least one line on a revenue, expense, budget revenue or
-  budget expenditure account (classes 4–7) — so each line names one kind of difference between
-  本年盈余 and 预算结余;
-- `recon_rest`: the balance-sheet movement of those vouchers (financial classes 1–3, 借 − 贷) less
-  their budget-balance movement (class 8), plus the formula's line terms: what the listed items leave
-  unexplained (其他事项差异). The reconciliation's check then holds only if each voucher balances in
-  each basis.
-
-The 财政拨款预算收入支出表 is a matrix: its rows (`fiscal_appropriation.csv`) are dimension filters
-(fund type, `project=` empty / `project=*` any / `dep_eco=301|303` prefixes / `!` negation, `expand`
-= one child row per project, `columns` = the only columns shown) and its columns
-(`fiscal_appropriation_columns.csv`) are formulas evaluated year-to-date.
-"""
+"""Statements computed from the books: the figures a column's formulas read, the line statements with their
+checks, and the matrix statement (财政拨款预算收入支出表)."""
 
 from __future__ import annotations
 
-import csv
-import re
 from dataclasses import dataclass, field
-from functools import lru_cache
-from pathlib import Path
 
-from django.conf import settings
 from django.db.models import Q, Sum
 from django.db.models.functions import Coalesce
 
 from ibms.core.errors import invalid
 from ibms.core.reports import MONEY, TEXT, ReportColumn, ReportTable
 
-from .books import (
+from ..books import (
     CLOSING,
     PeriodRange,
     Turnover,
@@ -53,191 +22,8 @@ from .books import (
     side_amount,
     turnovers,
 )
-from .models import AccountSet, Basis
-
-KINDS = {"", "closing", "opening", "period", "debit", "credit", "recon", "recon_rest"}
-MODES = {"current", "ytd", "year_open"}
-_TERM = re.compile(r"^([+-])(L\d+|C\d+|\d[\d.]*)(?::([DC]))?$")
-
-def statements_dir() -> Path:
-    return Path(settings.DATA_DIR) / "accounting" / "statements"
-
-def _read(path: Path) -> list[dict[str, str]]:
-    with open(path, encoding="utf-8", newline="") as fh:
-        return list(csv.DictReader(fh))
-
-# --- definitions ------------------------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class Term:
-    sign: int
-    ref: str  # account code, "L<n>" (line) or "C<n>" (column)
-    side: str = ""  # D / C for recon terms
-
-    @property
-    def is_line(self) -> bool:
-        return self.ref[0] in "LC"
-
-    @property
-    def number(self) -> int:
-        return int(self.ref[1:])
-
-def parse_formula(text: str) -> tuple[Term, ...]:
-    """'+1001 -1602 +L3 +1601:D' → terms; also accepts 'L1+L4-L7' (no spaces, check syntax)."""
-    text = re.sub(r"(?<=[\w:])(?=[+-])", " ", (text or "").strip())
-    out = []
-    for tok in text.split():
-        if tok[0] not in "+-":
-            tok = "+" + tok
-        m = _TERM.match(tok)
-        if not m:
-            raise ValueError(f"bad formula term {tok!r}")
-        out.append(Term(1 if m.group(1) == "+" else -1, m.group(2), m.group(3) or ""))
-    return tuple(out)
-
-@dataclass(frozen=True)
-class LineDef:
-    line_no: int
-    name: str
-    kind: str
-    terms: tuple[Term, ...]
-    bold: bool
-
-    @property
-    def is_header(self) -> bool:
-        return not self.terms and self.kind not in ("recon_rest",)
-
-@dataclass(frozen=True)
-class ColumnDef:
-    label: str
-    mode: str = "current"
-    kind: str = ""  # fiscal-appropriation columns: their own kind and formula
-    terms: tuple[Term, ...] = ()
-
-@dataclass(frozen=True)
-class RowDef:
-    """A fiscal-appropriation row: fund type and dimension filters."""
-
-    row_no: int
-    name: str
-    fund: str
-    filters: tuple[tuple[str, str], ...]
-    expand: str
-    # columns shown (empty = all): economic-class rows show expenditure only, since budget revenue and
-    # balance lines carry no economic class
-    only: tuple[int, ...]
-    bold: bool
-
-@dataclass(frozen=True)
-class StatementDef:
-    code: str
-    title: str
-    report_no: str
-    chart: str
-    columns: tuple[ColumnDef, ...]
-    checks: tuple[tuple[tuple[Term, ...], tuple[Term, ...]], ...]
-    lines: tuple[LineDef, ...] = ()
-    rows: tuple[RowDef, ...] = ()
-    funds: tuple[tuple[str, str, str], ...] = ()  # (fund, revenue account, fund-nature prefix)
-
-    @property
-    def is_matrix(self) -> bool:
-        return bool(self.rows)
-
-def _columns(text: str) -> tuple[ColumnDef, ...]:
-    out = []
-    for part in filter(None, (p.strip() for p in (text or "").split(";"))):
-        label, _, mode = part.partition(":")
-        if mode not in MODES:
-            raise ValueError(f"unknown column mode {mode!r}")
-        out.append(ColumnDef(label, mode))
-    return tuple(out)
-
-def _checks(text: str) -> tuple:
-    out = []
-    for part in filter(None, (p.strip() for p in (text or "").split(";"))):
-        lhs, _, rhs = part.partition("=")
-        out.append((parse_formula(lhs), parse_formula(rhs)))
-    return tuple(out)
-
-def _filters(text: str) -> tuple[tuple[str, str], ...]:
-    out = []
-    for tok in (text or "").split():
-        key, _, value = tok.partition("=")
-        if key not in FILTER_FIELDS:
-            raise ValueError(f"unknown row filter {key!r}")
-        out.append((key, value))
-    return tuple(out)
-
-FILTER_FIELDS = {"project": "project_code", "dep_eco": "dep_eco_code", "exp_func": "exp_func_code",
-                 "fund_nature": "fund_nature_code"}
-
-@lru_cache(maxsize=4)
-def _load(root: str) -> dict[str, StatementDef]:
-    base = Path(root)
-    out = {}
-    for s in _read(base / "statements.csv"):
-        code = s["code"]
-        common = {"code": code, "title": s["title"], "report_no": s["report_no"], "chart": s["chart"],
-                  "columns": _columns(s["columns"]), "checks": _checks(s["checks"])}
-        if (base / f"{code}_columns.csv").exists():  # a matrix statement
-            cols = tuple(ColumnDef(c["label"], "ytd", c["kind"], parse_formula(c["formula"]))
-                         for c in _read(base / f"{code}_columns.csv"))
-            rows = tuple(RowDef(int(r["row_no"]), r["name"], r["fund"], _filters(r["filter"]), r["expand"],
-                                tuple(int(c) for c in r["columns"].split()), bool(r["bold"]))
-                         for r in _read(base / f"{code}.csv"))
-            funds = tuple((f["fund"], f["revenue_account"], f["fund_nature_prefix"])
-                          for f in _read(base / f"{code}_funds.csv"))
-            out[code] = StatementDef(**{**common, "columns": cols}, rows=rows, funds=funds)
-        else:
-            lines = tuple(LineDef(int(r["line_no"]), r["name"], r["kind"], parse_formula(r["formula"]),
-                                  bool(r["bold"])) for r in _read(base / f"{code}.csv"))
-            out[code] = StatementDef(**common, lines=lines)
-    return out
-
-def definitions() -> dict[str, StatementDef]:
-    return _load(str(statements_dir()))
-
-def get_definition(code: str) -> StatementDef:
-    d = definitions().get(code)
-    if d is None:
-        raise invalid("unknown_statement", f"没有该报表：{code}", "statement")
-    return d
-
-def definition_problems(chart_codes: set[str] | None = None) -> list[str]:
-    """Static checks of the definitions: kinds, line references, recon sides, known account codes."""
-    problems = []
-    for d in definitions().values():
-        numbers = [ln.line_no for ln in d.lines]
-        if len(set(numbers)) != len(numbers):
-            problems.append(f"{d.code}: duplicate line numbers")
-        for ln in d.lines:
-            if ln.kind not in KINDS:
-                problems.append(f"{d.code} L{ln.line_no}: unknown kind {ln.kind!r}")
-            for t in ln.terms:
-                if t.is_line:
-                    if t.ref[0] != "L" or t.number not in numbers:
-                        problems.append(f"{d.code} L{ln.line_no}: no line {t.ref}")
-                    continue
-                if not ln.kind or ln.kind == "recon_rest":
-                    problems.append(f"{d.code} L{ln.line_no}: account term {t.ref} needs a balance kind")
-                if (ln.kind == "recon") != bool(t.side):
-                    problems.append(f"{d.code} L{ln.line_no}: {t.ref} side D/C only (and always) in recon lines")
-                if chart_codes is not None and len(t.ref) >= 4 and t.ref not in chart_codes:
-                    problems.append(f"{d.code} L{ln.line_no}: account {t.ref} not in the chart")
-        for c in d.columns:
-            for t in c.terms:
-                if t.is_line:
-                    problems.append(f"{d.code} column {c.label}: line reference in a column formula")
-                elif chart_codes is not None and t.ref not in chart_codes:
-                    problems.append(f"{d.code} column {c.label}: account {t.ref} not in the chart")
-        for lhs, rhs in d.checks:
-            for t in lhs + rhs:
-                if d.is_matrix and not (t.ref[0] == "C" and 1 <= t.number <= len(d.columns)):
-                    problems.append(f"{d.code}: check refers to unknown column {t.ref}")
-                if not d.is_matrix and not (t.ref[0] == "L" and t.number in numbers):
-                    problems.append(f"{d.code}: check refers to unknown line {t.ref}")
-    return problems
+from ..models import AccountSet, Basis
+from .definition import FILTER_FIELDS, RowDef, StatementDef, Term, definitions, statement_definition_get
 
 # --- figures of one column -------------------------------------------------------------------------
 
@@ -415,9 +201,10 @@ def _check(d: StatementDef, lhs, rhs, get) -> tuple[int, int]:
 def _fmt_terms(terms) -> str:
     return "".join(("+" if t.sign > 0 else "-") + t.ref for t in terms).lstrip("+")
 
-def compute(*, actor, account_set: AccountSet, code: str, period: PeriodRange, cache: dict | None = None) -> Statement:
+def statement_compute(*, actor, account_set: AccountSet, code: str, period: PeriodRange,
+                      cache: dict | None = None) -> Statement:
     """One statement of one account set for a period range (months of the set's year)."""
-    d = get_definition(code)
+    d = statement_definition_get(code)
     if d.chart != account_set.kind:
         raise invalid("statement_chart", f"{d.title}不适用于{account_set.get_kind_display()}账套", "statement")
     cache = {} if cache is None else cache
@@ -443,9 +230,9 @@ def compute(*, actor, account_set: AccountSet, code: str, period: PeriodRange, c
                                 f"（{a} ≠ {b} 分）")
     return Statement(d, account_set, period, [c.label for c in d.columns], rows, problems)
 
-def compute_all(*, actor, account_set: AccountSet, period: PeriodRange) -> list[Statement]:
+def statement_compute_all(*, actor, account_set: AccountSet, period: PeriodRange) -> list[Statement]:
     cache: dict = {}
-    return [compute(actor=actor, account_set=account_set, code=c, period=period, cache=cache)
+    return [statement_compute(actor=actor, account_set=account_set, code=c, period=period, cache=cache)
             for c, d in definitions().items() if d.chart == account_set.kind]
 
 # --- the matrix statement (财政拨款预算收入支出表) ------------------------------------------------------------
@@ -514,9 +301,3 @@ def _compute_matrix(actor, account_set: AccountSet, d: StatementDef, period: Per
             if a != b:
                 problems.append(f"{d.title}「{r.name}」：{_fmt_terms(lhs)} ≠ {_fmt_terms(rhs)}（{a} ≠ {b} 分）")
     return Statement(d, account_set, period, [c.label for c in d.columns], rows, problems)
-
-def unit_chart_codes() -> set[str]:
-    """Codes of the unit chart as the engine loads it (for the definition check)."""
-    from .charts import chart_rows  # the engine's chart reader (data files only)
-
-    return {r["code"] for r in chart_rows("unit")}

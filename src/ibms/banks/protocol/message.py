@@ -1,28 +1,5 @@
-"""The canonical bank message (DOMAIN-REFERENCE §12.2), its SM2 seals and strict parsing.
-
-Django-free: imports only the standard library and :mod:`ibms.core.crypto`, so the bank simulator
-(``ibms.banksim``) speaks exactly the same protocol as the app.
-
-Form::
-
-    <MOF>
-      <VoucherBody AdmDivCode="990000000" MsgId="…" MsgType="voucher" StYear="2026" VoucherFlag="0"
-                   VoucherNo="…" VtCode="5201">
-        <Voucher>
-          <PayAmt>1234.56</PayAmt> … header fields …
-          <DetailList><Detail><PayAmt>1234.56</PayAmt> … </Detail> …</DetailList>
-        </Voucher>
-        <Stamp No="1" Kind="unit" Fingerprint="<sm3 hex of signer public key>">base64 DER SM2</Stamp>
-      </VoucherBody>
-    </MOF>
-
-What each ``Stamp`` signs is the Canonical XML 2.0 form of ``VoucherBody`` without any ``Stamp``
-children (:func:`signed_payload`), so seals may be added in any order and verified independently.
-
-Values: every header/detail field whose name ends in ``Amt`` is money — int fen in Python, a yuan
-decimal string (``"1234.56"``) in XML; every field ending in ``Date`` is ``YYYY-MM-DD``; anything else is
-text. Errors are :class:`ProtocolError` with a stable English ``code``.
-"""
+"""The canonical bank message: kinds and codes, values (money in fen ↔ yuan text, dates), building, the
+canonical XML form and strict parsing. Django-free (see :mod:`ibms.banks.protocol`)."""
 
 from __future__ import annotations
 
@@ -35,26 +12,6 @@ import xml.etree.ElementTree as ET
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from io import StringIO
-
-from ibms.core.crypto import CryptoError, SignatureProvider, public_key_fingerprint, sm2_verify
-
-__all__ = [
-    "KINDS",
-    "Message",
-    "ProtocolError",
-    "Stamp",
-    "StampCheck",
-    "VerifyResult",
-    "build",
-    "fen_to_yuan",
-    "message_digest",
-    "parse",
-    "sign",
-    "signed_payload",
-    "to_xml",
-    "verify",
-    "yuan_to_fen",
-]
 
 # message kinds → (MsgType, default VoucherFlag)
 KINDS = ("voucher", "ack", "receipt", "return", "refund", "clearing", "statement", "status")
@@ -310,13 +267,6 @@ def _c14n(body: ET.Element) -> bytes:
     return out.getvalue().encode("utf-8")
 
 
-def signed_payload(xml_or_msg) -> bytes:
-    """What each Stamp signs: C14N 2.0 of VoucherBody without Stamp children."""
-    if isinstance(xml_or_msg, Message):
-        return _c14n(_body_element(xml_or_msg, with_stamps=False))
-    return parse(xml_or_msg).payload
-
-
 def to_xml(msg: Message) -> bytes:
     _check_semantics(msg)
     root = ET.Element("MOF")
@@ -328,18 +278,6 @@ def message_digest(xml: bytes) -> str:
     from ibms.core.crypto import sm3_hex
 
     return sm3_hex(xml)
-
-
-def sign(msg: Message, signer: SignatureProvider, *, kind: str, position: int | None = None) -> Message:
-    """Add a Stamp by ``signer`` (kind unit|finance|bank) over the canonical body; returns ``msg``."""
-    if kind not in STAMP_KINDS:
-        raise ProtocolError("bad_stamp", f"kind {kind!r}")
-    _check_semantics(msg)
-    payload = signed_payload(msg)
-    pos = position if position is not None else len(msg.stamps) + 1
-    msg.stamps.append(Stamp(position=pos, kind=kind, fingerprint=public_key_fingerprint(signer.public_pem),
-                            signature=signer.sign(payload)))
-    return msg
 
 
 # --- parsing ----------------------------------------------------------------------------------
@@ -422,59 +360,3 @@ def parse(xml: bytes | str) -> Message:
     _check_semantics(msg)
     msg.payload = _c14n(body)
     return msg
-
-
-# --- verification -----------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class StampCheck:
-    position: int
-    kind: str
-    fingerprint: str
-    trusted: bool
-    valid: bool
-
-
-@dataclass(frozen=True)
-class VerifyResult:
-    ok: bool
-    code: str  # "ok" | unsigned | untrusted_key | bad_signature | missing_stamp_kind
-    stamps: tuple[StampCheck, ...] = ()
-
-    def as_dict(self) -> dict:
-        return {"ok": self.ok, "code": self.code,
-                "stamps": [{"position": s.position, "kind": s.kind, "fingerprint": s.fingerprint,
-                            "trusted": s.trusted, "valid": s.valid} for s in self.stamps]}
-
-
-def verify(msg: Message | bytes | str, trusted: Mapping[str, bytes | str], *,
-           required_kinds: Iterable[str] = ()) -> VerifyResult:
-    """Check every Stamp: signer known in ``trusted`` (fingerprint → public PEM) and signature valid.
-
-    ``msg`` may be raw XML (parsed strictly first; ProtocolError propagates) or a parsed Message.
-    """
-    if not isinstance(msg, Message):
-        msg = parse(msg)
-    payload = msg.payload if msg.payload is not None else signed_payload(msg)
-    checks = []
-    for st in msg.stamps:
-        pem = trusted.get(st.fingerprint)
-        valid = False
-        if pem is not None:
-            try:
-                valid = sm2_verify(pem, payload, st.signature)
-            except CryptoError:
-                valid = False
-        checks.append(StampCheck(st.position, st.kind, st.fingerprint, pem is not None, valid))
-    checks_t = tuple(checks)
-    if not checks:
-        return VerifyResult(False, "unsigned", checks_t)
-    if not all(c.trusted for c in checks):
-        return VerifyResult(False, "untrusted_key", checks_t)
-    if not all(c.valid for c in checks):
-        return VerifyResult(False, "bad_signature", checks_t)
-    kinds = {c.kind for c in checks}
-    if any(k not in kinds for k in required_kinds):
-        return VerifyResult(False, "missing_stamp_kind", checks_t)
-    return VerifyResult(True, "ok", checks_t)

@@ -1,0 +1,43 @@
+"""Bank interface services: endpoints and seal keys (:mod:`.endpoints`), sending vouchers (:mod:`.outbound`),
+reading the bank's feed (:mod:`.feed`), status queries and statements (:mod:`.queries`); HTTP and its failure
+modes in :mod:`.transport`. Importing this package registers the outbox handler ``banks.send`` and the periodic
+``banks.poll``.
+
+Nothing here talks to the bank inside a transaction except the outbox handler (see :func:`.outbound._send`).
+"""
+
+from .endpoints import endpoint_register, signing_key_ensure_for_finance, signing_key_ensure_for_unit
+from .feed import (
+    FEED_KINDS,
+    POLL_LOCK,
+    endpoint_poll,
+    endpoint_poll_all,
+    message_reapply,
+    message_receive,
+    message_retry_deferred,
+)
+from .outbound import SEND_TOPIC, voucher_dispatch
+from .queries import BankAnswer, bank_answer_apply, statement_fetch, voucher_query, voucher_status_fetch
+from .transport import BankUnavailable, OutcomeUnknown
+
+__all__ = [
+    "FEED_KINDS",
+    "POLL_LOCK",
+    "SEND_TOPIC",
+    "BankAnswer",
+    "BankUnavailable",
+    "OutcomeUnknown",
+    "bank_answer_apply",
+    "endpoint_poll",
+    "endpoint_poll_all",
+    "endpoint_register",
+    "message_reapply",
+    "message_receive",
+    "message_retry_deferred",
+    "signing_key_ensure_for_finance",
+    "signing_key_ensure_for_unit",
+    "statement_fetch",
+    "voucher_dispatch",
+    "voucher_query",
+    "voucher_status_fetch",
+]
