@@ -32,7 +32,8 @@ class BankEndpoint(models.Model):
         verbose_name = "代理银行接口"
         ordering = ["region_code", "agent_bank_code"]
         constraints = [models.UniqueConstraint(fields=["region_code", "agent_bank_code"], name="bankendpoint_uniq",
-                                               violation_error_code="duplicate_endpoint")]
+                                               violation_error_code="duplicate_endpoint",
+                                               violation_error_message="该区划已配置此代理银行的接口")]
 
     def __str__(self) -> str:
         return f"{self.agent_bank_code} {self.name}".strip()
@@ -64,9 +65,13 @@ class SigningKey(models.Model):
         verbose_name = "签章密钥"
         constraints = [
             models.UniqueConstraint(fields=["region_code", "owner", "unit"], condition=Q(active=True, unit__isnull=False),
-                                    name="signingkey_unit_active_uniq"),
+                                    name="signingkey_unit_active_uniq",
+                                    violation_error_code="signing_key_active_exists",
+                                    violation_error_message="该单位已有有效的签章密钥"),
             models.UniqueConstraint(fields=["region_code", "owner"], condition=Q(active=True, unit__isnull=True),
-                                    name="signingkey_finance_active_uniq"),
+                                    name="signingkey_finance_active_uniq",
+                                    violation_error_code="signing_key_active_exists",
+                                    violation_error_message="该区划财政已有有效的签章密钥"),
         ]
 
     def __str__(self) -> str:
@@ -134,7 +139,8 @@ class BankMessage(models.Model):
         ordering = ["-id"]
         constraints = [
             models.UniqueConstraint(fields=["direction", "kind", "identity"], name="bankmessage_identity_uniq",
-                                    violation_error_code="duplicate_message"),
+                                    violation_error_code="duplicate_message",
+                                    violation_error_message="该银行报文已登记，不能重复接收"),
         ]
         indexes = [
             models.Index(fields=["region_code", "year", "voucher_no"]),

@@ -11,9 +11,9 @@ from django.db import models
 from django.db.models import Q
 
 from ibms.core.audit import audited
+from ibms.core.models import Stamped
 from ibms.core.money import MoneyField
 from ibms.core.scoping import ScopeSpec
-from ibms.core.models import Stamped
 
 
 class Version(models.TextChoices):
@@ -62,7 +62,8 @@ class BudgetRound(Stamped):
         ordering = ["region_code", "-year"]
         constraints = [
             models.UniqueConstraint(fields=["region_code", "year"], name="budgetround_region_year_uniq",
-                                    violation_error_message="该区划该年度已有预算编制"),
+                                    violation_error_message="该区划该年度已有预算编制",
+                                    violation_error_code="budget_round_exists"),
         ]
 
     def __str__(self) -> str:
@@ -108,7 +109,7 @@ class BudgetLine(Stamped):
     sub_region_code = models.CharField("接收区划", max_length=9, blank=True)
     transfer_type_code = models.CharField("转移支付类型", max_length=4, blank=True)
     remark = models.CharField("说明", max_length=200, blank=True)
-    origin = models.ForeignKey("self", verbose_name="来源行", null=True, blank=True, on_delete=models.SET_NULL,
+    origin = models.ForeignKey("self", verbose_name="来源行", null=True, blank=True, on_delete=models.PROTECT,
                                related_name="+", help_text="上一版本中的对应行")
     indicator = models.ForeignKey("indicators.Indicator", verbose_name="指标", null=True, blank=True,
                                   on_delete=models.PROTECT, related_name="+")
@@ -158,7 +159,8 @@ class Ceiling(Stamped):
         ordering = ["round", "department", "fund_nature_code"]
         constraints = [
             models.UniqueConstraint(fields=["round", "department", "fund_nature_code"], name="ceiling_uniq",
-                                    violation_error_message="该部门该资金性质已有控制数"),
+                                    violation_error_message="该部门该资金性质已有控制数",
+                                    violation_error_code="ceiling_exists"),
             models.CheckConstraint(condition=Q(amount__gte=0), name="ceiling_amount_nonneg",
                                    violation_error_code="amount_negative", violation_error_message="控制数不能为负数"),
         ]
@@ -207,7 +209,9 @@ class Submission(Stamped):
         verbose_name = verbose_name_plural = "预算报送"
         ordering = ["round", "version", "unit_path"]
         permissions = [("submit_submission", "报送预算"), ("review_submission", "审核/退回预算报送")]
-        constraints = [models.UniqueConstraint(fields=["round", "version", "unit"], name="submission_uniq")]
+        constraints = [models.UniqueConstraint(fields=["round", "version", "unit"], name="submission_uniq",
+                                               violation_error_code="submission_exists",
+                                               violation_error_message="该单位该版本的预算已报送")]
 
     def __str__(self) -> str:
         return f"{self.get_version_display()}报送 {self.unit_id}"
@@ -241,7 +245,9 @@ class Reply(Stamped):
     class Meta:
         verbose_name = verbose_name_plural = "预算批复"
         ordering = ["round", "level", "unit_path"]
-        constraints = [models.UniqueConstraint(fields=["round", "level", "unit"], name="reply_uniq")]
+        constraints = [models.UniqueConstraint(fields=["round", "level", "unit"], name="reply_uniq",
+                                               violation_error_code="reply_exists",
+                                               violation_error_message="该单位在此层级已有预算批复")]
 
     def __str__(self) -> str:
         return f"{self.get_level_display()} {self.unit_id}"
@@ -275,7 +281,8 @@ class ReplyDeadline(Stamped):
         ordering = ["region_code", "level"]
         constraints = [
             models.UniqueConstraint(fields=["region_code", "level"], name="replydeadline_uniq",
-                                    violation_error_message="该区划该层级已设置时限"),
+                                    violation_error_message="该区划该层级已设置时限",
+                                    violation_error_code="reply_deadline_exists"),
             models.CheckConstraint(condition=Q(days__gte=1), name="replydeadline_days_positive",
                                    violation_error_code="days_invalid", violation_error_message="时限至少 1 天"),
         ]

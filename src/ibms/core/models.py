@@ -89,7 +89,9 @@ class ChangeLog(ChainedEntry):
         verbose_name = "变更日志"
         verbose_name_plural = "变更日志"
         ordering = ["-id"]
-        constraints = [models.UniqueConstraint(fields=["chain", "seq"], name="changelog_chain_seq_uniq")]
+        constraints = [models.UniqueConstraint(fields=["chain", "seq"], name="changelog_chain_seq_uniq",
+                                              violation_error_code="audit_seq_taken",
+                                              violation_error_message="变更日志序号重复，请重新操作")]
         indexes = [models.Index(fields=["object_type", "object_id", "id"])]
 
 
@@ -102,7 +104,9 @@ class BusinessEvent(ChainedEntry):
         verbose_name = "业务事件"
         verbose_name_plural = "业务事件"
         ordering = ["-id"]
-        constraints = [models.UniqueConstraint(fields=["chain", "seq"], name="event_chain_seq_uniq")]
+        constraints = [models.UniqueConstraint(fields=["chain", "seq"], name="event_chain_seq_uniq",
+                                              violation_error_code="audit_seq_taken",
+                                              violation_error_message="业务事件序号重复，请重新操作")]
 
 
 class Sequence(models.Model):
@@ -127,7 +131,9 @@ class ApprovalChain(models.Model):
         verbose_name = "审批流程"
         verbose_name_plural = "审批流程"
         constraints = [
-            models.UniqueConstraint(fields=["region_code", "doc_type"], name="approvalchain_region_doctype_uniq")
+            models.UniqueConstraint(fields=["region_code", "doc_type"], name="approvalchain_region_doctype_uniq",
+                                    violation_error_code="approval_chain_exists",
+                                    violation_error_message="该区划已有此单据类型的审批流程")
         ]
 
     def __str__(self) -> str:
@@ -148,7 +154,9 @@ class ApprovalStep(models.Model):
 
     class Meta:
         ordering = ["chain", "order"]
-        constraints = [models.UniqueConstraint(fields=["chain", "order"], name="approvalstep_order_uniq")]
+        constraints = [models.UniqueConstraint(fields=["chain", "order"], name="approvalstep_order_uniq",
+                                              violation_error_code="approval_step_order_taken",
+                                              violation_error_message="同一审批流程中步骤顺序不能重复")]
 
     def __str__(self) -> str:
         return f"{self.order}. {self.name}"
@@ -210,4 +218,6 @@ class IdempotencyKey(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["scope", "key"], name="idempotency_scope_key_uniq")]
+        constraints = [models.UniqueConstraint(fields=["scope", "key"], name="idempotency_scope_key_uniq",
+                                              violation_error_code="idempotency_key_taken",
+                                              violation_error_message="该幂等键已被另一笔请求使用")]

@@ -37,11 +37,13 @@ class Organization(models.Model):
         ordering = ["region_code", "kind", "code"]
         constraints = [
             models.UniqueConstraint(fields=["region_code", "code"], name="org_region_code_uniq",
-                                    violation_error_message="该区划下机构代码已存在"),
+                                    violation_error_message="该区划下机构代码已存在",
+                                    violation_error_code="organization_code_exists"),
             models.CheckConstraint(
                 condition=models.Q(kind__in=["department", "unit"], unit__isnull=False)
                 | (~models.Q(kind__in=["department", "unit"]) & models.Q(unit__isnull=True)),
-                name="org_unit_matches_kind", violation_error_message="主管部门和预算单位必须对应一个单位"),
+                name="org_unit_matches_kind", violation_error_message="主管部门和预算单位必须对应一个单位",
+                                   violation_error_code="organization_unit_mismatch"),
         ]
 
     def __str__(self) -> str:
@@ -117,7 +119,9 @@ class ScopeGrant(models.Model):
 
     class Meta:
         verbose_name = verbose_name_plural = "数据权限授权"
-        constraints = [models.UniqueConstraint(fields=["user", "region"], name="scopegrant_uniq")]
+        constraints = [models.UniqueConstraint(fields=["user", "region"], name="scopegrant_uniq",
+                                               violation_error_code="scope_grant_exists",
+                                               violation_error_message="该用户已被授权查看此区划")]
 
 
 class LoginFailure(models.Model):

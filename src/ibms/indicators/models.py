@@ -20,9 +20,9 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from ibms.core.audit import audited
+from ibms.core.models import Stamped
 from ibms.core.money import MoneyField
 from ibms.core.scoping import ScopedManager, ScopedQuerySet, ScopeSpec
-from ibms.core.models import Stamped
 
 BUCKETS = ("available", "reserved", "spent", "frozen", "allotted")
 INDICATOR_SCOPE = ScopeSpec(unit_path_field="unit_path")
@@ -64,9 +64,11 @@ class SourceDocument(Stamped):
         ordering = ["region_code", "-doc_date", "doc_no"]
         constraints = [
             models.UniqueConstraint(fields=["region_code", "doc_no"], name="sourcedoc_region_docno_uniq",
-                                    violation_error_message="该文号已登记"),
+                                    violation_error_message="该文号已登记",
+                                    violation_error_code="source_doc_no_exists"),
             models.CheckConstraint(condition=~Q(doc_no=""), name="sourcedoc_docno_required",
-                                   violation_error_code="doc_no_required"),
+                                   violation_error_code="doc_no_required",
+                                   violation_error_message="指标文件必须填写文号"),
         ]
         indexes = [models.Index(fields=["region_code", "year", "kind"])]
 
@@ -120,22 +122,30 @@ class Indicator(Stamped):
         ordering = ["code"]  # region + year + serial: the unique index gives this order
         constraints = [
             models.CheckConstraint(condition=Q(amount__gte=0), name="indicator_amount_nonneg",
-                                   violation_error_code="balance_negative"),
+                                   violation_error_code="balance_negative",
+                                   violation_error_message="指标金额不能为负数"),
             models.CheckConstraint(condition=Q(available__gte=0), name="indicator_available_nonneg",
-                                   violation_error_code="balance_negative"),
+                                   violation_error_code="balance_negative",
+                                   violation_error_message="指标可用余额不足"),
             models.CheckConstraint(condition=Q(reserved__gte=0), name="indicator_reserved_nonneg",
-                                   violation_error_code="balance_negative"),
+                                   violation_error_code="balance_negative",
+                                   violation_error_message="指标预占金额不能为负数"),
             models.CheckConstraint(condition=Q(spent__gte=0), name="indicator_spent_nonneg",
-                                   violation_error_code="balance_negative"),
+                                   violation_error_code="balance_negative",
+                                   violation_error_message="指标已支付金额不能为负数"),
             models.CheckConstraint(condition=Q(frozen__gte=0), name="indicator_frozen_nonneg",
-                                   violation_error_code="balance_negative"),
+                                   violation_error_code="balance_negative",
+                                   violation_error_message="指标冻结金额不能为负数"),
             models.CheckConstraint(condition=Q(allotted__gte=0), name="indicator_allotted_nonneg",
-                                   violation_error_code="balance_negative"),
+                                   violation_error_code="balance_negative",
+                                   violation_error_message="指标已分配金额不能为负数"),
             models.CheckConstraint(
                 condition=Q(amount=F("available") + F("reserved") + F("spent") + F("frozen") + F("allotted")),
-                name="indicator_amount_is_sum", violation_error_code="balance_mismatch"),
+                name="indicator_amount_is_sum", violation_error_code="balance_mismatch",
+                                   violation_error_message="指标金额必须等于可用、预占、已支付、冻结与已分配金额之和"),
             models.CheckConstraint(condition=Q(is_executable=False) | Q(unit__isnull=False),
-                                   name="indicator_executable_has_unit", violation_error_code="unit_required"),
+                                   name="indicator_executable_has_unit", violation_error_code="unit_required",
+                                   violation_error_message="可执行指标必须落实到预算单位"),
         ]
         indexes = [
             models.Index(fields=["region_code", "year", "is_executable"]),
@@ -216,9 +226,11 @@ class IndicatorEntry(models.Model):
             models.CheckConstraint(
                 condition=Q(d_amount=F("d_available") + F("d_reserved") + F("d_spent") + F("d_frozen")
                             + F("d_allotted")),
-                name="entry_amount_is_sum", violation_error_code="entry_unbalanced"),
+                name="entry_amount_is_sum", violation_error_code="entry_unbalanced",
+                                   violation_error_message="指标台账的金额变动必须等于各项余额变动之和"),
             models.CheckConstraint(condition=Q(source__isnull=False) | ~Q(consumer=""),
-                                   name="entry_names_its_basis", violation_error_code="entry_without_source"),
+                                   name="entry_names_its_basis", violation_error_code="entry_without_source",
+                                   violation_error_message="指标台账必须注明依据的指标文件或使用单据"),
         ]
         indexes = [models.Index(fields=["region_code", "created_at"])]
 
@@ -263,13 +275,17 @@ class Reservation(Stamped):
         ordering = ["-id"]
         constraints = [
             models.UniqueConstraint(fields=["region_code", "consumer"], name="reservation_consumer_uniq",
-                                    violation_error_message="该单据已预占指标"),
+                                    violation_error_message="该单据已预占指标",
+                                    violation_error_code="reservation_exists"),
             models.CheckConstraint(condition=Q(amount__gt=0), name="reservation_amount_pos",
-                                   violation_error_code="amount_not_positive"),
+                                   violation_error_code="amount_not_positive",
+                                   violation_error_message="预占金额必须大于零"),
             models.CheckConstraint(condition=Q(restored__gte=0, restored__lte=F("amount")),
-                                   name="reservation_restored_range", violation_error_code="restore_exceeds"),
+                                   name="reservation_restored_range", violation_error_code="restore_exceeds",
+                                   violation_error_message="退回恢复的金额不能超过预占金额"),
             models.CheckConstraint(condition=Q(restored=0) | Q(status="posted"),
-                                   name="reservation_restore_after_post", violation_error_code="not_posted"),
+                                   name="reservation_restore_after_post", violation_error_code="not_posted",
+                                   violation_error_message="预占支付后才能退回恢复指标"),
         ]
 
     def __str__(self) -> str:
@@ -308,7 +324,8 @@ class Reallocation(Stamped):
         verbose_name = verbose_name_plural = "指标调剂"
         ordering = ["-id"]
         constraints = [models.CheckConstraint(condition=Q(amount__gt=0), name="reallocation_amount_pos",
-                                              violation_error_code="amount_not_positive")]
+                                              violation_error_code="amount_not_positive",
+                                              violation_error_message="调剂金额必须大于零")]
 
     def __str__(self) -> str:
         return self.number
@@ -346,9 +363,11 @@ class ReallocationLine(models.Model):
         ordering = ["reallocation", "direction", "id"]
         constraints = [
             models.CheckConstraint(condition=Q(amount__gt=0), name="reallocline_amount_pos",
-                                   violation_error_code="amount_not_positive"),
+                                   violation_error_code="amount_not_positive",
+                                   violation_error_message="调剂明细金额必须大于零"),
             models.CheckConstraint(condition=Q(direction="in") | Q(indicator__isnull=False),
-                                   name="reallocline_out_has_indicator", violation_error_code="indicator_required"),
+                                   name="reallocline_out_has_indicator", violation_error_code="indicator_required",
+                                   violation_error_message="调出明细必须指定调出指标"),
         ]
 
 
@@ -412,9 +431,11 @@ class TransferNotice(Stamped):
         ordering = ["-id"]
         constraints = [
             models.CheckConstraint(condition=Q(amount__gt=0), name="transfernotice_amount_pos",
-                                   violation_error_code="amount_not_positive"),
+                                   violation_error_code="amount_not_positive",
+                                   violation_error_message="转移支付金额必须大于零"),
             models.CheckConstraint(condition=~Q(region_code=F("from_region_code")), name="transfernotice_other_region",
-                                   violation_error_code="same_region"),
+                                   violation_error_code="same_region",
+                                   violation_error_message="转移支付的下达区划与接收区划不能相同"),
         ]
         indexes = [models.Index(fields=["region_code", "status"]), models.Index(fields=["from_region_code", "year"])]
 

@@ -9,7 +9,7 @@ from django.db.models import Q
 from ibms.core.audit import audited
 from ibms.core.models import Stamped
 from ibms.core.money import MoneyField
-from ibms.core.scoping import ScopedManager, ScopeSpec
+from ibms.core.scoping import ScopeSpec
 
 
 @audited
@@ -30,7 +30,8 @@ class Region(Stamped):
         verbose_name = verbose_name_plural = "财政区划"
         ordering = ["code"]
         constraints = [models.CheckConstraint(condition=Q(level__gte=1, level__lte=5), name="region_level_range",
-                                              violation_error_code="region_level")]
+                                              violation_error_code="region_level",
+                                              violation_error_message="预算级次必须是 1（中央）至 5（乡）")]
 
     def __str__(self) -> str:
         return f"{self.code} {self.name}"
@@ -69,7 +70,8 @@ class FiscalYear(Stamped):
         verbose_name = verbose_name_plural = "预算年度"
         ordering = ["region_code", "-year"]
         constraints = [models.UniqueConstraint(fields=["region_code", "year"], name="fiscalyear_region_year_uniq",
-                                               violation_error_message="该区划的预算年度已存在")]
+                                               violation_error_message="该区划的预算年度已存在",
+                                               violation_error_code="fiscal_year_exists")]
 
     def __str__(self) -> str:
         return f"{self.year}年度"
@@ -90,7 +92,8 @@ class Holiday(Stamped):
         verbose_name = verbose_name_plural = "节假日"
         ordering = ["date"]
         constraints = [models.UniqueConstraint(fields=["region_code", "date"], name="holiday_region_date_uniq",
-                                               violation_error_message="该日期已登记")]
+                                               violation_error_message="该日期已登记",
+                                               violation_error_code="holiday_exists")]
 
     def __str__(self) -> str:
         return f"{self.date} {self.name}"
@@ -134,7 +137,8 @@ class ValueSetItem(Stamped):
         verbose_name = verbose_name_plural = "要素值"
         ordering = ["value_set", "fiscal_year", "code"]
         constraints = [models.UniqueConstraint(fields=["region_code", "value_set", "fiscal_year", "code"],
-                                               name="valuesetitem_uniq", violation_error_message="该代码已存在")]
+                                               name="valuesetitem_uniq", violation_error_message="该代码已存在",
+                                               violation_error_code="value_set_item_exists")]
         indexes = [models.Index(fields=["value_set", "fiscal_year", "code"])]
 
     def __str__(self) -> str:
@@ -157,7 +161,8 @@ class EcoMapping(Stamped):
         verbose_name = verbose_name_plural = "经济分类对照"
         ordering = ["fiscal_year", "dep_eco_code", "unit_type"]
         constraints = [models.UniqueConstraint(fields=["region_code", "fiscal_year", "dep_eco_code", "unit_type"],
-                                               name="ecomapping_uniq", violation_error_message="该对照已存在")]
+                                               name="ecomapping_uniq", violation_error_message="该对照已存在",
+                                               violation_error_code="eco_mapping_exists")]
 
 
 class UnitType(models.TextChoices):
@@ -195,7 +200,8 @@ class Unit(Stamped):
         verbose_name = verbose_name_plural = "预算单位"
         ordering = ["region_code", "code"]
         constraints = [models.UniqueConstraint(fields=["region_code", "code"], name="unit_region_code_uniq",
-                                               violation_error_message="该区划下单位代码已存在")]
+                                               violation_error_message="该区划下单位代码已存在",
+                                               violation_error_code="unit_code_exists")]
 
     def __str__(self) -> str:
         return f"{self.code} {self.name}"
@@ -238,10 +244,12 @@ class Person(Stamped):
         ordering = ["unit", "id"]
         constraints = [
             models.UniqueConstraint(fields=["region_code", "id_number"], name="person_region_id_uniq",
-                                    violation_error_message="该身份证号已登记"),
+                                    violation_error_message="该身份证号已登记",
+                                    violation_error_code="person_id_number_exists"),
             models.CheckConstraint(condition=Q(basic_salary__gte=0, allowance__gte=0, bonus__gte=0,
                                                performance_pay__gte=0),
-                                   name="person_salary_nonneg", violation_error_code="salary_negative"),
+                                   name="person_salary_nonneg", violation_error_code="salary_negative",
+                                   violation_error_message="基本工资、津贴补贴、奖金和绩效工资不能为负数"),
         ]
 
     def __str__(self) -> str:
@@ -280,9 +288,11 @@ class ExpenditureStandard(Stamped):
         ordering = ["region_code", "fiscal_year", "code"]
         constraints = [
             models.UniqueConstraint(fields=["region_code", "fiscal_year", "code"], name="standard_uniq",
-                                    violation_error_message="该年度标准代码已存在"),
+                                    violation_error_message="该年度标准代码已存在",
+                                    violation_error_code="standard_code_exists"),
             models.CheckConstraint(condition=Q(amount__gte=0), name="standard_amount_nonneg",
-                                   violation_error_code="amount_negative"),
+                                   violation_error_code="amount_negative",
+                                   violation_error_message="支出标准金额不能为负数"),
         ]
 
     def __str__(self) -> str:
@@ -303,7 +313,8 @@ class AgentBank(Stamped):
         verbose_name = verbose_name_plural = "代理银行"
         ordering = ["region_code", "code"]
         constraints = [models.UniqueConstraint(fields=["region_code", "code"], name="agentbank_uniq",
-                                               violation_error_message="该联行号已登记")]
+                                               violation_error_message="该联行号已登记",
+                                               violation_error_code="agent_bank_exists")]
 
     def __str__(self) -> str:
         return self.short_name or self.name
@@ -329,7 +340,8 @@ class BankAccount(Stamped):
         verbose_name = verbose_name_plural = "银行账户"
         ordering = ["region_code", "account_type", "account_no"]
         constraints = [models.UniqueConstraint(fields=["region_code", "account_no"], name="bankaccount_uniq",
-                                               violation_error_message="该账号已登记")]
+                                               violation_error_message="该账号已登记",
+                                               violation_error_code="bank_account_exists")]
 
     def __str__(self) -> str:
         return f"{self.account_name} {self.account_no}"
@@ -361,9 +373,11 @@ class Payee(Stamped):
         ordering = ["region_code", "name"]
         constraints = [
             models.UniqueConstraint(fields=["region_code", "unit", "account_no"], condition=Q(unit__isnull=False),
-                                    name="payee_unit_account_uniq", violation_error_message="本单位已有该收款账号"),
+                                    name="payee_unit_account_uniq", violation_error_message="本单位已有该收款账号",
+                                    violation_error_code="payee_account_exists"),
             models.UniqueConstraint(fields=["region_code", "account_no"], condition=Q(unit__isnull=True),
-                                    name="payee_shared_account_uniq", violation_error_message="本级已有该收款账号"),
+                                    name="payee_shared_account_uniq", violation_error_message="本级已有该收款账号",
+                                    violation_error_code="payee_account_exists"),
         ]
 
     def __str__(self) -> str:
@@ -408,9 +422,12 @@ class BlacklistEntry(Stamped):
         verbose_name = verbose_name_plural = "收款人黑名单"
         ordering = ["-id"]
         constraints = [
-            models.UniqueConstraint(fields=["region_code", "number"], name="blacklist_number_uniq"),
+            models.UniqueConstraint(fields=["region_code", "number"], name="blacklist_number_uniq",
+                                    violation_error_code="blacklist_number_exists",
+                                    violation_error_message="同一区划的黑名单编号不能重复"),
             models.CheckConstraint(condition=~Q(account_no="") | ~Q(id_code=""), name="blacklist_has_key",
-                                   violation_error_message="账号与证件号至少填写一项"),
+                                   violation_error_message="账号与证件号至少填写一项",
+                                   violation_error_code="blacklist_key_required"),
         ]
 
     def __str__(self) -> str:

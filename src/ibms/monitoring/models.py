@@ -19,9 +19,9 @@ from django.db import models
 from django.db.models import Q
 
 from ibms.core.audit import audited
+from ibms.core.models import Stamped
 from ibms.core.money import MoneyField
 from ibms.core.scoping import ScopedManager, ScopeSpec
-from ibms.core.models import Stamped
 
 
 class Action(models.TextChoices):
@@ -77,12 +77,15 @@ class Rule(Stamped):
         ordering = ["region_code", "code"]
         constraints = [
             models.UniqueConstraint(fields=["region_code", "code"], name="monrule_region_code_uniq",
-                                    violation_error_message="该区划已有相同编码的规则"),
+                                    violation_error_message="该区划已有相同编码的规则",
+                                    violation_error_code="rule_code_exists"),
             models.CheckConstraint(condition=Q(level="region") | ~Q(department_code=""),
-                                   name="monrule_department_code", violation_error_code="department_required"),
+                                   name="monrule_department_code", violation_error_code="department_required",
+                                   violation_error_message="部门级规则必须填写主管部门"),
             models.CheckConstraint(condition=Q(valid_from__isnull=True) | Q(valid_to__isnull=True)
                                    | Q(valid_to__gte=models.F("valid_from")),
-                                   name="monrule_dates", violation_error_code="dates_invalid"),
+                                   name="monrule_dates", violation_error_code="dates_invalid",
+                                   violation_error_message="失效日期不能早于生效日期"),
         ]
         indexes = [models.Index(fields=["enabled", "region_code"])]
 
@@ -113,7 +116,8 @@ class WhitelistEntry(Stamped):
         ordering = ["region_code", "rule_code", "id"]
         constraints = [
             models.CheckConstraint(condition=~Q(legal_basis=""), name="monwl_basis_required",
-                                   violation_error_code="legal_basis_required"),
+                                   violation_error_code="legal_basis_required",
+                                   violation_error_message="白名单必须填写依据"),
         ]
 
     def __str__(self) -> str:
@@ -192,9 +196,11 @@ class Alert(Stamped):
         constraints = [
             models.UniqueConstraint(fields=["region_code", "subject_kind", "subject_id", "rule_code"],
                                     name="monalert_once_per_rule_subject",
-                                    violation_error_message="该业务已有此规则的疑点"),
+                                    violation_error_message="该业务已有此规则的疑点",
+                                    violation_error_code="alert_exists"),
             models.CheckConstraint(condition=Q(return_amt__gte=0) & Q(transfer_amt__gte=0),
-                                   name="monalert_amounts_nonneg", violation_error_code="amount_negative"),
+                                   name="monalert_amounts_nonneg", violation_error_code="amount_negative",
+                                   violation_error_message="退回金额和调账金额不能为负数"),
         ]
         indexes = [models.Index(fields=["region_code", "status"]),
                    models.Index(fields=["subject_kind", "subject_id"])]

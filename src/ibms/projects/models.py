@@ -9,9 +9,9 @@ from django.db import models
 from django.db.models import F, Q
 
 from ibms.core.audit import audited
+from ibms.core.models import Stamped
 from ibms.core.money import MoneyField
 from ibms.core.scoping import ScopeSpec
-from ibms.core.models import Stamped
 
 PROJECT_SCOPE = ScopeSpec(unit_path_field="unit_path", unit_writable=True)
 CHILD_SCOPE = ScopeSpec(unit_path_field="project__unit_path", unit_writable=True)
@@ -92,13 +92,17 @@ class Project(Stamped):
                        ("generate_project", "测算基本支出项目"), ("close_project", "结项与终止项目")]
         constraints = [
             models.CheckConstraint(condition=Q(total_amount__gte=0), name="project_total_nonneg",
-                                   violation_error_code="amount_negative"),
+                                   violation_error_code="amount_negative",
+                                   violation_error_message="项目总金额不能为负数"),
             models.CheckConstraint(condition=Q(end_year__gte=F("start_year")), name="project_years_order",
-                                   violation_error_code="years_order"),
+                                   violation_error_code="years_order",
+                                   violation_error_message="项目结束年度不能早于开始年度"),
             models.CheckConstraint(condition=Q(level=1, parent__isnull=True) | Q(level=2, parent__isnull=False),
-                                   name="project_level_parent", violation_error_code="level_parent"),
+                                   name="project_level_parent", violation_error_code="level_parent",
+                                   violation_error_message="一级项目不能有上级项目，二级项目必须有上级项目"),
             models.CheckConstraint(condition=Q(is_transfer=False) | ~Q(transfer_region_code=""),
-                                   name="project_transfer_region", violation_error_code="transfer_region"),
+                                   name="project_transfer_region", violation_error_code="transfer_region",
+                                   violation_error_message="转移支付项目必须填写接收区划"),
         ]
         indexes = [
             models.Index(fields=["region_code", "status", "start_year", "end_year"]),
@@ -146,9 +150,11 @@ class ProjectYearPlan(Stamped):
         ordering = ["project", "year"]
         constraints = [
             models.UniqueConstraint(fields=["project", "year"], name="project_year_plan_uniq",
-                                    violation_error_message="该年度计划已存在"),
+                                    violation_error_message="该年度计划已存在",
+                                    violation_error_code="year_plan_exists"),
             models.CheckConstraint(condition=Q(amount__gte=0), name="project_year_plan_nonneg",
-                                   violation_error_code="amount_negative"),
+                                   violation_error_code="amount_negative",
+                                   violation_error_message="年度计划金额不能为负数"),
         ]
 
     def __str__(self) -> str:
@@ -181,7 +187,8 @@ class CostLine(Stamped):
         ordering = ["project", "year", "seq"]
         constraints = [
             models.CheckConstraint(condition=Q(unit_price__gte=0, amount__gte=0, quantity__gte=0, frequency__gte=0),
-                                   name="costline_nonneg", violation_error_code="amount_negative"),
+                                   name="costline_nonneg", violation_error_code="amount_negative",
+                                   violation_error_message="单价、数量、频次和金额不能为负数"),
         ]
 
     def __str__(self) -> str:
@@ -244,7 +251,8 @@ class ProcurementNeed(Stamped):
         ordering = ["project", "kind", "id"]
         constraints = [
             models.CheckConstraint(condition=Q(unit_price__gte=0, amount__gte=0, quantity__gte=0),
-                                   name="procurement_nonneg", violation_error_code="amount_negative"),
+                                   name="procurement_nonneg", violation_error_code="amount_negative",
+                                   violation_error_message="单价、数量和金额不能为负数"),
         ]
 
     def __str__(self) -> str:
@@ -310,7 +318,8 @@ class ReviewRecord(Stamped):
         ordering = ["project", "id"]
         constraints = [
             models.CheckConstraint(condition=~Q(action="return") | ~Q(reason=""), name="review_return_reason",
-                                   violation_error_code="reason_required"),
+                                   violation_error_code="reason_required",
+                                   violation_error_message="退回时必须填写退回原因"),
         ]
 
     def __str__(self) -> str:
@@ -351,9 +360,11 @@ class BasicRule(Stamped):
         ordering = ["fiscal_year", "seq", "code"]
         constraints = [
             models.UniqueConstraint(fields=["region_code", "fiscal_year", "code"], name="basicrule_uniq",
-                                    violation_error_message="该年度规则代码已存在"),
+                                    violation_error_message="该年度规则代码已存在",
+                                    violation_error_code="basic_rule_exists"),
             models.CheckConstraint(condition=Q(rate__gte=0, rate__lte=100), name="basicrule_rate_range",
-                                   violation_error_code="rate_range"),
+                                   violation_error_code="rate_range",
+                                   violation_error_message="比例必须在 0 至 100 之间"),
         ]
 
     def __str__(self) -> str:
@@ -376,7 +387,9 @@ class FunctionDefault(Stamped):
     class Meta:
         verbose_name = verbose_name_plural = "基本支出功能分类默认值"
         ordering = ["seq", "keyword"]
-        constraints = [models.UniqueConstraint(fields=["region_code", "keyword"], name="funcdefault_uniq")]
+        constraints = [models.UniqueConstraint(fields=["region_code", "keyword"], name="funcdefault_uniq",
+                                               violation_error_code="function_default_exists",
+                                               violation_error_message="该区划已有此部门名称关键字的默认功能分类")]
 
     def __str__(self) -> str:
         return self.keyword or "（默认）"
