@@ -7,7 +7,7 @@ import pytest
 
 from ibms.accounting.models import Voucher
 
-from .conftest import lines, post
+from .builders import lines, post
 
 A = 1_234_500  # 12,345.00 yuan
 FULL = {"exp_func": "2050203", "dep_eco": "30201", "gov_eco": "50201", "fund_nature": "111",

@@ -13,7 +13,7 @@ from ibms.accounting.models import Account, PostingRule, PostingRuleLine, Vouche
 from ibms.core.errors import Conflict, DomainError, ValidationFailed
 from ibms.core.models import BusinessEvent, ChangeLog, Sequence
 
-from .conftest import day, post
+from .builders import day, post
 
 DIMS = {"exp_func": "2050203", "dep_eco": "30201", "fund_nature": "111", "payee": "华夏文具有限公司"}
 PAY = {"pay_method": "direct"}

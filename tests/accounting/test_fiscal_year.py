@@ -15,8 +15,9 @@ from ibms.accounting.posting import LineSpec
 from ibms.core.errors import Conflict
 from ibms.iam.services import system_user
 from ibms.masterdata.models import FiscalYear
+from tests.constants import PROVINCE
 
-from .conftest import PROVINCE, post
+from .builders import post
 
 pytestmark = pytest.mark.django_db
 BUD = {"exp_func": "2050203", "dep_eco": "30211", "fund_nature": "111"}

@@ -7,12 +7,13 @@ import json
 
 from ibms.accounting.models import AccountSet, Period, Voucher
 from ibms.core import clock
+from tests.constants import PROVINCE
 
 YEAR = clock.fiscal_year()
 
 
 def school_set() -> AccountSet:
-    return AccountSet.objects.get(unit__region_code="990000000", unit__code="001001", year=YEAR)
+    return AccountSet.objects.get(unit__region_code=PROVINCE, unit__code="001001", year=YEAR)
 
 
 def test_set_list_and_chart_respect_scope(client_as):
@@ -25,7 +26,7 @@ def test_set_list_and_chart_respect_scope(client_as):
     detail = client_as("school_clerk").get(f"/accounting/sets/{school.pk}/")
     body = detail.content.decode()
     assert detail.status_code == 200 and "7201.01" in body and "事业支出" in body and "12月" in body
-    hospital = AccountSet.objects.get(unit__region_code="990000000", unit__code="002001", year=YEAR)
+    hospital = AccountSet.objects.get(unit__region_code=PROVINCE, unit__code="002001", year=YEAR)
     assert client_as("school_clerk").get(f"/accounting/sets/{hospital.pk}/").status_code == 404
 
 
@@ -106,7 +107,7 @@ def test_event_api_is_idempotent_and_scoped(client_as):
     assert _json(client_as("county_treasury"), "post", "/api/v1/accounting/events", body)[0] == 404
     status, out = _json(client_as("fin_treasury"), "post", "/api/v1/accounting/events", {
         "event_id": "api-treasury-1", "event_type": "treasury.paid", "date": f"{YEAR}-03-05",
-        "amounts": {"amount": "3480"}, "region_code": "990000000",
+        "amounts": {"amount": "3480"}, "region_code": PROVINCE,
         "dimensions": {"exp_func": "2050203", "fund_nature": "111"}})
     assert status == 201 and out["voucher"]["rule_code"] == "treasury.paid.general"
     status, out = _json(fin, "post", "/api/v1/accounting/events", {**body, "event_id": "api-quota-1",
@@ -155,7 +156,7 @@ def test_entry_form_account_page_and_set_creation_pages(client_as):
     assert fin.get("/accounting/sets/new/").status_code == 200
     r = fin.post("/accounting/sets/new/", {"year": YEAR + 1, "kind": "unit", "unit_code": "002001"})
     assert r.status_code == 302
-    made = AccountSet.objects.get(unit__region_code="990000000", unit__code="002001", year=YEAR + 1)
+    made = AccountSet.objects.get(unit__region_code=PROVINCE, unit__code="002001", year=YEAR + 1)
     assert made.accounts.count() > 130 and made.periods.count() == 12
     again = fin.post("/accounting/sets/new/", {"year": YEAR + 1, "kind": "unit", "unit_code": "002001"})
     assert again.status_code == 409 and "已有" in again.content.decode()

@@ -13,6 +13,7 @@ from ibms.accounting.models import AccountSet, Voucher, VoucherLine
 from ibms.accounting.posting import LineSpec
 from ibms.core import clock
 from ibms.iam.models import User
+from tests.constants import PROVINCE
 
 pytestmark = pytest.mark.postgres
 
@@ -24,7 +25,7 @@ def _raw(sql: str, params: list) -> None:
 
 def test_trigger_refuses_unbalanced_vouchers_written_with_raw_sql(committed_db):
     year = clock.fiscal_year()
-    aset = AccountSet.objects.get(region_code="990000000", unit__code="001001", year=year)
+    aset = AccountSet.objects.get(region_code=PROVINCE, unit__code="001001", year=year)
     with transaction.atomic():
         posted = services.event_post(event_id="pg-1", event_type="payment.receipted", date=dt.date(year, 3, 1),
                                      amounts={"amount": 10_000}, account_set=aset, attrs={"pay_method": "direct"},
@@ -70,7 +71,7 @@ def test_concurrent_posting_of_one_event_yields_one_voucher(committed_db):
     import threading
 
     year = clock.fiscal_year()
-    aset = AccountSet.objects.get(region_code="990000000", unit__code="001001", year=year)
+    aset = AccountSet.objects.get(region_code=PROVINCE, unit__code="001001", year=year)
     results, errors = [], []
     barrier = threading.Barrier(2)
 

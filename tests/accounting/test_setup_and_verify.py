@@ -22,8 +22,9 @@ from ibms.accounting.setup import setup_app
 from ibms.core import clock, verify
 from ibms.core.models import ChangeLog
 from ibms.masterdata.models import Region, Unit
+from tests.constants import PROVINCE
 
-from .conftest import post
+from .builders import post
 
 
 def test_charts_are_loaded_for_both_working_years(db):
@@ -105,11 +106,11 @@ def test_rules_are_versioned_by_year(db, settings, tmp_path):
 
 def test_demo_books_cover_every_demo_unit_and_finance_bureau(db):
     year = clock.fiscal_year()
-    codes = list(Region.objects.filter(path__startswith="/990000000/").values_list("code", flat=True))
+    codes = list(Region.objects.filter(path__startswith=f"/{PROVINCE}/").values_list("code", flat=True))
     units = Unit.objects.filter(region_code__in=codes)
     assert AccountSet.objects.filter(year=year, unit__in=units).count() == units.count()
     assert AccountSet.objects.filter(year=year, kind="fiscal", region_code__in=codes).count() == len(codes)
-    school = AccountSet.objects.get(unit__region_code="990000000", unit__code="001001", year=year)
+    school = AccountSet.objects.get(unit__region_code=PROVINCE, unit__code="001001", year=year)
     assert school.unit_type == "institution" and school.accounts.count() == ChartAccount.objects.filter(
         template=school.chart).count()
     assert school.periods.count() == 12

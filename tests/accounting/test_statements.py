@@ -18,8 +18,8 @@ from ibms.accounting.report_api import router
 from ibms.core import clock
 from ibms.core.errors import NotFound, ValidationFailed
 from ibms.masterdata.models import Unit
+from tests.constants import PROVINCE
 
-PROVINCE = "990000000"
 FUND = {"fund_nature": "111", "exp_func": "2130101"}
 
 

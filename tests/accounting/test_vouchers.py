@@ -14,7 +14,7 @@ from ibms.accounting.posting import LineSpec
 from ibms.core.errors import Conflict, DomainError, NotFound, PermissionDenied, ValidationFailed
 from ibms.core.models import TodoItem
 
-from .conftest import post
+from .builders import post
 
 BUD = {"exp_func": "2050203", "dep_eco": "30211", "fund_nature": "111"}
 

@@ -19,7 +19,6 @@ Totals: 财政拨款收入 = 600,000 + 85,000×12 + 35,000×11 + 80,000 + 36,000
 
 from __future__ import annotations
 
-import datetime as dt
 import io
 from decimal import Decimal
 
@@ -34,10 +33,9 @@ from ibms.accounting.closing import year_end_close
 from ibms.accounting.models import AccountSet, Period
 from ibms.core import clock
 from ibms.masterdata.models import Unit
+from tests.constants import PROVINCE
 
-PROVINCE = "990000000"
-FUND = {"fund_nature": "111", "exp_func": "2130101"}
-Y = 100  # fen per yuan
+from .builders import Y, run_first_half, year_poster, year_salaries
 
 
 @pytest.fixture
@@ -52,43 +50,11 @@ def aset(db) -> AccountSet:
     return s
 
 
-def _poster(aset):
-    def post(event_id, event_type, month, day, amount=0, dims=None, attrs=None, amounts=None):
-        return acc.event_post(event_id=event_id, event_type=event_type, date=dt.date(aset.year, month, day),
-                              amounts=amounts or {"amount": amount * Y}, dimensions={**FUND, **(dims or {})},
-                              attrs=attrs or {}, account_set=aset)
-    return post
-
-
-def run_first_half(aset) -> None:
-    post = _poster(aset)
-    post("quota-01", "quota.received", 1, 4, 600_000, attrs={"pay_method": "authorized"})
-    for m in range(1, 7):
-        _salaries(post, m)
-    post("repair", "payment.receipted", 2, 15, 80_000, {"dep_eco": "30213", "payee": "华夏建筑维修公司"},
-         {"pay_method": "direct"})
-    post("office", "payment.receipted", 3, 10, 45_000, {"dep_eco": "30201", "payee": "华夏文具有限公司"},
-         {"pay_method": "authorized", "expense": "admin"})
-    post("office-refund", "payment.refunded", 4, 20, 5_000, {"dep_eco": "30201", "payee": "华夏文具有限公司"},
-         {"pay_method": "authorized", "expense": "admin"})
-    post("asset", "asset.purchased", 6, 18, 36_000, {"dep_eco": "31002", "project": "P-ASSET",
-                                                     "payee": "华夏办公设备公司"}, {"pay_method": "direct"})
-
-
-def _salaries(post, m: int) -> None:
-    post(f"pay-accrue-{m}", "payroll.accrued", m, 10, 120_000, {"dep_eco": "30101"})
-    post(f"pay-withhold-{m}", "payroll.withheld", m, 10, amounts={"tax": 3_000 * Y, "social": 12_000 * Y})
-    post(f"pay-net-{m}", "payroll.paid", m, 15, 85_000, {"dep_eco": "30101"}, {"pay_method": "direct"})
-    if m <= 11:
-        post(f"pay-remit-{m}", "payroll.remitted", m, 20, dims={"dep_eco": "30108"}, attrs={"pay_method": "direct"},
-             amounts={"tax": 3_000 * Y, "social": 12_000 * Y, "employer": 20_000 * Y})
-
-
 def run_year(aset, actor) -> None:
-    post = _poster(aset)
+    post = year_poster(aset)
     run_first_half(aset)
     for m in range(7, 13):
-        _salaries(post, m)
+        year_salaries(post, m)
         post(f"depr-{m}", "asset.depreciated", m, 28, 1_000, {"project": "P-ASSET"})
     # year-end entries (DOMAIN §20.3(e) 1–3)
     post("ye-direct", "year_end.direct_unspent", 12, 31, 79_000)

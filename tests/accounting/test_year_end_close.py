@@ -19,11 +19,9 @@ from ibms.accounting.posting import LineSpec
 from ibms.core import clock
 from ibms.core.errors import DomainError
 from ibms.masterdata.models import Region, Unit
+from tests.constants import PROVINCE
 
-from .test_year import _poster, _salaries, run_first_half
-
-PROVINCE = "990000000"
-Y = 100
+from .builders import Y, run_first_half, year_poster, year_salaries
 
 REVENUE = 600_000 + 85_000 * 12 + 35_000 * 11 + 80_000 + 36_000 + 79_000 + 50_000
 EXPENSE = 120_000 * 12 + 80_000 + 6_000 + 40_000
@@ -46,10 +44,10 @@ def actor(user):
 
 
 def run_year_unclosed(aset) -> None:
-    post = _poster(aset)
+    post = year_poster(aset)
     run_first_half(aset)
     for m in range(7, 13):
-        _salaries(post, m)
+        year_salaries(post, m)
         post(f"depr-{m}", "asset.depreciated", m, 28, 1_000, {"project": "P-ASSET"})
     post("ye-direct", "year_end.direct_unspent", 12, 31, 79_000)
     post("ye-cancel", "year_end.quota_cancelled", 12, 31, 560_000)

@@ -10,15 +10,16 @@ from django.db import connection
 from ibms.banks import inbound, services
 from ibms.banks.models import BankMessage
 from ibms.masterdata.models import Unit
+from tests.constants import PROVINCE
 
-from .test_services import REGION, dispatch, drain
+from .builders import dispatch, drain
 
 
 @pytest.mark.postgres
 def test_parallel_pollers_apply_each_receipt_once(committed_db, bank_sim, user):
-    services.endpoint_register(actor=user("fin_treasury"), agent_bank_code="SIM", region_code=REGION,
+    services.endpoint_register(actor=user("fin_treasury"), agent_bank_code="SIM", region_code=PROVINCE,
                                base_url=bank_sim.url, admin_token=bank_sim.admin_token)
-    school = Unit.objects.get(region_code=REGION, code="001001")
+    school = Unit.objects.get(region_code=PROVINCE, code="001001")
     nos = [f"ZF-C-{i:03d}" for i in range(12)]
     applied: list[str] = []
     lock = threading.Lock()

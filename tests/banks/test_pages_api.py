@@ -10,17 +10,18 @@ import pytest
 from ibms.banks import inbound, services
 from ibms.banks.models import BankMessage
 from ibms.masterdata.models import Unit
+from tests.constants import PROVINCE
 
-from .test_services import REGION, dispatch, drain
+from .builders import dispatch, drain
 
 
 @pytest.fixture
 def setup_messages(db, bank_sim, user):
     """A voucher of the school (paid), a tampered receipt of it, and a voucher of another unit."""
-    services.endpoint_register(actor=user("fin_treasury"), agent_bank_code="SIM", region_code=REGION,
+    services.endpoint_register(actor=user("fin_treasury"), agent_bank_code="SIM", region_code=PROVINCE,
                                base_url=bank_sim.url, admin_token=bank_sim.admin_token)
-    school = Unit.objects.get(region_code=REGION, code="001001")
-    other = Unit.objects.filter(region_code=REGION).exclude(path__startswith=school.path).first()
+    school = Unit.objects.get(region_code=PROVINCE, code="001001")
+    other = Unit.objects.filter(region_code=PROVINCE).exclude(path__startswith=school.path).first()
     with inbound.override("ack", None), inbound.override("receipt", lambda m: None):
         dispatch(user, school, "ZF-P-0001", amount=88_00)
         dispatch(user, other, "ZF-P-0002", amount=11_00)
@@ -69,10 +70,10 @@ def test_api_messages_endpoints_query_and_statement(client_as, setup_messages, b
     one = c.get(f"/api/v1/banks/messages/{items['items'][0]['id']}").json()
     assert one["raw_xml"].startswith("<?xml") and one["verify_result"]["stamps"][0]["kind"] == "unit"
     eps = c.get("/api/v1/banks/endpoints").json()
-    assert [(e["agent_bank_code"], e["region_code"]) for e in eps] == [("SIM", REGION)]
+    assert [(e["agent_bank_code"], e["region_code"]) for e in eps] == [("SIM", PROVINCE)]
     with inbound.override("status", lambda m: None), inbound.override("statement", lambda m: None):
         q = c.post("/api/v1/banks/vouchers/query", data=json.dumps(
-            {"region_code": REGION, "year": 2026, "voucher_no": "ZF-P-0001"}), content_type="application/json")
+            {"region_code": PROVINCE, "year": 2026, "voucher_no": "ZF-P-0001"}), content_type="application/json")
         assert q.status_code == 200, q.content
         assert (q.json()["fields"]["State"], q.json()["fields"]["XPayAmt"]) == ("paid", "88.00")
         s = c.post("/api/v1/banks/statements/fetch", data=json.dumps(
@@ -81,18 +82,18 @@ def test_api_messages_endpoints_query_and_statement(client_as, setup_messages, b
         assert s.json()["fields"]["PayAmt"] == "99.00"
     unit = client_as("school_clerk")
     denied = unit.post("/api/v1/banks/vouchers/query", data=json.dumps(
-        {"region_code": REGION, "year": 2026, "voucher_no": "ZF-P-0001"}), content_type="application/json")
+        {"region_code": PROVINCE, "year": 2026, "voucher_no": "ZF-P-0001"}), content_type="application/json")
     assert denied.status_code == 403
 
 
 def test_register_endpoint_via_api_fetches_the_bank_key(client_as, db, bank_sim):
     c = client_as("fin_treasury")
-    r = c.post("/api/v1/banks/endpoints", data=json.dumps({"region_code": REGION, "agent_bank_code": "SIM2",
+    r = c.post("/api/v1/banks/endpoints", data=json.dumps({"region_code": PROVINCE, "agent_bank_code": "SIM2",
                                                            "base_url": bank_sim.url, "name": "二号"}),
                content_type="application/json")
     assert r.status_code == 201, r.content
     assert r.json()["bank_fingerprint"] == bank_sim.public_key()["fingerprint"]
     unit = client_as("school_clerk")
-    assert unit.post("/api/v1/banks/endpoints", data=json.dumps({"region_code": REGION, "agent_bank_code": "X",
+    assert unit.post("/api/v1/banks/endpoints", data=json.dumps({"region_code": PROVINCE, "agent_bank_code": "X",
                                                                  "base_url": bank_sim.url}),
                      content_type="application/json").status_code == 403

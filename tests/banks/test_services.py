@@ -9,18 +9,16 @@ import time
 
 import pytest
 from django.db import transaction
-from django.utils import timezone
 
 from ibms.banks import inbound, keys, services
 from ibms.banks.models import BankEndpoint, BankMessage, SigningKey
-from ibms.core import outbox
 from ibms.core.crypto import CryptoError
 from ibms.core.errors import PermissionDenied, ValidationFailed
 from ibms.core.models import OutboxMessage
 from ibms.masterdata.models import Unit
+from tests.constants import PROVINCE
 
-REGION = "990000000"
-TODAY = dt.date.today().isoformat()
+from .builders import TODAY, dispatch, drain
 
 
 class Recorder:
@@ -50,34 +48,14 @@ def handlers():
 
 @pytest.fixture
 def school(db):
-    return Unit.objects.get(region_code=REGION, code="001001")
+    return Unit.objects.get(region_code=PROVINCE, code="001001")
 
 
 @pytest.fixture
 def endpoint(db, bank_sim, user):
-    return services.endpoint_register(actor=user("fin_treasury"), agent_bank_code="SIM", region_code=REGION,
+    return services.endpoint_register(actor=user("fin_treasury"), agent_bank_code="SIM", region_code=PROVINCE,
                                       base_url=bank_sim.url, name="模拟代理银行", timeout_seconds=10,
                                       admin_token=bank_sim.admin_token)
-
-
-def dispatch(user, school, no: str, *, amount: int = 100_00, payee: str = "6222000011112222",
-             payee_name: str = "某文具公司", vt: str = "5201", lines: int = 0) -> BankMessage:
-    header = {"VouDate": TODAY, "PayAmt": amount, "PayAcctNo": "ZB-990-001001", "PayAcctName": "省第一实验中学"}
-    if lines:
-        details = [{"PayeeAcctNo": f"6217{i:08d}", "PayeeAcctName": f"职工{i}", "PayAmt": amount} for i in range(lines)]
-        header["PayAmt"] = amount * lines
-    else:
-        details = [{"PayeeAcctNo": payee, "PayeeAcctName": payee_name, "PayAmt": amount}]
-    with transaction.atomic():
-        return services.voucher_dispatch(actor=user("school_reviewer"), region_code=REGION, year=2026, vt_code=vt,
-                                         voucher_no=no, agent_bank_code="SIM", header=header, details=details,
-                                         signers=[services.signing_key_ensure_for_unit(school)])
-
-
-def drain() -> int:
-    OutboxMessage.objects.filter(topic=services.SEND_TOPIC, processed_at__isnull=True).update(
-        available_at=timezone.now())
-    return outbox.drain()
 
 
 def inbound_rows(kind: str, **kw):
@@ -98,7 +76,7 @@ def test_dispatch_send_ack_poll_receipt_exactly_once(endpoint, bank_sim, handler
     services.endpoint_poll_all()
     (receipt,) = handlers.of("receipt")
     assert (receipt.voucher_no, receipt.fields["XPayAmt"], receipt.region_code, receipt.year) == (
-        "ZF-T-0001", 321_00, REGION, 2026)
+        "ZF-T-0001", 321_00, PROVINCE, 2026)
     assert receipt.details[0]["XPayAmt"] == 321_00
     row = inbound_rows("receipt").get()
     assert (row.status, row.verified, row.unit_path, row.amount) == ("applied", True, school.path, 321_00)
@@ -126,7 +104,7 @@ def test_duplicate_replay_reorder_apply_each_message_once(endpoint, bank_sim, ha
         dispatch(user, school, no, amount=10_00)
     drain()
     bank_sim.admin("/admin/tick")
-    bank_sim.admin("/admin/refund", {"adm": REGION, "year": 2026, "voucher_no": nos[0], "amount": 4_00,
+    bank_sim.admin("/admin/refund", {"adm": PROVINCE, "year": 2026, "voucher_no": nos[0], "amount": 4_00,
                                      "refund_no": "TK-T-1"})
     bank_sim.admin("/admin/clear", {"date": TODAY})
     bank_sim.admin("/admin/tick")
@@ -170,7 +148,7 @@ def test_tampered_ack_is_an_unknown_outcome_resolved_by_query(endpoint, bank_sim
     assert handlers.of("ack")[0].fields["Result"] == "unknown"
     assert inbound_rows("ack", status="rejected", verified=False).count() == 1
     bank_sim.faults(tamper=False)
-    answer = services.voucher_query(actor=user("fin_treasury"), region_code=REGION, year=2026,
+    answer = services.voucher_query(actor=user("fin_treasury"), region_code=PROVINCE, year=2026,
                                     voucher_no="ZF-T-0004")
     assert answer.fields["State"] == "accepted" and handlers.of("status")[0].fields["State"] == "accepted"
 
@@ -186,7 +164,7 @@ def test_timeout_is_unknown_until_the_query_says_paid(endpoint, bank_sim, handle
     assert (ack.fields["Result"], ack.fields["ReasonCode"], ack.message_id) == ("unknown", "timeout", None)
     bank_sim.faults(timeout=0)
     bank_sim.admin("/admin/tick")
-    answer = services.voucher_query(actor=user("fin_treasury"), region_code=REGION, year=2026,
+    answer = services.voucher_query(actor=user("fin_treasury"), region_code=PROVINCE, year=2026,
                                     voucher_no="ZF-T-0005")
     assert (answer.fields["State"], answer.fields["XPayAmt"]) == ("paid", 77_00)
     assert inbound_rows("status", status="applied").count() == 1
@@ -224,7 +202,7 @@ def test_returned_voucher_and_deferred_refund(endpoint, bank_sim, handlers, user
     dispatch(user, school, "ZF-T-0009", amount=60_00)
     drain()
     bank_sim.admin("/admin/tick")
-    bank_sim.admin("/admin/refund", {"adm": REGION, "year": 2026, "voucher_no": "ZF-T-0009", "amount": 60_00,
+    bank_sim.admin("/admin/refund", {"adm": PROVINCE, "year": 2026, "voucher_no": "ZF-T-0009", "amount": 60_00,
                                      "refund_no": "TK-T-9"})
     handlers.defer.add("TK-T-9")
     services.endpoint_poll_all()
@@ -262,7 +240,7 @@ def test_signing_keys_are_encrypted_at_rest(db, school, settings):
     assert b"PRIVATE KEY" not in bytes(key.private_encrypted)
     signer = keys.signer_for(key)
     assert signer.public_pem.decode() == key.public_pem
-    fin = services.signing_key_ensure_for_finance(REGION)
+    fin = services.signing_key_ensure_for_finance(PROVINCE)
     assert (fin.owner, fin.unit_id) == ("finance", None) and fin.pk != key.pk
     keys._cache.clear()
     settings.IBMS_KEY_ENCRYPTION_KEY = "00112233445566778899aabbccddeeff"
@@ -272,14 +250,14 @@ def test_signing_keys_are_encrypted_at_rest(db, school, settings):
 
 def test_dispatch_refuses_what_the_protocol_refuses(endpoint, user, school):
     with pytest.raises(ValidationFailed) as exc, transaction.atomic():
-        services.voucher_dispatch(actor=user("school_reviewer"), region_code=REGION, year=2026, vt_code="5201",
+        services.voucher_dispatch(actor=user("school_reviewer"), region_code=PROVINCE, year=2026, vt_code="5201",
                                   voucher_no="ZF-T-BAD", agent_bank_code="SIM",
                                   header={"PayAmt": 10_00, "PayAcctNo": "ZB"},
                                   details=[{"PayeeAcctNo": "1", "PayeeAcctName": "x", "PayAmt": 9_00}],
                                   signers=[services.signing_key_ensure_for_unit(school)])
     assert exc.value.violations[0].code == "bank_message_invalid"
     with pytest.raises(ValidationFailed) as exc, transaction.atomic():
-        services.voucher_dispatch(actor=user("school_reviewer"), region_code=REGION, year=2026, vt_code="5201",
+        services.voucher_dispatch(actor=user("school_reviewer"), region_code=PROVINCE, year=2026, vt_code="5201",
                                   voucher_no="ZF-T-BAD", agent_bank_code="NOPE", header={}, details=[], signers=[])
     assert exc.value.violations[0].code == "no_bank_endpoint"
 
@@ -303,7 +281,7 @@ def test_bank_crash_after_accept_is_unknown_then_query_and_resend(endpoint, bank
     assert (bm.status, bm.result_code) == ("unknown", "connection_lost")
     bank_sim.wait_exit()
     bank_sim.restart()
-    answer = services.voucher_query(actor=user("fin_treasury"), region_code=REGION, year=2026,
+    answer = services.voucher_query(actor=user("fin_treasury"), region_code=PROVINCE, year=2026,
                                     voucher_no="ZF-T-0011")
     assert answer.fields["State"] == "accepted"  # the bank had persisted it before crashing
     dispatch(user, school, "ZF-T-0011", amount=33_00)  # the same number again: the only retry
@@ -346,34 +324,34 @@ def test_endpoint_register_errors_are_clear(db, bank_sim, user):
     from tests.banksim_process import free_port
 
     fin = user("fin_treasury")
-    services.signing_key_ensure_for_finance(REGION)
+    services.signing_key_ensure_for_finance(PROVINCE)
     with pytest.raises(ValidationFailed) as exc:
-        services.endpoint_register(actor=fin, agent_bank_code="SIM", region_code=REGION,
+        services.endpoint_register(actor=fin, agent_bank_code="SIM", region_code=PROVINCE,
                                    base_url=f"http://127.0.0.1:{free_port()}", timeout_seconds=2)
     assert exc.value.violations[0].code == "bank_unreachable"
     with pytest.raises(ValidationFailed) as exc:
-        services.endpoint_register(actor=fin, agent_bank_code="SIM", region_code=REGION, base_url=bank_sim.url,
+        services.endpoint_register(actor=fin, agent_bank_code="SIM", region_code=PROVINCE, base_url=bank_sim.url,
                                    admin_token="wrong-token")
     assert exc.value.violations[0].code == "bank_trust_failed"
-    ep = services.endpoint_register(actor=fin, agent_bank_code="SIM", region_code=REGION, base_url=bank_sim.url,
+    ep = services.endpoint_register(actor=fin, agent_bank_code="SIM", region_code=PROVINCE, base_url=bank_sim.url,
                                     admin_token=bank_sim.admin_token)
-    assert ep.trusted_keys == [services.signing_key_ensure_for_finance(REGION).fingerprint]
-    with pytest.raises(Exception) as denied:
-        services.endpoint_register(actor=user("school_clerk"), agent_bank_code="X", region_code=REGION,
+    assert ep.trusted_keys == [services.signing_key_ensure_for_finance(PROVINCE).fingerprint]
+    with pytest.raises(PermissionDenied) as denied:
+        services.endpoint_register(actor=user("school_clerk"), agent_bank_code="X", region_code=PROVINCE,
                                    base_url=bank_sim.url)
-    assert getattr(denied.value, "code", "") == "permission_denied"
+    assert denied.value.code == "permission_denied"
 
 
 def test_one_bank_feed_read_through_two_endpoints_applies_each_message_once(endpoint, bank_sim, handlers, user,
                                                                             school):
     """Two agent-bank codes served by one bank (the demo's simulator stands in for every bank): each endpoint
     reads the whole feed, yet each receipt and refund is recorded and handed over once."""
-    services.endpoint_register(actor=user("fin_treasury"), agent_bank_code="SIM2", region_code=REGION,
+    services.endpoint_register(actor=user("fin_treasury"), agent_bank_code="SIM2", region_code=PROVINCE,
                                base_url=bank_sim.url, admin_token=bank_sim.admin_token)
     dispatch(user, school, "ZF-T-0201", amount=500_00)
     drain()
     bank_sim.admin("/admin/tick")
-    bank_sim.admin("/admin/refund", {"adm": REGION, "year": 2026, "voucher_no": "ZF-T-0201", "amount": 100_00,
+    bank_sim.admin("/admin/refund", {"adm": PROVINCE, "year": 2026, "voucher_no": "ZF-T-0201", "amount": 100_00,
                                      "reason": "多付退回", "refund_no": "TK-T-0201"})
     for _ in range(2):
         services.endpoint_poll_all()
@@ -384,10 +362,10 @@ def test_one_bank_feed_read_through_two_endpoints_applies_each_message_once(endp
 
 def test_query_and_statement_stay_in_the_actors_regions(endpoint, user):
     with pytest.raises(PermissionDenied):
-        services.voucher_query(actor=user("county_treasury"), region_code=REGION, year=2026, voucher_no="ZF-T-0001")
+        services.voucher_query(actor=user("county_treasury"), region_code=PROVINCE, year=2026, voucher_no="ZF-T-0001")
     with pytest.raises(ValidationFailed) as e:  # the province's endpoint is not the county's to read
         services.statement_fetch(actor=user("county_treasury"), agent_bank_code="SIM", date=dt.date(2026, 6, 1),
-                                 region_code=REGION)
+                                 region_code=PROVINCE)
     assert e.value.violations[0].code == "no_bank_endpoint"
     assert not inbound_rows("status").exists() and not inbound_rows("statement").exists()
 
@@ -397,10 +375,10 @@ def test_a_bank_with_a_new_key_starts_its_feed_over(endpoint, user):
     from ibms.core.crypto import generate_sm2_keypair
 
     FeedCursor.objects.filter(endpoint=endpoint).update(last_seq=120)
-    same = services.endpoint_register(actor=user("fin_treasury"), agent_bank_code="SIM", region_code=REGION,
+    same = services.endpoint_register(actor=user("fin_treasury"), agent_bank_code="SIM", region_code=PROVINCE,
                                       base_url=endpoint.base_url, public_pem=endpoint.bank_public_pem)
     assert FeedCursor.objects.get(endpoint=same).last_seq == 120  # same bank: keep reading where we were
     other = generate_sm2_keypair().public_pem.decode("ascii")
-    services.endpoint_register(actor=user("fin_treasury"), agent_bank_code="SIM", region_code=REGION,
+    services.endpoint_register(actor=user("fin_treasury"), agent_bank_code="SIM", region_code=PROVINCE,
                                base_url=endpoint.base_url, public_pem=other)
     assert FeedCursor.objects.get(endpoint=same).last_seq == 0

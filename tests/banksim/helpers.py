@@ -6,9 +6,9 @@ import itertools
 
 from ibms.banks import protocol as P
 from ibms.core.crypto import SoftwareSM2Signer, generate_sm2_keypair
+from tests.constants import PROVINCE
 
 _n = itertools.count(1)
-REGION = "990000000"
 
 
 class Client:
@@ -29,7 +29,7 @@ class Client:
                   "PayAcctName": "省第一实验中学零余额账户"}
         if details is None:
             fields.update({"PayeeAcctNo": payee, "PayeeAcctName": payee_name})
-        msg = P.build("voucher", region_code=REGION, year=2026, vt_code=vt, voucher_no=no, fields=fields,
+        msg = P.build("voucher", region_code=PROVINCE, year=2026, vt_code=vt, voucher_no=no, fields=fields,
                       details=details or ())
         if sign:
             P.sign(msg, self.signer, kind="unit")

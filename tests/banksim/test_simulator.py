@@ -11,8 +11,9 @@ import time
 import pytest
 
 from ibms.banks import protocol as P
+from tests.constants import PROVINCE
 
-from .helpers import REGION, Client
+from .helpers import Client
 
 TODAY = dt.date.today().isoformat()
 
@@ -64,7 +65,7 @@ def test_bad_payee_account_is_returned(bank_sim, client, bad, reason):
     assert ret.details[0]["PayeeAcctNo"] == "6222999"
     row = bank_sim.vouchers()[v.voucher_no]
     assert (row["state"], row["pay_rows"]) == ("returned", 0)
-    status = client.verified(bank_sim.get(f"/api/vouchers/{REGION}/2026/{v.voucher_no}")[1])
+    status = client.verified(bank_sim.get(f"/api/vouchers/{PROVINCE}/2026/{v.voucher_no}")[1])
     assert status.fields["State"] == "returned" and status.fields["Reason"] == reason
     assert bank_sim.invariants()["ok"]
 
@@ -74,13 +75,13 @@ def test_refund_clearing_statement_status(bank_sim, client):
     for v in (direct, authorized):
         client.send(v)
     bank_sim.admin("/admin/tick")
-    out = bank_sim.admin("/admin/refund", {"adm": REGION, "year": 2026, "voucher_no": direct.voucher_no,
+    out = bank_sim.admin("/admin/refund", {"adm": PROVINCE, "year": 2026, "voucher_no": direct.voucher_no,
                                             "amount": 300_00, "reason": "收款人账户已销户", "refund_no": "TK001"})
     assert out == {"refund_no": "TK001", "created": True}
-    again = bank_sim.admin("/admin/refund", {"adm": REGION, "year": 2026, "voucher_no": direct.voucher_no,
+    again = bank_sim.admin("/admin/refund", {"adm": PROVINCE, "year": 2026, "voucher_no": direct.voucher_no,
                                               "amount": 300_00, "refund_no": "TK001"})
     assert again["created"] is False
-    status, _ = bank_sim.request("POST", "/admin/refund", {"adm": REGION, "year": 2026, "voucher_no":
+    status, _ = bank_sim.request("POST", "/admin/refund", {"adm": PROVINCE, "year": 2026, "voucher_no":
                                                             direct.voucher_no, "amount": 800_00}, admin=True)
     assert status == 409  # more than what is left to refund
     clear = bank_sim.admin("/admin/clear", {"date": TODAY})["clearings"]
@@ -93,11 +94,11 @@ def test_refund_clearing_statement_status(bank_sim, client):
         "2252", "TK001", direct.voucher_no, 300_00)
     clearings = {m.vt_code: m for m in msgs if m.kind == "clearing"}
     assert clearings["2301"].details == [{"VtCode": "5201", "VoucherNo": direct.voucher_no, "PayAmt": 1000_00}]
-    st = client.verified(bank_sim.get(f"/api/statements?adm={REGION}&date={TODAY}")[1])
+    st = client.verified(bank_sim.get(f"/api/statements?adm={PROVINCE}&date={TODAY}")[1])
     assert (st.fields["PayAmt"], st.fields["RefundAmt"], st.fields["PayCount"]) == (1250_00, 300_00, "2")
-    stat = client.verified(bank_sim.get(f"/api/vouchers/{REGION}/2026/{direct.voucher_no}")[1])
+    stat = client.verified(bank_sim.get(f"/api/vouchers/{PROVINCE}/2026/{direct.voucher_no}")[1])
     assert (stat.fields["State"], stat.fields["RefundedAmt"]) == ("paid", 300_00)
-    unknown = client.verified(bank_sim.get(f"/api/vouchers/{REGION}/2026/NOPE1")[1])
+    unknown = client.verified(bank_sim.get(f"/api/vouchers/{PROVINCE}/2026/NOPE1")[1])
     assert unknown.fields["State"] == "unknown"
     assert bank_sim.invariants()["ok"]
 
@@ -260,7 +261,7 @@ def test_crash_in_refund_or_clearing_then_restart_publishes_once(bank_sim, clien
     client.send(v)
     bank_sim.admin("/admin/tick")
     bank_sim.faults(crash=point)
-    call = (("/admin/refund", {"adm": REGION, "year": 2026, "voucher_no": v.voucher_no, "amount": 30_00,
+    call = (("/admin/refund", {"adm": PROVINCE, "year": 2026, "voucher_no": v.voucher_no, "amount": 30_00,
                                "refund_no": "TK-C1"}) if point.startswith("after_refund")
             else ("/admin/clear", {"date": TODAY}))
     with pytest.raises((http.client.RemoteDisconnected, ConnectionError, OSError)):

@@ -14,8 +14,7 @@ from django.db import connection
 from ibms.core import audit, verify
 from ibms.core.models import AuditChain, BusinessEvent, ChangeLog
 from ibms.masterdata import models as m
-
-PROVINCE = "990000000"
+from tests.constants import PROVINCE
 
 
 def unit(code: str, region: str = PROVINCE) -> m.Unit:

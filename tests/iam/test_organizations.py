@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from ibms.iam.models import Organization
+from tests.constants import CITY, PROVINCE
 
 pytestmark = pytest.mark.django_db
 
@@ -18,7 +19,7 @@ def test_sys_admin_creates_a_unit_organisation_by_unit_code(client_as):
                                             "unit": "001002", "is_active": "on"})
     assert resp.status_code == 302, resp.content.decode()
     org = Organization.objects.get(code="unit-001002")
-    assert org.region_code == "990000000" and org.unit.code == "001002" and org.unit.region_code == "990000000"
+    assert org.region_code == PROVINCE and org.unit.code == "001002" and org.unit.region_code == PROVINCE
 
 
 @pytest.mark.parametrize(("data", "text"), [
@@ -36,6 +37,6 @@ def test_organisation_rules(client_as, data, text):
 
 def test_organisation_api_is_scoped(client_as):
     body = client_as("sysadmin").get("/api/v1/iam/organizations/").json()
-    assert {o["region_code"] for o in body["items"]} >= {"990000000", "990100000"}
+    assert {o["region_code"] for o in body["items"]} >= {PROVINCE, CITY}
     resp = client_as("fin_budget").get("/api/v1/iam/organizations/")
     assert resp.status_code == 403

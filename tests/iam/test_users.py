@@ -11,6 +11,7 @@ from ibms.core.models import BusinessEvent, ChangeLog
 from ibms.core.verify import run_all
 from ibms.iam.models import Organization, User
 from ibms.iam.services import user_create
+from tests.constants import CITY, COUNTY, PROVINCE
 
 NEW_PW = "Zq8#fiscal-2026"
 
@@ -21,7 +22,7 @@ def org(region: str, code: str) -> Organization:
 
 def test_sys_admin_creates_a_user_who_can_log_in(user, client):
     u = user_create(actor=user("sysadmin"), username="fin_budget2", password=NEW_PW, real_name="预算处 新人",
-                    organization=org("990000000", "fin-预算处"), roles=["budget_division"])
+                    organization=org(PROVINCE, "fin-预算处"), roles=["budget_division"])
     u = User.objects.get(pk=u.pk)
     assert u.password.startswith("argon2$")
     assert u.role_codes == {"budget_division"}
@@ -29,7 +30,7 @@ def test_sys_admin_creates_a_user_who_can_log_in(user, client):
     log = ChangeLog.objects.get(object_type="iam.user", object_id=str(u.pk), action="create")
     assert log.after["username"] == "fin_budget2" and log.after["password"] == u.password
     ev = BusinessEvent.objects.get(code="iam.user_created", object_id=str(u.pk))
-    assert ev.payload["roles"] == ["budget_division"] and ev.region_code == "990000000"
+    assert ev.payload["roles"] == ["budget_division"] and ev.region_code == PROVINCE
     assert all(not problems for problems in run_all().values())
 
     resp = client.post("/login/", {"username": "fin_budget2", "password": NEW_PW})
@@ -41,7 +42,7 @@ def test_sys_admin_creates_a_user_who_can_log_in(user, client):
 def test_no_one_holds_two_admin_roles(user, roles):
     with pytest.raises(ValidationFailed) as exc:
         user_create(actor=user("sysadmin"), username="two_hats", password=NEW_PW,
-                    organization=org("990000000", "admin-信息中心"), roles=roles)
+                    organization=org(PROVINCE, "admin-信息中心"), roles=roles)
     assert exc.value.code == "admin_separation"
     assert exc.value.violations[0].field == "roles"
     assert "三员分立" in exc.value.message
@@ -51,15 +52,15 @@ def test_no_one_holds_two_admin_roles(user, roles):
 def test_admin_roles_are_not_combined_with_business_roles(user):
     with pytest.raises(ValidationFailed) as exc:
         user_create(actor=user("sysadmin"), username="mixed", password=NEW_PW,
-                    organization=org("990000000", "admin-信息中心"), roles=["audit_admin", "budget_division"])
+                    organization=org(PROVINCE, "admin-信息中心"), roles=["audit_admin", "budget_division"])
     assert exc.value.code == "admin_separation"
 
 
 @pytest.mark.parametrize(("org_key", "roles"), [
-    (("990000000", "fin-预算处"), ["unit_clerk"]),
-    (("990000000", "unit-001001"), ["budget_division"]),
-    (("990000000", "fin-预算处"), ["sys_admin"]),
-    (("990000000", "oversight-审计厅"), ["treasury_division"]),
+    ((PROVINCE, "fin-预算处"), ["unit_clerk"]),
+    ((PROVINCE, "unit-001001"), ["budget_division"]),
+    ((PROVINCE, "fin-预算处"), ["sys_admin"]),
+    ((PROVINCE, "oversight-审计厅"), ["treasury_division"]),
 ])
 def test_roles_must_fit_the_organisation_kind(user, org_key, roles):
     with pytest.raises(ValidationFailed) as exc:
@@ -70,7 +71,7 @@ def test_roles_must_fit_the_organisation_kind(user, org_key, roles):
 
 def test_other_refusals(user):
     admin = user("sysadmin")
-    fin = org("990000000", "fin-预算处")
+    fin = org(PROVINCE, "fin-预算处")
     cases = [
         (dict(username="x1", password="12345678", roles=["budget_division"]), "weak_password"),
         (dict(username="x2", password=NEW_PW, roles=[]), "roles_required"),
@@ -94,7 +95,7 @@ def test_only_holders_of_add_user_create_users(user):
     for name in ("secadmin", "auditadmin", "fin_budget"):
         with pytest.raises(PermissionDenied):
             user_create(actor=user(name), username="nope", password=NEW_PW,
-                        organization=org("990000000", "fin-预算处"), roles=["budget_division"])
+                        organization=org(PROVINCE, "fin-预算处"), roles=["budget_division"])
 
 
 def _grant(u: User, *codenames: str) -> User:
@@ -108,12 +109,12 @@ def test_upper_level_finance_reads_lower_users_but_cannot_create_there(user):
     assert {"city_treasury", "county_treasury", "county_school_clerk", "fin_budget"} <= visible
 
     with pytest.raises(PermissionDenied) as exc:
-        user_create(actor=fin, username="city_new", password=NEW_PW, organization=org("990100000", "fin-国库科"),
+        user_create(actor=fin, username="city_new", password=NEW_PW, organization=org(CITY, "fin-国库科"),
                     roles=["treasury_division"])
     assert exc.value.code == "scope_region"
     assert not User.objects.filter(username="city_new").exists()
     # …and in its own region it may.
-    user_create(actor=fin, username="prov_new", password=NEW_PW, organization=org("990000000", "fin-国库处"),
+    user_create(actor=fin, username="prov_new", password=NEW_PW, organization=org(PROVINCE, "fin-国库处"),
                 roles=["treasury_division"])
 
 
@@ -156,7 +157,7 @@ def test_user_create_page(client_as):
     assert resp.status_code == 200
     html = resp.content.decode()
     assert "东川市国库科" not in html  # organisations offered only within the actor's write scope
-    fin = org("990000000", "fin-预算处")
+    fin = org(PROVINCE, "fin-预算处")
     data = {"username": "page_user", "real_name": "页面 新人", "organization": fin.pk, "roles": ["budget_division"],
             "password1": NEW_PW, "password2": NEW_PW}
     resp = c.post("/iam/users/new/", {**data, "roles": ["sys_admin", "security_admin"]})
@@ -184,26 +185,26 @@ def test_user_detail_shows_roles_certificates_and_tokens_to_the_right_admins(cli
 
 def test_api_create_and_list_users(client_as):
     c = client_as("sysadmin")
-    fin = org("990000000", "fin-会计处")
+    fin = org(PROVINCE, "fin-会计处")
     resp = c.post("/api/v1/iam/users", {"username": "api_user", "password": NEW_PW, "real_name": "接口 新人",
                                         "organization_id": fin.pk, "roles": ["accounting_division"]},
                   content_type="application/json")
     assert resp.status_code == 201, resp.content
     body = resp.json()
     assert body["username"] == "api_user" and body["roles"] == ["accounting_division"]
-    assert body["region_code"] == "990000000"
+    assert body["region_code"] == PROVINCE
 
     resp = c.post("/api/v1/iam/users", {"username": "api_user2", "password": NEW_PW, "organization_id": fin.pk,
                                         "roles": ["sys_admin", "audit_admin"]}, content_type="application/json")
     assert resp.status_code == 422
     assert resp.json()["code"] == "admin_separation" and resp.json()["detail"][0]["field"] == "roles"
 
-    city_org = org("990100000", "fin-国库科")
+    city_org = org(CITY, "fin-国库科")
     resp = c.post("/api/v1/iam/users", {"username": "api_city", "password": NEW_PW, "organization_id": city_org.pk,
                                         "roles": ["treasury_division"]}, content_type="application/json")
     assert resp.status_code == 403 and resp.json()["code"] == "scope_region"
 
-    resp = c.get("/api/v1/iam/users", {"region_code": "990102000"})
+    resp = c.get("/api/v1/iam/users", {"region_code": COUNTY})
     assert resp.status_code == 200
     names = {u["username"] for u in resp.json()["items"]}
     assert names == {"county_treasury", "county_budget", "county_edu_reviewer", "county_school_clerk"}

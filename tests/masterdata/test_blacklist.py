@@ -10,7 +10,7 @@ import pytest
 from django.db import transaction
 
 from ibms.core import audit, clock, verify
-from ibms.core.errors import Conflict, PermissionDenied, ValidationFailed
+from ibms.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from ibms.core.models import BusinessEvent, TodoItem
 from ibms.core.resources import get_resource
 from ibms.core.services import resource_create
@@ -18,8 +18,8 @@ from ibms.iam.models import Role, User
 from ibms.masterdata import models as m
 from ibms.masterdata.selectors import blacklist_hits
 from ibms.masterdata.services import BLACKLIST_DOC, blacklist_review, blacklist_revoke, blacklist_submit
+from tests.constants import CITY, COUNTY, OTHER_COUNTY, PROVINCE
 
-PROVINCE, CITY, COUNTY, OTHER_COUNTY = "990000000", "990100000", "990102000", "990222000"
 YEAR = clock.fiscal_year()
 TODAY = dt.date(YEAR, 6, 1)
 pytestmark = pytest.mark.django_db
@@ -155,9 +155,9 @@ class TestWorkflow:
 
     def test_submit_needs_change_scope(self, user):
         entry = create_entry(user("fin_treasury"))
-        with pytest.raises(Exception) as exc:
+        with pytest.raises(NotFound) as exc:
             blacklist_submit(actor=user("county_treasury"), pk=entry.pk)
-        assert exc.value.http_status == 404
+        assert exc.value.code == "not_found" and exc.value.http_status == 404
 
 
 class TestHits:

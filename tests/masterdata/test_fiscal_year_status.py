@@ -14,9 +14,9 @@ from ibms.masterdata.selectors import (
     is_sangong,
     sangong_eco_codes,
 )
+from tests.constants import COUNTY, PROVINCE
 
 pytestmark = pytest.mark.django_db
-PROVINCE, COUNTY = "990000000", "990102000"
 YEAR = clock.fiscal_year()
 S = FiscalYear.Status
 # purpose → status → accepted?

@@ -15,8 +15,8 @@ from ibms.core.models import ChangeLog
 from ibms.core.resources import get_resource
 from ibms.core.services import ImportFailed, resource_import
 from ibms.masterdata import models as m
+from tests.constants import PROVINCE
 
-PROVINCE = "990000000"
 UNIT_HEADERS = ["单位代码", "单位名称", "上级单位代码", "统一社会信用代码", "单位类型", "财政供养方式", "归口处室", "启用"]
 PEOPLE_HEADERS = ["单位代码", "姓名", "身份证号", "人员状态", "编制类型", "职务", "级别", "基本工资（月）",
                   "津贴补贴（月）", "奖金（月）", "绩效工资（月）", "启用"]

@@ -9,8 +9,7 @@ import pytest
 
 from ibms.core.models import BusinessEvent
 from ibms.masterdata import models as m
-
-PROVINCE, COUNTY = "990000000", "990102000"
+from tests.constants import COUNTY, PROVINCE
 
 
 def unit(region: str, code: str) -> m.Unit:

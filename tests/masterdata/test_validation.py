@@ -10,8 +10,7 @@ import pytest
 from ibms.core.codes import id_check_char, uscc_check_char
 from ibms.core.models import ChangeLog
 from ibms.masterdata import models as m
-
-PROVINCE = "990000000"
+from tests.constants import PROVINCE
 
 
 def good_uscc(seed: str = "ABC") -> str:

@@ -11,9 +11,9 @@ from ibms.core.resources import get_resource
 from ibms.core.services import resource_create, resource_update
 from ibms.masterdata import models as m
 from ibms.masterdata.selectors import classification_violation, gov_eco_for
+from tests.constants import COUNTY, PROVINCE
 
 YEAR = clock.fiscal_year()
-PROVINCE, COUNTY = "990000000", "990102000"
 OUTSIDE = "980000000"  # a region outside the demo province's chain (no row: national codes only)
 pytestmark = pytest.mark.django_db
 

@@ -56,9 +56,11 @@ def test_reconciliation_lists_every_difference(user):
     d = run.differences.get(voucher_no=missing.number)
     s.difference_resolve(actor=user("fin_treasury"), pk=d.pk, resolution="已与银行核实，次日补记")
     assert fresh(d).status == "resolved"
-    with pytest.raises(Exception) as e:
+    from ibms.core.errors import PermissionDenied
+
+    with pytest.raises(PermissionDenied) as e:
         s.reconciliation_run(actor=user("school_clerk"), region_code="990000000", date=clock.today())
-    assert getattr(e.value, "code", "") == "permission_denied"
+    assert e.value.code == "permission_denied"
 
 
 def test_history_aggregates(user):
