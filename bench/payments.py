@@ -80,7 +80,7 @@ def ensure_rules(actor, wanted: int) -> int:
             "condition": f"payment.amount > params.limit && payment.purpose.contains(\"压测{i}\")",
             "params": {"limit": 10**12 + i}, "message": "压测规则 {payment.amount:yuan}",
         })
-        mon.backtest(actor=actor, rule_or_draft=rule.pk, date_from=today - dt.timedelta(days=30), date_to=today)
+        mon.rule_backtest(actor=actor, rule_or_draft=rule.pk, date_from=today - dt.timedelta(days=30), date_to=today)
         mon.rule_enable(actor=actor, pk=rule.pk)
     return Rule.objects.filter(enabled=True).exclude(stage="batch").count()
 
@@ -94,7 +94,7 @@ def set_rules_enabled(enabled_ids: list[int], on: bool) -> None:
     today = dt.date.today()
     for pk in enabled_ids:
         if on:  # a rule is switched on only after a back-test of its current version
-            mon.backtest(actor=actor, rule_or_draft=pk, date_from=today - dt.timedelta(days=30), date_to=today)
+            mon.rule_backtest(actor=actor, rule_or_draft=pk, date_from=today - dt.timedelta(days=30), date_to=today)
             mon.rule_enable(actor=actor, pk=pk)
         else:
             mon.rule_disable(actor=actor, pk=pk)

@@ -8,7 +8,7 @@ from ibms.accounting.models import Voucher, VoucherLine
 from ibms.core.verify import run_all
 from ibms.demo.bank import connect_demo_banks
 from ibms.demo.payments import load_demo_payments
-from ibms.monitoring.selectors import alerts_for
+from ibms.monitoring.selectors import alert_list_for_subject
 from ibms.treasury.models import PaymentRequest, PaymentVoucher, ReconciliationRun
 from tests.banksim_process import BankSim
 
@@ -26,7 +26,7 @@ def test_demo_payments_run_through_the_chain(committed_db, tmp_path):
     refunded = PaymentVoucher.objects.get(request__purpose="教学楼维修工程进度款")
     assert (refunded.state, refunded.refunded_amt) == ("partly_refunded", 500_000)
     warned = PaymentRequest.objects.get(purpose="购买教师节慰问品")
-    assert any(a.status == "unit_explained" for a in alerts_for("payment_request", warned.pk))
+    assert any(a.status == "unit_explained" for a in alert_list_for_subject("payment_request", warned.pk))
     assert ReconciliationRun.objects.exists()
     # the finance bureau's 总预算会计: one voucher per receipt and per refund, Dr 5001 本级支出 / Cr 1001 国库存款
     paid = PaymentVoucher.objects.filter(state__in=PaymentVoucher.PAID_STATES, request__isnull=False)

@@ -10,13 +10,14 @@ from ibms.core.codes import (
     bank_account_error,
     bank_code_error,
     id_number_error,
+    org_code_with_check,
     region_code_error,
     region_level_from_code,
     unit_code_error,
     uscc_error,
 )
 from ibms.core.verify import run_all
-from ibms.demo.generator import EXIT_ALREADY_GENERATED, SCALES, GenError, digest, generate, org_code
+from ibms.demo.generator import EXIT_ALREADY_GENERATED, SCALES, GenError, digest, generate
 from ibms.iam.models import Organization, User
 from ibms.masterdata import models as m
 
@@ -92,7 +93,7 @@ def test_codes_are_valid_and_trees_consistent(small):
 
 def test_org_code_check_character():
     # GB 11714 worked example: body D2143569 → check X
-    assert org_code("D2143569") == "D2143569X"
+    assert org_code_with_check("D2143569") == "D2143569X"
 
 
 def test_verify_passes_after_generation(small):

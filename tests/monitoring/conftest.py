@@ -32,7 +32,7 @@ def make_rule(actor, *, code: str | None = None, condition: str = "payment.amoun
             "message": "测试命中 {payment.amount:yuan}", **fields}
     rule = services.rule_create(actor=actor, data=data)
     if enable:
-        services.backtest(actor=actor, rule_or_draft=rule, date_from=DAY, date_to=DAY)
+        services.rule_backtest(actor=actor, rule_or_draft=rule, date_from=DAY, date_to=DAY)
         rule = services.rule_enable(actor=actor, pk=rule.pk)
     return rule
 

@@ -35,7 +35,7 @@ def test_raise_from_evaluation_inside_callers_transaction(clerk):
     a = alerts[0]
     assert a.status == S.RAISED and a.number.startswith("YD-990000-20260616-") and a.subject_amount == 6_000_000
     assert a.unit_name == "省第一实验中学" and a.stage == "inline"
-    assert [x.pk for x in selectors.alerts_for("payment_request", 4242)] == sorted(x.pk for x in alerts)
+    assert [x.pk for x in selectors.alert_list_for_subject("payment_request", 4242)] == sorted(x.pk for x in alerts)
     assert BusinessEvent.objects.filter(code="monitoring.alert_raised", object_id=str(a.pk)).exists()
 
 

@@ -60,7 +60,7 @@ def test_backtest_equals_direct_evaluation_for_every_shipped_rule(source, treasu
     total_hits = 0
     for row in read_rules():
         rule = Rule.objects.get(region_code="", code=row["code"])
-        run = services.backtest(actor=treasury, rule_or_draft=rule, date_from=START, date_to=dt.date(2026, 11, 30))
+        run = services.rule_backtest(actor=treasury, rule_or_draft=rule, date_from=START, date_to=dt.date(2026, 11, 30))
         stage = "batch" if rule.stage == "batch" else "inline"
         assert {h["number"] for h in run.hits} == direct(rule.code, stage, START, dt.date(2026, 11, 30)), rule.code
         assert run.hit_count == len(run.hits) and run.scanned == len(list(source(None, START, dt.date(2026, 11, 30))))
@@ -73,7 +73,7 @@ def test_backtest_of_a_disabled_draft_and_a_regional_rule(source, user, treasury
     city = user("city_treasury")
     rule = make_rule(city, region_code=CITY, condition="payment.amount >= params.limit",
                      params={"limit": 5_000_000}, enable=False)
-    run = services.backtest(actor=city, rule_or_draft=rule, date_from=START, date_to=END)
+    run = services.rule_backtest(actor=city, rule_or_draft=rule, date_from=START, date_to=END)
     # a city's rule sees only its subtree's payments
     assert {h["region_code"] for h in run.hits} <= {CITY, COUNTY}
     assert run.scanned == sum(1 for s, _ in source.pairs if s.region_code in (CITY, COUNTY))
@@ -81,7 +81,7 @@ def test_backtest_of_a_disabled_draft_and_a_regional_rule(source, user, treasury
     assert {h["number"] for h in run.hits} == direct(rule.code, "inline", START, END)
     assert run.hit_amount == sum(h["amount"] for h in run.hits) > 0
     # the draft equals the saved rule
-    draft = services.backtest(actor=city, rule_or_draft={
+    draft = services.rule_backtest(actor=city, rule_or_draft={
         "code": "DRAFT", "region_code": CITY, "name": "草稿", "action": "notice", "message": "x",
         "condition": "payment.amount >= params.limit", "params": {"limit": 5_000_000}},
         date_from=START, date_to=END)
@@ -138,9 +138,9 @@ def test_periodic_job_runs_yesterday_once(source):
     yesterday = today - dt.timedelta(days=1)
     source.pairs = _day_payments(yesterday)
     with clock.travel(today):
-        raised = services.t1_batch_job()
+        raised = services.batch_run_daily()
         assert raised > 0
-        assert services.t1_batch_job() == 0  # the day is done: skipped
+        assert services.batch_run_daily() == 0  # the day is done: skipped
     runs = BatchRun.objects.filter(date=yesterday, region_code="")
     assert runs.count() == 1 and runs[0].created_by == system_user()
     assert Alert.objects.filter(subject_date=yesterday).count() == raised
@@ -178,7 +178,7 @@ def test_backtest_asks_the_source_for_the_tested_rules_history(source, treasury)
     sources.register_payment_source(src)
     try:
         assert "payee_30d_count" not in engine.history_needed(PROVINCE, "batch")
-        services.backtest(actor=treasury, rule_or_draft={"name": "草稿", "action": "notice", "message": "x",
+        services.rule_backtest(actor=treasury, rule_or_draft={"name": "草稿", "action": "notice", "message": "x",
                                                          "condition": "history.payee_30d_count > 3"},
                           date_from=START, date_to=END)
     finally:

@@ -157,7 +157,7 @@ def test_cache_follows_rule_changes(treasury):
     with pytest.raises(services.Conflict) as exc:
         services.rule_enable(actor=treasury, pk=rule.pk)
     assert exc.value.code == "backtest_required"
-    services.backtest(actor=treasury, rule_or_draft=rule.pk, date_from=dt.date(2026, 6, 1),
+    services.rule_backtest(actor=treasury, rule_or_draft=rule.pk, date_from=dt.date(2026, 6, 1),
                       date_to=dt.date(2026, 6, 30))
     services.rule_enable(actor=treasury, pk=rule.pk)
     assert not fires(rule, ctx)  # the limit is now 50,000.00

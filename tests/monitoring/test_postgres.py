@@ -49,7 +49,7 @@ def test_change_committed_elsewhere_is_seen(committed_db):
     _in_thread(lambda: services.rule_update(actor=_user("fin_treasury"), pk=rule.pk,
                                             data={"params": {"limit": 9_000_000}}))
     assert rule.code not in codes(engine.evaluate(ctx))  # the new version is disabled until back-tested
-    _in_thread(lambda: (services.backtest(actor=_user("fin_treasury"), rule_or_draft=rule.pk,
+    _in_thread(lambda: (services.rule_backtest(actor=_user("fin_treasury"), rule_or_draft=rule.pk,
                                           date_from=ctx_for()["payment"]["date"], date_to="2026-06-30"),
                         services.rule_enable(actor=_user("fin_treasury"), pk=rule.pk)))
     assert Rule.objects.get(pk=rule.pk).enabled

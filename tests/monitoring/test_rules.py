@@ -61,7 +61,7 @@ def test_enable_needs_backtest_of_current_version(treasury):
     with pytest.raises(Conflict) as exc:
         services.rule_enable(actor=treasury, pk=rule.pk)
     assert exc.value.code == "backtest_required" and "回测" in exc.value.message
-    run = services.backtest(actor=treasury, rule_or_draft=rule, date_from=dt.date(2026, 6, 1),
+    run = services.rule_backtest(actor=treasury, rule_or_draft=rule, date_from=dt.date(2026, 6, 1),
                             date_to=dt.date(2026, 6, 30))
     assert run.pk and run.rule_version == 1
     assert services.rule_enable(actor=treasury, pk=rule.pk).enabled
@@ -102,17 +102,17 @@ def test_permissions_and_scope(user, treasury):
 
 
 def test_draft_backtest_is_not_stored(treasury):
-    run = services.backtest(actor=treasury, rule_or_draft={"code": "D-1", "name": "草稿", "action": "notice",
+    run = services.rule_backtest(actor=treasury, rule_or_draft={"code": "D-1", "name": "草稿", "action": "notice",
                                                            "condition": "payment.amount > 1", "message": "x"},
                             date_from=dt.date(2026, 6, 1), date_to=dt.date(2026, 6, 30))
     assert run.pk is None and run.hit_count == len(run.hits)
     with pytest.raises(ValidationFailed) as exc:
-        services.backtest(actor=treasury, rule_or_draft={"name": "x", "action": "notice", "condition": "1 +",
+        services.rule_backtest(actor=treasury, rule_or_draft={"name": "x", "action": "notice", "condition": "1 +",
                                                          "message": "x"},
                           date_from=dt.date(2026, 6, 30), date_to=dt.date(2026, 6, 1))
     assert problems(exc) == {"dates_invalid"}
     with pytest.raises(PermissionDenied):
-        services.backtest(actor=treasury.__class__.objects.get(username="school_clerk"),
+        services.rule_backtest(actor=treasury.__class__.objects.get(username="school_clerk"),
                           rule_or_draft={}, date_from=dt.date(2026, 6, 1), date_to=dt.date(2026, 6, 2))
 
 

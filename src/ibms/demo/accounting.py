@@ -55,13 +55,13 @@ def load_demo_books() -> dict[str, int]:
     codes = [r.code for r in regions]
     before = Voucher.objects.filter(year=year, region_code__in=codes).count()
     with transaction.atomic(durable=True):
-        made = acc.ensure_books(year=year, units=Unit.objects.filter(region_code__in=codes), regions=regions)
+        made = acc.books_ensure(year=year, units=Unit.objects.filter(region_code__in=codes), regions=regions)
         units = {u.code: u for u in Unit.objects.filter(region_code=PROVINCE)}
         for e in _events(year):
-            acc.post_event(event_id=e["id"], event_type=e["type"], date=e["date"], amounts=e["amounts"],
+            acc.event_post(event_id=e["id"], event_type=e["type"], date=e["date"], amounts=e["amounts"],
                            dimensions=e["dims"], attrs=e["attrs"], unit_id=units[e["unit"]].pk, year=year)
         # the finance bureau's revenue; its expenditure comes from the demo's payments through treasury
-        acc.post_event(event_id="demo-treasury-3", event_type="treasury.revenue", date=dt.date(year, 1, 18),
+        acc.event_post(event_id="demo-treasury-3", event_type="treasury.revenue", date=dt.date(year, 1, 18),
                        amounts={"amount": 150_000_000}, dimensions={"fund_nature": GENERAL}, region_code=PROVINCE,
                        year=year)
     clerk = User.objects.filter(username="school_clerk").first()

@@ -19,6 +19,8 @@ from django.db import transaction
 from ibms.core import audit, clock
 from ibms.iam.models import Organization, Role, User
 
+from .users import DEMO_PASSWORD
+
 PROVINCE = "990000000"
 COUNTY = "990102000"  # 东川市青山区
 # department code → (clerk, reviewer) usernames; 001 uses the existing edu_clerk / edu_reviewer
@@ -39,8 +41,6 @@ def _users(names: list[str]) -> dict[str, User]:
 
 def _ensure_department_staff(units: dict[str, object]) -> None:
     """A clerk and a reviewer for every province department that has none in the demo user list."""
-    from ibms.demo.province import DEMO_PASSWORD
-
     wanted = [(code, clerk, reviewer) for code, (clerk, reviewer) in DEPT_STAFF.items()
               if not User.objects.filter(username=clerk).exists()]
     if not wanted:

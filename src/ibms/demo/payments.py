@@ -22,7 +22,7 @@ BAD_ACCOUNT = "6222990000999977"
 def _worker_pass(sim: SimProcess) -> None:
     outbox.drain()
     sim.admin("/admin/tick")
-    banks.poll_all()
+    banks.endpoint_poll_all()
     outbox.drain()
 
 

@@ -11,10 +11,11 @@ from ibms.core import audit, clock
 from ibms.core.numbering import next_number
 from ibms.iam.models import Organization, Role, User
 from ibms.masterdata import models as m
+from ibms.masterdata.gen import DEPT_SUFFIX, GIVEN, SURNAMES, make_id_number, make_uscc
 
-from .generator import DEPT_SUFFIX, GIVEN, SURNAMES, make_id_number, make_uscc
-
-DEMO_PASSWORD = "Ibms#Demo2026"
+from .accounting import load_demo_books
+from .budget import load_demo_budget
+from .users import DEMO_PASSWORD, USERS
 
 REGIONS = [  # code, name, level, parent
     ("990000000", "华夏省", 2, None),
@@ -36,31 +37,6 @@ DEPARTMENTS = [
 BANKS = [("102100099996", "中国工商银行股份有限公司华夏省分行", "工商银行"),
          ("103100000026", "中国农业银行股份有限公司华夏省分行", "农业银行"),
          ("105100000017", "中国建设银行股份有限公司华夏省分行", "建设银行")]
-
-# username, real name, region, organisation key, roles
-USERS = [
-    ("fin_budget", "预算处 王处长", "990000000", "fin:预算处", ["budget_division"]),
-    ("fin_budget_deputy", "预算处 冯科长", "990000000", "fin:预算处", ["budget_division"]),
-    ("fin_sector", "教科文处 李科长", "990000000", "fin:教科文处", ["sector_division"]),
-    ("fin_treasury", "国库处 张科长", "990000000", "fin:国库处", ["treasury_division"]),
-    ("fin_accounting", "会计处 赵会计", "990000000", "fin:会计处", ["accounting_division"]),
-    ("fin_it", "信息中心 周工", "990000000", "fin:信息中心", ["it_division"]),
-    ("city_treasury", "东川市国库科 陈科长", "990100000", "fin:国库科", ["treasury_division"]),
-    ("county_treasury", "青山区国库股 吴股长", "990102000", "fin:国库股", ["treasury_division"]),
-    ("county_budget", "青山区预算股 钱股长", "990102000", "fin:预算股", ["budget_division"]),
-    ("county_edu_reviewer", "青山区教育局 宋科长", "990102000", "dept:001", ["dept_reviewer"]),
-    ("edu_reviewer", "省教育厅财务处 孙处长", "990000000", "dept:001", ["dept_reviewer"]),
-    ("edu_clerk", "省教育厅财务处 郑会计", "990000000", "dept:001", ["dept_clerk"]),
-    ("school_clerk", "第一实验中学 刘会计", "990000000", "unit:001001", ["unit_clerk"]),
-    ("school_reviewer", "第一实验中学 黄主任", "990000000", "unit:001001", ["unit_reviewer"]),
-    ("school_head", "第一实验中学 林校长", "990000000", "unit:001001", ["unit_head"]),
-    ("hospital_clerk", "人民医院 何会计", "990000000", "unit:002001", ["unit_clerk"]),
-    ("county_school_clerk", "青山区第一实验中学 马会计", "990102000", "unit:001001", ["unit_clerk"]),
-    ("auditor", "省审计厅 罗审计", "990000000", "oversight:审计厅", ["oversight"]),
-    ("sysadmin", "系统管理员", "990000000", "admin:信息中心", ["sys_admin"]),
-    ("secadmin", "安全保密管理员", "990000000", "admin:信息中心", ["security_admin"]),
-    ("auditadmin", "安全审计员", "990000000", "admin:信息中心", ["audit_admin"]),
-]
 
 
 def _save_all(objs: list) -> list:
@@ -166,9 +142,6 @@ def load_demo_province(seed: int = 2026) -> dict[str, int]:
     stats = {"regions": len(regions), "units": len(units), "people": len(people), "payees": len(payees),
              "users": len(USERS)}
     # Business data goes through the services (each its own transaction), as users would enter it.
-    from .accounting import load_demo_books
-    from .budget import load_demo_budget
-
     stats.update(load_demo_budget())
     stats.update(load_demo_books())
     return stats

@@ -1,4 +1,4 @@
-"""`ibms gen` stages of this app: (name, run(ctx), models written). demo/generator.py registers them in order.
+"""`ibms gen` stages of this app: (name, run(ctx), models written, stage it follows): demo/generator.py.
 
 Stage ``indicators`` — turns the budgeting stage's reply into the indicator ledger.
 
@@ -110,4 +110,5 @@ def stage_indicators(ctx) -> None:
     ctx.insert(IndicatorEntry, entries(), total=total, desc="指标明细")
 
 
-GEN_STAGES: list = [("indicators", stage_indicators, (SourceDocument, Indicator, IndicatorEntry))]
+# runs after the budgeting stage, whose reply it turns into indicators
+GEN_STAGES: list = [("indicators", stage_indicators, (SourceDocument, Indicator, IndicatorEntry), "budgeting")]

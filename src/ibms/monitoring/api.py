@@ -290,7 +290,7 @@ def alert_close(request, pk: int, payload: CloseIn):
 @router.get("/rules", response=list[RuleOut], summary="监控规则列表", operation_id="monitoring_rule_list")
 def rule_list(request, q: str = "", enabled: str = "", action: str = "", stage: str = ""):
     require_perm(request.auth, "monitoring.view_rule")
-    return [_rule(r) for r in selectors.rules(actor=request.auth, q=q, enabled=enabled, action=action, stage=stage)]
+    return [_rule(r) for r in selectors.rule_list(actor=request.auth, q=q, enabled=enabled, action=action, stage=stage)]
 
 
 @router.get("/rules/{int:pk}", response=RuleOut, summary="监控规则", operation_id="monitoring_rule_get")
@@ -326,14 +326,14 @@ def rule_disable(request, pk: int):
 @router.post("/rules/{int:pk}/backtest", response={201: BacktestOut}, summary="回测规则当前版本",
              operation_id="monitoring_rule_backtest")
 def rule_backtest(request, pk: int, payload: BacktestIn):
-    run = services.backtest(actor=request.auth, rule_or_draft=pk, date_from=payload.date_from, date_to=payload.date_to)
+    run = services.rule_backtest(actor=request.auth, rule_or_draft=pk, date_from=payload.date_from, date_to=payload.date_to)
     return Status(201, _run(run))
 
 
 @router.post("/rules/backtest-draft", response=BacktestOut, summary="回测规则草稿（不保存）",
              operation_id="monitoring_rule_backtest_draft")
 def draft_backtest(request, payload: DraftBacktestIn):
-    run = services.backtest(actor=request.auth, rule_or_draft=payload.rule.model_dump(), date_from=payload.date_from,
+    run = services.rule_backtest(actor=request.auth, rule_or_draft=payload.rule.model_dump(), date_from=payload.date_from,
                             date_to=payload.date_to)
     return _run(run)
 
@@ -343,7 +343,7 @@ def draft_backtest(request, payload: DraftBacktestIn):
 def rule_backtests(request, pk: int):
     require_perm(request.auth, "monitoring.view_backtestrun")
     selectors.rule_get(actor=request.auth, pk=pk)
-    return [_run(r) for r in selectors.backtests(actor=request.auth, rule_id=pk)[:20]]
+    return [_run(r) for r in selectors.backtest_list(actor=request.auth, rule_id=pk)[:20]]
 
 
 # --- whitelist and batch ----------------------------------------------------------------------------------------
@@ -351,7 +351,7 @@ def rule_backtests(request, pk: int):
 @router.get("/whitelist", response=list[WhitelistOut], summary="白名单", operation_id="monitoring_whitelist_list")
 def whitelist_list(request, rule_id: int | None = None):
     require_perm(request.auth, "monitoring.view_whitelistentry")
-    return [_white(w) for w in selectors.whitelist(actor=request.auth, rule_id=rule_id)]
+    return [_white(w) for w in selectors.whitelist_list(actor=request.auth, rule_id=rule_id)]
 
 
 @router.post("/whitelist", response={201: WhitelistOut}, summary="新增白名单（须有豁免依据）",

@@ -1,5 +1,5 @@
 """Monitoring reads: alert queues and detail, rules, whitelist, back-test runs. Each starts from
-`Model.objects.restrict(actor, action)` except `alerts_for`, which the calling module uses for an object it has
+`Model.objects.restrict(actor, action)` except `alert_list_for_subject`, which the calling module uses for an object it has
 already found in its own scope."""
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ QUEUES: dict[str, tuple[str, tuple[str, ...]]] = {
 }
 
 
-def alerts_for(kind: str, object_id) -> list[Alert]:
+def alert_list_for_subject(kind: str, object_id) -> list[Alert]:
     """Every alert on one subject (e.g. a payment request), oldest first."""
     return list(Alert.objects.filter(subject_kind=kind, subject_id=str(object_id)).order_by("id"))
 
@@ -44,7 +44,7 @@ def alert_get(*, actor, pk: int) -> Alert:
                                                      "closed_by"), actor, VIEW, what="疑点", pk=pk)
 
 
-def rules(*, actor, q: str = "", enabled: str = "", action: str = "", stage: str = "") -> QuerySet:
+def rule_list(*, actor, q: str = "", enabled: str = "", action: str = "", stage: str = "") -> QuerySet:
     qs = Rule.objects.restrict(actor, VIEW)
     if q:
         qs = qs.filter(Q(code__icontains=q) | Q(name__icontains=q) | Q(catalogue_no__icontains=q))
@@ -61,7 +61,7 @@ def rule_get(*, actor, pk: int) -> Rule:
     return get_in_scope(Rule.objects.all(), actor, VIEW, what="监控规则", pk=pk)
 
 
-def backtests(*, actor, rule_id: int) -> QuerySet:
+def backtest_list(*, actor, rule_id: int) -> QuerySet:
     return BacktestRun.objects.restrict(actor, VIEW).filter(rule_id=rule_id).order_by("-id")
 
 
@@ -69,14 +69,13 @@ def backtest_get(*, actor, pk: int) -> BacktestRun:
     return get_in_scope(BacktestRun.objects.select_related("rule"), actor, VIEW, what="回测记录", pk=pk)
 
 
-def whitelist(*, actor, rule_id: int | None = None, active_only: bool = False) -> QuerySet:
+def whitelist_list(*, actor, rule_id: int | None = None, active_only: bool = False) -> QuerySet:
     qs = WhitelistEntry.objects.restrict(actor, VIEW).select_related("rule")
     if rule_id:
         qs = qs.filter(rule_id=rule_id)
     if active_only:
         qs = qs.filter(is_active=True)
     return qs.order_by("region_code", "rule_code", "id")
-
 
 
 def rule_problems() -> list[str]:

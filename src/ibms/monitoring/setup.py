@@ -17,6 +17,7 @@ from django.conf import settings
 from django.db import transaction
 
 from ibms.core import audit
+from ibms.core.transactions import in_callers_transaction
 
 from . import engine
 from .models import Rule
@@ -56,10 +57,11 @@ def read_rules(path: Path | None = None) -> list[dict]:
     return out
 
 
+@in_callers_transaction
 def load_rules(path: Path | None = None) -> dict[str, int]:
     rows = read_rules(path)
     created = updated = 0
-    with transaction.atomic(durable=not transaction.get_connection().in_atomic_block):
+    with transaction.atomic():
         for values in rows:
             key = {"region_code": values["region_code"], "code": values["code"]}
             rule = Rule.objects.select_for_update().filter(**key).first()
@@ -84,4 +86,5 @@ def load_rules(path: Path | None = None) -> dict[str, int]:
 
 
 def setup_app(years: list[int]) -> None:
-    load_rules()
+    with transaction.atomic():
+        load_rules()

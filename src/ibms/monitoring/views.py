@@ -54,7 +54,7 @@ def _alert_page(request, alert, errors=(), status=200):
         "show_rectify": can_explain and alert.status == AlertStatus.RECTIFYING,
         "show_close": can_verify and (alert.status in (AlertStatus.NORMAL, AlertStatus.RECTIFIED)
                                       or (alert.status == AlertStatus.RAISED and alert.action == Action.NOTICE)),
-        "others": selectors.alerts_for(alert.subject_kind, alert.subject_id),
+        "others": selectors.alert_list_for_subject(alert.subject_kind, alert.subject_id),
     }, status=status)
 
 
@@ -101,7 +101,7 @@ def alert_action(request, pk: int, step: str):
 @login_required
 def rule_list(request):
     require_perm(request.user, "monitoring.view_rule")
-    qs = selectors.rules(actor=request.user, q=request.GET.get("q", "").strip(), enabled=request.GET.get("enabled", ""),
+    qs = selectors.rule_list(actor=request.user, q=request.GET.get("q", "").strip(), enabled=request.GET.get("enabled", ""),
                          action=request.GET.get("action", ""), stage=request.GET.get("stage", ""))
     return render(request, "monitoring/rule_list.html", {
         "page": Paginator(qs, 50).get_page(request.GET.get("page")), "actions": Action.choices,
@@ -143,8 +143,8 @@ def _rule_page(request, rule: Rule, *, form=None, bt_form=None, errors=(), run=N
         "rule": rule, "form": form, "bt_form": bt_form or f.BacktestForm(), "errors": errors, "run": run,
         "can_change": can_change, "can_backtest": user.has_perm(services.P_BACKTEST),
         "backtested": BacktestRun.objects.filter(rule=rule, rule_version=rule.version).exists(),
-        "runs": selectors.backtests(actor=user, rule_id=rule.pk)[:10],
-        "whitelist": selectors.whitelist(actor=user, rule_id=rule.pk),
+        "runs": selectors.backtest_list(actor=user, rule_id=rule.pk)[:10],
+        "whitelist": selectors.whitelist_list(actor=user, rule_id=rule.pk),
         "params_text": json.dumps(rule.params or {}, ensure_ascii=False)}, status=status)
 
 
@@ -190,7 +190,7 @@ def rule_backtest(request, pk: int):
     if not form.is_valid():
         return _rule_page(request, rule, bt_form=form, status=422)
     try:
-        run = services.backtest(actor=request.user, rule_or_draft=rule, date_from=form.cleaned_data["date_from"],
+        run = services.rule_backtest(actor=request.user, rule_or_draft=rule, date_from=form.cleaned_data["date_from"],
                                 date_to=form.cleaned_data["date_to"])
     except DomainError as exc:
         if exc.http_status == 404:
@@ -215,7 +215,7 @@ def whitelist(request):
     require_perm(request.user, "monitoring.view_whitelistentry")
     user = request.user
     can_add = user.has_perm(services.P_WL_ADD)
-    rules = list(selectors.rules(actor=user)) if can_add else []
+    rules = list(selectors.rule_list(actor=user)) if can_add else []
     form = f.WhitelistForm(request.POST or None, rules=rules,
                            initial={"rule_id": request.GET.get("rule")} if request.GET.get("rule") else None)
     errors, status = [], 200
@@ -228,7 +228,7 @@ def whitelist(request):
                 return redirect("monitoring:whitelist")
             except DomainError as exc:
                 errors, status = exc.violations_or_self, exc.http_status
-    rows = Paginator(selectors.whitelist(actor=user), 50).get_page(request.GET.get("page"))
+    rows = Paginator(selectors.whitelist_list(actor=user), 50).get_page(request.GET.get("page"))
     return render(request, "monitoring/whitelist.html", {"page": rows, "form": form if can_add else None,
                                                          "errors": errors,
                                                          "can_change": user.has_perm(services.P_WL_CHANGE)},

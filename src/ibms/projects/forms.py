@@ -41,8 +41,8 @@ class ProjectForm(forms.Form):
         super().__init__(*args, **kwargs)
         year = year or clock.fiscal_year()
         region = getattr(user, "region_code", "")
-        self.fields["unit"].queryset = selectors.writable_units(user)
-        self.fields["parent"].queryset = selectors.parent_candidates(user)
+        self.fields["unit"].queryset = selectors.unit_writable_list(user)
+        self.fields["parent"].queryset = selectors.project_parent_candidates(user)
         self.fields["category"].choices = _choices("pro_kind", year, region, blank=False)
         self.fields["fund_nature_code"].choices = _choices("fund_type", year, region)
         self.fields["exp_func_code"].choices = _choices("exp_func", year, region)
@@ -70,7 +70,7 @@ class CostLineForm(forms.Form):
 
     def __init__(self, *args, region: str = "", **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["standard"].queryset = selectors.standards_for(region)
+        self.fields["standard"].queryset = selectors.standard_list(region)
 
 
 class TargetForm(forms.Form):
@@ -96,7 +96,7 @@ class NeedForm(forms.Form):
 
     def __init__(self, *args, region: str = "", **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["standard"].queryset = selectors.standards_for(region).filter(category="asset")
+        self.fields["standard"].queryset = selectors.standard_list(region).filter(category="asset")
 
 
 PlanFormSet = forms.formset_factory(YearPlanForm, extra=3)

@@ -1,4 +1,4 @@
-"""`ibms gen` stages of this app: (name, run(ctx), models written). demo/generator.py registers them in order.
+"""`ibms gen` stages of this app: (name, run(ctx), models written), collected by demo/generator.py.
 
 The `projects` stage gives every generated unit about 35 library projects (chongqing: 18,000 units → ~628,000):
 its 人员类 and 公用经费 projects for the generation year (amounts from its people and per-head rates), sometimes a

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from django.db.models import Prefetch, Q, QuerySet
 
+from ibms.core import workflow
 from ibms.core.models import ChangeLog
 from ibms.core.scoping import CHANGE, VIEW, get_in_scope
 from ibms.masterdata.models import ExpenditureStandard, Unit, ValueSetItem
 from ibms.masterdata.selectors import region_chain
 
+from . import domain
 from .models import (
     Attachment,
     CostLine,
@@ -18,9 +20,11 @@ from .models import (
     ProjectYearPlan,
     ReviewRecord,
 )
+from .setup import PROJECT_DOC
 
 S = Project.Status
 BUDGETABLE = (S.IN_LIBRARY, S.IN_BUDGET, S.EXECUTING)
+RANKABLE = (S.DRAFT, S.SUBMITTED, S.DEPT_REVIEWED, S.FINANCE_REVIEWED, S.IN_LIBRARY, S.IN_BUDGET)
 
 
 def budgetable_projects(user, year: int) -> QuerySet[Project]:
@@ -63,12 +67,20 @@ def project_get(user, pk: int, action: str = VIEW) -> Project:
     return get_in_scope(qs, user, action, what="项目", pk=pk)
 
 
-def can_change(user, project: Project) -> bool:
+def project_current_step(p: Project) -> workflow.Step | None:
+    """The step of the approval chain a project under review waits at."""
+    if p.status not in domain.REVIEW_STATUSES or not p.review_step:
+        return None
+    steps = workflow.approval_steps(PROJECT_DOC, p.region_code)
+    return steps[min(p.review_step, len(steps)) - 1] if steps else None
+
+
+def project_can_change(user, project: Project) -> bool:
     return (user.has_perm("projects.change_project")
             and Project.objects.restrict(user, CHANGE).filter(pk=project.pk).exists())
 
 
-def change_history(project: Project, limit: int = 50) -> list[ChangeLog]:
+def project_history(project: Project, limit: int = 50) -> list[ChangeLog]:
     """The project's own change log and its parts', newest first."""
     parts = Q(object_type="projects.project", object_id=str(project.pk))
     for model, rel in ((ProjectYearPlan, "year_plans"), (CostLine, "cost_lines"),
@@ -80,28 +92,26 @@ def change_history(project: Project, limit: int = 50) -> list[ChangeLog]:
     return list(ChangeLog.objects.filter(parts).order_by("-id")[:limit])
 
 
-def rank_list(user, department_id: int) -> tuple[Unit, list[Project]]:
-    from .services import RANKABLE
-
+def project_rank_list(user, department_id: int) -> tuple[Unit, list[Project]]:
     department = get_in_scope(Unit.objects, user, VIEW, what="主管部门", pk=department_id)
     rows = list(Project.objects.restrict(user, VIEW).filter(department=department, status__in=RANKABLE)
                 .select_related("unit").order_by("priority", "code"))
     return department, rows
 
 
-def departments_for(user) -> QuerySet[Unit]:
+def department_list(user) -> QuerySet[Unit]:
     """Departments (first-level units) the user can see in their own region."""
     return (Unit.objects.restrict(user, VIEW).filter(parent__isnull=True, region_code=getattr(user, "region_code", ""))
             .order_by("code"))
 
 
-def writable_units(user) -> QuerySet[Unit]:
+def unit_writable_list(user) -> QuerySet[Unit]:
     """Units the user may enter projects for: their own unit subtree (unit and department staff)."""
     return Unit.objects.restrict(user, VIEW).filter(region_code=getattr(user, "region_code", ""), is_active=True) \
         .order_by("code")
 
 
-def parent_candidates(user, department_id: int | None = None) -> QuerySet[Project]:
+def project_parent_candidates(user, department_id: int | None = None) -> QuerySet[Project]:
     """一级 projects a 二级 may hang under: those in scope, and for unit staff also their department's own
     一级 projects (policy projects are there for the department's units to implement)."""
     visible = Q(pk__in=Project.objects.restrict(user, VIEW).values("pk"))
@@ -115,7 +125,7 @@ def parent_candidates(user, department_id: int | None = None) -> QuerySet[Projec
     return qs.order_by("code")
 
 
-def standards_for(region_code: str) -> QuerySet[ExpenditureStandard]:
+def standard_list(region_code: str) -> QuerySet[ExpenditureStandard]:
     return ExpenditureStandard.objects.filter(region_code__in=region_chain(region_code)).order_by("code",
                                                                                                   "-fiscal_year")
 
@@ -128,7 +138,7 @@ def value_set_leaves(value_set: str, year: int, region_code: str = "") -> list[t
     return list(dict(rows).items())
 
 
-def verify_totals() -> list[str]:
+def project_problems() -> list[str]:
     """`ibms verify`: every project's total equals the sum of its year plans, and its code is 21 digits that
     start with its region's 6 digits."""
     from django.db.models import F, Sum, Value

@@ -45,7 +45,7 @@ def project_list(request):
     query.pop("page", None)
     return render(request, "projects/list.html", {
         "page": page, "filters": filters, "query": query.urlencode(), "statuses": Project.Status.choices,
-        "categories": Project.Category.choices, "departments": selectors.departments_for(request.user),
+        "categories": Project.Category.choices, "departments": selectors.department_list(request.user),
         "can_add": request.user.has_perm("projects.add_project"), "page_title": "项目库"})
 
 
@@ -97,18 +97,18 @@ def project_edit(request, pk: int | None = None):
 def project_detail(request, pk: int):
     require_perm(request.user, "projects.view_project")
     p = selectors.project_get(request.user, pk)
-    step = services.current_step(p)
+    step = selectors.project_current_step(p)
     roles = getattr(request.user, "role_codes", set())
     can_review = (step is not None and request.user.has_perm("projects.review_project") and step.role_code in roles
                   and p.submitted_by_id != request.user.pk)
-    can_change = selectors.can_change(request.user, p)
+    can_change = selectors.project_can_change(request.user, p)
     return render(request, "projects/detail.html", {
         "p": p, "step": step, "can_review": can_review, "finance_step": step is not None and step.holder == "finance",
         "can_edit": can_change and p.status == Project.Status.DRAFT and p.origin != Project.Origin.GENERATED,
         "can_submit": can_change and p.status == Project.Status.DRAFT,
         "can_close": request.user.has_perm("projects.close_project") and p.status in (Project.Status.IN_LIBRARY, Project.Status.IN_BUDGET,
                                                                  Project.Status.EXECUTING),
-        "history": selectors.change_history(p), "page_title": p.name,
+        "history": selectors.project_history(p), "page_title": p.name,
         "cost_total": sum(c.amount for c in p.cost_lines.all())})
 
 
@@ -193,12 +193,12 @@ def attachment_download(request, att_id: int):
 @require_http_methods(["GET", "POST"])
 def rank(request):
     require_perm(request.user, "projects.rank_project")
-    departments = list(selectors.departments_for(request.user))
+    departments = list(selectors.department_list(request.user))
     dept_id = _int(request.POST.get("department") or request.GET.get("department"))
     if dept_id is None and departments:
         dept_id = departments[0].pk
     if request.method == "POST" and dept_id:
-        department, rows = selectors.rank_list(request.user, dept_id)
+        department, rows = selectors.project_rank_list(request.user, dept_id)
         wanted = []
         for i, p in enumerate(rows):
             n = _int(request.POST.get(f"rank-{p.pk}"))
@@ -210,7 +210,7 @@ def rank(request):
         except ValidationFailed as exc:
             messages.error(request, exc.message)
         return redirect(f"{request.path}?department={dept_id}")
-    department, rows = selectors.rank_list(request.user, dept_id) if dept_id else (None, [])
+    department, rows = selectors.project_rank_list(request.user, dept_id) if dept_id else (None, [])
     return render(request, "projects/rank.html", {"departments": departments, "department": department,
                                                   "rows": rows, "page_title": "项目排序"})
 
@@ -253,7 +253,7 @@ def import_projects(request):
 @require_http_methods(["GET", "POST"])
 def generate(request):
     require_perm(request.user, "projects.generate_project")
-    units = selectors.writable_units(request.user)
+    units = selectors.unit_writable_list(request.user)
     ctx: dict = {"units": units, "year": clock.fiscal_year(), "page_title": "基本支出测算"}
     if request.method == "POST":
         unit_id, year = _int(request.POST.get("unit")), _int(request.POST.get("year")) or ctx["year"]
