@@ -1,5 +1,5 @@
 """Benchmark the accounting engine: the `accounting` gen stage (account sets with their charts and periods,
-rows/second), then business events posted through the engine (`post_event`, one transaction per event as the
+rows/second), then business events posted through the engine (`event_post`, one transaction per event as the
 treasury module would call it) against a bare-insert baseline of the same rows in the same run (a voucher and
 its four lines written with plain ORM inserts: no rules, no checks, no numbering, no audit).
 
@@ -60,7 +60,7 @@ def main() -> None:
     for i in range(args.events):
         aset = sets[i % len(sets)]
         with transaction.atomic():
-            services.post_event(event_id=f"bench-{i}", event_type="payment.receipted", date=dt.date(year, 3, 1),
+            services.event_post(event_id=f"bench-{i}", event_type="payment.receipted", date=dt.date(year, 3, 1),
                                 amounts={"amount": 10_000 + i}, dimensions=dims,
                                 attrs={"pay_method": methods[i % 2]}, account_set=aset)
     engine = (time.perf_counter() - wall, time.process_time() - cpu)

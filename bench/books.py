@@ -40,7 +40,7 @@ def main() -> None:
     unit = Unit.objects.get(region_code="990000000", code="004")
     year = dt.date.today().year + 1
     with transaction.atomic():
-        services.ensure_books(year=year, units=[unit])
+        services.books_ensure(year=year, units=[unit])
     aset = AccountSet.objects.get(unit=unit, year=year)
     acc = {a.code: a for a in Account.objects.filter(account_set=aset)}
     periods = {p.number: p for p in Period.objects.filter(account_set=aset)}
@@ -87,9 +87,9 @@ def main() -> None:
         "project ledger (summary)": lambda: books.project_ledger(actor=actor, account_set=aset, period=year_range),
     }
     for code, d in statements.definitions().items():
-        cases[d.title] = lambda code=code: statements.compute(actor=actor, account_set=aset, code=code,
+        cases[d.title] = lambda code=code: statements.statement_compute(actor=actor, account_set=aset, code=code,
                                                               period=year_range)
-    cases["all statements together (shared figures)"] = lambda: statements.compute_all(actor=actor, account_set=aset,
+    cases["all statements together (shared figures)"] = lambda: statements.statement_compute_all(actor=actor, account_set=aset,
                                                                                     period=year_range)
     base = None
     for name, fn in cases.items():
