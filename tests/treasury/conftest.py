@@ -94,5 +94,5 @@ def work(sim=None, *, tick: bool = True) -> None:
     outbox.drain()
     if sim is not None and tick:
         sim.admin("/admin/tick")
-    banks.poll_all()
+    banks.endpoint_poll_all()
     outbox.drain()

@@ -1,5 +1,5 @@
 """Builders for tests that play the bank's feed: a request submitted and approved (its voucher waits in the
-outbox), and the signed messages the feed would hand the treasury handlers (banks.services.receive has verified
+outbox), and the signed messages the feed would hand the treasury handlers (banks.services.message_receive has verified
 the seal before a handler sees a message)."""
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ def approve(clerk, reviewer, req: PaymentRequest, key: str = "") -> PaymentVouch
 
 
 def bank(kind: str, v: PaymentVoucher, **fields) -> None:
-    """What the bank's signed feed hands the handler (banks.services.receive has verified the seal)."""
+    """What the bank's signed feed hands the handler (banks.services.message_receive has verified the seal)."""
     msg = InboundMessage(kind=kind, vt_code=v.vt_code, voucher_no=fields.pop("voucher_no", v.number),
                          region_code=v.region_code, year=v.year, fields=fields, details=[])
     with transaction.atomic():

@@ -8,6 +8,7 @@ import pytest
 from ibms.accounting.models import Voucher
 from ibms.banks.inbound import Quarantine
 from ibms.core.context import SYSTEM, acting
+from ibms.core.errors import ValidationFailed
 from ibms.treasury import selectors
 from ibms.treasury import services as s
 from ibms.treasury.models import PaymentRequest
@@ -119,10 +120,10 @@ def test_a_return_books_nothing_and_frees_the_indicator(budget, clerk, reviewer)
 @pytest.mark.django_db
 def test_business_type_must_fit_the_economic_class(budget, clerk):
     ind = indicator(budget, 1_000_000, dep_eco_code="30201")
-    with pytest.raises(s.ValidationFailed) as exc:
+    with pytest.raises(ValidationFailed) as exc:
         create(clerk, ind, 10_000, business_type="remit_tax")
     assert codes(exc.value) == ["business_type_mismatch"]
-    with pytest.raises(s.ValidationFailed) as exc:
+    with pytest.raises(ValidationFailed) as exc:
         create(clerk, ind, 10_000, business_type="no_such_type")
     assert codes(exc.value) == ["business_type_unknown"]
     assert not PaymentRequest.objects.filter(indicator=ind).exists()
@@ -134,7 +135,7 @@ def test_submit_refuses_a_request_its_receipt_could_not_book(budget, clerk):
     refused at submit with the reason, nothing reserved."""
     ind = indicator(budget, 1_000_000, dep_eco_code="", gov_eco_code="")
     req = create(clerk, ind, 10_000)
-    with pytest.raises(s.ValidationFailed) as exc:
+    with pytest.raises(ValidationFailed) as exc:
         s.payment_request_submit(actor=clerk, pk=req.pk, idempotency_key="bt-nodim")
     assert "missing_dimension" in codes(exc.value)
     assert any("入账检查" in v.message and "部门经济分类" in v.message for v in exc.value.violations)

@@ -10,7 +10,9 @@ from ibms.core import clock
 from ibms.core.errors import Conflict, ValidationFailed
 from ibms.indicators.models import Reservation
 from ibms.masterdata.models import BlacklistEntry
+from ibms.treasury import selectors
 from ibms.treasury import services as s
+from ibms.treasury.domain import vt_code_for
 from ibms.treasury.models import PaymentRequest
 
 from .conftest import codes, create, fresh, indicator, school
@@ -117,12 +119,12 @@ def test_idempotent_submit(budget, clerk):
 
 
 def test_pay_method_mapping(budget, clerk):
-    assert s.pay_method_for("11", "990000000") == "direct"
-    assert s.pay_method_for("121", "990000000") == "authorized"
-    assert s.pay_method_for("", "990000000") == "centralized"
+    assert selectors.pay_method_get("11", "990000000") == "direct"
+    assert selectors.pay_method_get("121", "990000000") == "authorized"
+    assert selectors.pay_method_get("", "990000000") == "centralized"
     ind = indicator(budget, 1_000_000, pay_type_code="12")
     req = create(clerk, ind, 1000)
-    assert req.pay_method == "authorized" and s.vt_code_for(req.pay_method, False) == "8202"
+    assert req.pay_method == "authorized" and vt_code_for(req.pay_method, False) == "8202"
     assert req.pay_acct_no.endswith("12")  # the unit's zero-balance account
 
 

@@ -113,7 +113,7 @@ def test_verify_catches_tampering(user, sim):
     problems = selectors.spent_problems()
     assert any("30299" in p and "budget accounting" in p for p in problems), problems
     # a bank statement that shows the voucher paid twice
-    s.apply_statement(region_code="990000000", agent_bank_code=v.agent_bank_code, statement_date=v.xpay_date,
+    s.statement_apply(region_code="990000000", agent_bank_code=v.agent_bank_code, statement_date=v.xpay_date,
                       message_id="forged-1", lines=[{"VoucherNo": v.number, "Kind": "pay", "PayAmt": 7_000,
                                                      "AgentBusinessNo": "A1"},
                                                     {"VoucherNo": v.number, "Kind": "pay", "PayAmt": 7_000,
@@ -170,9 +170,9 @@ def test_fault_run_duplicate_reorder_replay_delay(user, sim):
     outbox.drain()
     sim.admin("/admin/tick")
     for _ in range(3):
-        banks.poll_all()
+        banks.endpoint_poll_all()
         sim.admin("/admin/tick", {"publish_delayed": True})
-    banks.poll_all()
+    banks.endpoint_poll_all()
     vouchers = list(PaymentVoucher.objects.filter(request__in=reqs))
     assert {v.state for v in vouchers} == {"paid"}
     first = vouchers[0]
@@ -180,7 +180,7 @@ def test_fault_run_duplicate_reorder_replay_delay(user, sim):
                                 "amount": first.amount, "reason": "退回", "refund_no": "TK-FLT-1"})
     for _ in range(3):
         sim.admin("/admin/tick", {"publish_delayed": True})
-        banks.poll_all()
+        banks.endpoint_poll_all()
     assert fresh(first).state == "refunded"
     total = sum(v.amount for v in vouchers)
     ind = fresh(ind)

@@ -17,6 +17,7 @@ from ibms.core.crypto import generate_sm2_keypair
 from ibms.core.errors import Conflict
 from ibms.indicators.models import Reservation
 from ibms.masterdata.models import FiscalYear
+from ibms.treasury import selectors
 from ibms.treasury import services as s
 from ibms.treasury.models import Allocation, PaymentRequest, PaymentVoucher
 
@@ -120,9 +121,9 @@ def test_the_bank_receipt_of_a_voucher_sent_before_closing_is_applied(budget, cl
     _endpoint(user, req)
     s.payment_request_review(actor=reviewer, pk=req.pk, approve=True)
     set_status(FiscalYear.Status.CLOSED)
-    v = s.find_voucher(PROVINCE, None, PaymentVoucher.objects.get(request=req).number)
+    v = selectors.voucher_find(PROVINCE, None, PaymentVoucher.objects.get(request=req).number)
     # dated in March: outside the adjustment period, where a person could no longer book
-    s.apply_receipt(v, xpay_amt=10_000, xpay_date=dt.date(YEAR, 3, 31), business_no="B-fy")
+    s.voucher_receipt_apply(v, xpay_amt=10_000, xpay_date=dt.date(YEAR, 3, 31), business_no="B-fy")
     assert fresh(v).state == "paid" and fresh(ind).spent == 10_000
     booked = Voucher.objects.get(event_id=f"pay:{PROVINCE}:{v.number}")
     assert booked.status == "posted" and booked.date == dt.date(YEAR, 3, 31)

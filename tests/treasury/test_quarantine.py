@@ -43,7 +43,7 @@ def test_receipt_for_a_voucher_we_never_issued_is_quarantined(sim, user, client_
                                        "PayAcctNo": "ZB-990-001001", "PayAcctName": "省第一实验中学"},
                                details=[{"PayeeAcctNo": "6222000011112222", "PayeeAcctName": "某公司",
                                          "PayAmt": 880_00}],
-                               signers=[banks.signing_key_for_unit(school())])
+                               signers=[banks.signing_key_ensure_for_unit(school())])
     OutboxMessage.objects.filter(processed_at__isnull=True).update(available_at=timezone.now())
     work(sim)
     (bm,) = receipts()
@@ -93,14 +93,14 @@ def test_a_handler_that_keeps_failing_is_quarantined_then_reapplied(sim, user, s
     with inbound.override("receipt", broken):
         work(sim)
         for _ in range(3):
-            banks.poll_all()
+            banks.endpoint_poll_all()
     (bm,) = receipts()
     assert (bm.status, bm.result_code, bm.attempts) == ("quarantine", "handler_failed", 3)
     d = ReconDifference.objects.get(bank_message=bm)
     assert d.kind == "not_applicable" and d.voucher.request_id == req.pk
     assert fresh(ind).reserved == 12_345 and fresh(ind).spent == 0
 
-    banks.poll_all()
+    banks.endpoint_poll_all()
     assert fresh(bm).attempts == 3  # not retried on its own
 
     with inbound.override("receipt", handlers.on_receipt):  # the fix deployed: a person re-applies it

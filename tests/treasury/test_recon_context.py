@@ -11,7 +11,7 @@ from ibms.banks.models import BankEndpoint
 from ibms.core import clock
 from ibms.core.crypto import generate_sm2_keypair
 from ibms.monitoring.context import HISTORY_KEYS
-from ibms.treasury import monitoring_context
+from ibms.treasury import monitoring_context, selectors
 from ibms.treasury import services as s
 from ibms.treasury.models import PaymentRequest, PaymentVoucher, ReconDifference
 
@@ -29,8 +29,8 @@ def _paid(user, ind, amount, key) -> PaymentVoucher:
         banks.endpoint_register(actor=user("fin_treasury"), agent_bank_code=code, region_code="990000000",
                                 base_url="http://127.0.0.1:9", public_pem=generate_sm2_keypair().public_pem.decode())
     s.payment_request_review(actor=user("school_reviewer"), pk=req.pk, approve=True)
-    v = s.find_voucher("990000000", None, PaymentVoucher.objects.get(request=req).number)
-    s.apply_receipt(v, xpay_amt=amount, xpay_date=clock.today(), business_no=f"B{key}")
+    v = selectors.voucher_find("990000000", None, PaymentVoucher.objects.get(request=req).number)
+    s.voucher_receipt_apply(v, xpay_amt=amount, xpay_date=clock.today(), business_no=f"B{key}")
     return fresh(v)
 
 
@@ -40,7 +40,7 @@ def test_reconciliation_lists_every_difference(user):
                                      ((10_000, "r1"), (20_000, "r2"), (30_000, "r3"), (40_000, "r4")))
     line = lambda v, amt, serial: {"VoucherNo": v.number, "Kind": "pay", "PayAmt": amt,  # noqa: E731
                                    "AgentBusinessNo": serial}
-    s.apply_statement(region_code="990000000", agent_bank_code=good.agent_bank_code, statement_date=clock.today(),
+    s.statement_apply(region_code="990000000", agent_bank_code=good.agent_bank_code, statement_date=clock.today(),
                       message_id="st-1", lines=[line(good, 10_000, "S1"), line(differs, 30_500, "S3"),
                                                 line(twice, 40_000, "S4"), line(twice, 40_000, "S5"),
                                                 {"VoucherNo": "ZF-NOT-OURS", "Kind": "pay", "PayAmt": 99,

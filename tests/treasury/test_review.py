@@ -92,11 +92,11 @@ def test_red_warning_needs_explanation(budget, clerk):
     with pytest.raises(ValidationFailed) as e:
         s.payment_request_submit(actor=clerk, pk=req.pk, idempotency_key="red-1")
     assert "explanation_required" in codes(e.value)
-    assert fresh(ind).reserved == 0 and not mon.alerts_for("payment_request", req.pk)
+    assert fresh(ind).reserved == 0 and not mon.alert_list_for_subject("payment_request", req.pk)
     done = s.payment_request_submit(actor=clerk, pk=req.pk, idempotency_key="red-2",
                                     explanation="按批复将课题经费转入本单位科研专户")
     assert done.status == "submitted" and fresh(ind).reserved == 20_000
-    alerts = mon.alerts_for("payment_request", req.pk)
+    alerts = mon.alert_list_for_subject("payment_request", req.pk)
     red = [a for a in alerts if a.rule_code == "MON-01B"]
     assert red and red[0].status == "unit_explained" and "科研专户" in red[0].explanation
     assert "MON-01B" in [h["rule_code"] for h in done.monitoring]
@@ -110,7 +110,7 @@ def test_yellow_warning_passes_with_alert(budget, clerk):
     done = s.payment_request_submit(actor=clerk, pk=req.pk, idempotency_key="yel-1")
     assert done.status == "submitted"
     assert "MON-15" in [h["rule_code"] for h in done.monitoring]
-    assert len(mon.alerts_for("payment_request", req.pk)) >= 1
+    assert len(mon.alert_list_for_subject("payment_request", req.pk)) >= 1
 
 
 def test_scope_other_unit_cannot_see(budget, clerk, user):

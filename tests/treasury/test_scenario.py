@@ -192,11 +192,11 @@ def test_refund_before_receipt_is_deferred(client_as, user, sim):
     with inbound.override("receipt", lambda msg: (_ for _ in ()).throw(inbound.Defer("not yet"))):
         sim.admin("/admin/refund", {"adm": "990000000", "year": v.year, "voucher_no": v.number, "amount": 10_000,
                                     "reason": "全额退回", "refund_no": "TK-DEF-1"})
-        banks.poll_all()
+        banks.endpoint_poll_all()
     assert fresh(v).state in ("sent", "accepted") and fresh(ind).spent == 0
-    banks.poll_all()
+    banks.endpoint_poll_all()
     outbox.drain()
-    banks.poll_all()
+    banks.endpoint_poll_all()
     v = fresh(v)
     assert v.state == "refunded" and v.refunded_amt == 10_000
     ind = fresh(ind)
@@ -226,5 +226,5 @@ def test_reconciliation_lists_missing_receipt(client_as, user, sim):
 
     assert voucher_query_stuck(older_than_minutes=0) >= 1
     assert fresh(v).state == "paid" and fresh(ind).spent == 5_000
-    banks.poll_all()
+    banks.endpoint_poll_all()
     assert fresh(ind).spent == 5_000

@@ -80,7 +80,7 @@ def test_a_year_paid_through_treasury_closes_with_true_books(user):
         return v
 
     def event(event_id, event_type, month, amounts, dims=None):
-        acc.post_event(event_id=event_id, event_type=event_type, date=dt.date(year, month, 10), amounts=amounts,
+        acc.event_post(event_id=event_id, event_type=event_type, date=dt.date(year, month, 10), amounts=amounts,
                        dimensions={"exp_func": FUNC, "fund_nature": "111", **(dims or {})}, account_set=aset)
 
     for m in (1, 2, 3):
@@ -99,7 +99,7 @@ def test_a_year_paid_through_treasury_closes_with_true_books(user):
     unspent = sum(Indicator.objects.filter(pk__in=[salary.pk, employer.pk, goods.pk, asset.pk])
                   .values_list("available", flat=True))
     assert unspent == 1_064_000 * Y
-    acc.post_event(event_id="agri-ye-direct", event_type="year_end.direct_unspent", date=dt.date(year, 12, 31),
+    acc.event_post(event_id="agri-ye-direct", event_type="year_end.direct_unspent", date=dt.date(year, 12, 31),
                    amounts={"amount": unspent}, dimensions={"fund_nature": "111", "exp_func": FUNC},
                    account_set=aset)
     assert selectors.spent_problems() == [] and selectors.finance_books_problems() == []
@@ -116,7 +116,7 @@ def test_a_year_paid_through_treasury_closes_with_true_books(user):
         acc.period_close(actor=accountant, pk=p.pk)
 
     def lines(code: str) -> dict:
-        st = statements.compute(actor=accountant, account_set=aset, code=code, period=PeriodRange(1, 12))
+        st = statements.statement_compute(actor=accountant, account_set=aset, code=code, period=PeriodRange(1, 12))
         assert st.problems == []
         return {r.number: r.values[0] // Y for r in st.rows if r.values[0] is not None}
 

@@ -256,7 +256,7 @@ def _contract(c: Contract) -> dict:
 @router.get("/contracts", summary="合同备案列表", operation_id="treasury_contract_list")
 def contract_list(request, limit: int = 50, offset: int = 0):
     require_perm(request.auth, "treasury.view_contract")
-    qs = Contract.objects.restrict(request.auth, VIEW).order_by("-id")
+    qs = selectors.contract_list(actor=request.auth)
     return _page([_contract(c) for c in qs[offset:offset + max(1, min(limit, MAX_LIMIT))]], qs.count())
 
 
@@ -284,7 +284,7 @@ class AllocationIn(Schema):
 
 
 def _allocation(a: Allocation) -> dict:
-    v = PaymentVoucher.objects.filter(allocation=a).only("id", "number", "state").first()
+    v = selectors.voucher_for_allocation(a)
     return {"id": a.pk, "number": a.number, "region_code": a.region_code, "alloc_type": a.alloc_type,
             "indicator_id": a.indicator_id, "amount": fen_to_str(a.amount), "status": a.status,
             "payee_name": a.payee_name, "payee_account_no": a.payee_account_no, "purpose": a.purpose,
@@ -294,7 +294,7 @@ def _allocation(a: Allocation) -> dict:
 @router.get("/allocations", summary="实拨拨款列表", operation_id="treasury_allocation_list")
 def allocation_list(request, limit: int = 50, offset: int = 0):
     require_perm(request.auth, "treasury.view_allocation")
-    qs = Allocation.objects.restrict(request.auth, VIEW).order_by("-id")
+    qs = selectors.allocation_list(actor=request.auth)
     return _page([_allocation(a) for a in qs[offset:offset + max(1, min(limit, MAX_LIMIT))]], qs.count())
 
 
@@ -338,27 +338,21 @@ def _difference(d: ReconDifference) -> dict:
 
 @router.get("/business-types", summary="支付业务类型（决定回单入账科目）", operation_id="treasury_business_types")
 def business_types(request, year: int | None = None):
-    from ibms.accounting.selectors import business_types as types
-
     return [{"code": b.code, "name": b.name, "debit_account": b.debit_account, "derive_eco": b.derive_eco,
-             "allowed_eco": b.allowed_eco} for b in types(year or clock.fiscal_year())]
+             "allowed_eco": b.allowed_eco} for b in selectors.business_type_list(year or clock.fiscal_year())]
 
 
 @router.get("/differences", summary="对账差异与隔离的银行报文（待处理工作）", operation_id="treasury_difference_list")
 def difference_list(request, status: str = "open", kind: str = "", limit: int = 50, offset: int = 0):
     require_perm(request.auth, "treasury.view_recondifference")
-    qs = ReconDifference.objects.restrict(request.auth, VIEW).order_by("-id")
-    if status:
-        qs = qs.filter(status=status)
-    if kind:
-        qs = qs.filter(kind=kind)
+    qs = selectors.difference_list(actor=request.auth, status=status, kind=kind)
     return _page([_difference(d) for d in qs[offset:offset + max(1, min(limit, MAX_LIMIT))]], qs.count())
 
 
 @router.get("/reconciliations", summary="对账批次", operation_id="treasury_recon_list")
 def recon_list(request, limit: int = 50, offset: int = 0):
     require_perm(request.auth, "treasury.view_reconciliationrun")
-    qs = ReconciliationRun.objects.restrict(request.auth, VIEW).order_by("-run_date", "-id")
+    qs = selectors.reconciliation_list(actor=request.auth)
     return _page([_run(r) for r in qs[offset:offset + max(1, min(limit, MAX_LIMIT))]], qs.count())
 
 

@@ -15,16 +15,19 @@ from ibms.core.context import SYSTEM, acting
 from ibms.core.errors import DomainError
 
 from . import services as s
+from .domain import as_date
+from .models import PaymentVoucher
+from .selectors import voucher_find
 
 log = logging.getLogger("ibms.treasury")
 
 
 def _date(value) -> dt.date | None:
-    return s._as_date(value) if value else None
+    return as_date(value) if value else None
 
 
 def _voucher(msg):
-    v = s.find_voucher(msg.region_code, msg.year, msg.voucher_no)
+    v = voucher_find(msg.region_code, msg.year, msg.voucher_no)
     if v is None:
         raise inbound.Quarantine("unknown_voucher", f"银行{KIND_NAMES.get(msg.kind, msg.kind)}所指凭证 {msg.voucher_no} "
                                  "不是本系统签发的凭证")
@@ -59,13 +62,13 @@ def on_quarantine(msg, code: str, reason: str) -> None:
 @_applying
 def on_ack(msg) -> None:
     """An ack answers our own send (not the feed): a voucher treasury did not issue is logged, not quarantined."""
-    v = s.find_voucher(msg.region_code, msg.year, msg.voucher_no)
+    v = voucher_find(msg.region_code, msg.year, msg.voucher_no)
     if v is None:
         log.warning("bank ack for voucher %s/%s not issued by treasury ignored", msg.region_code, msg.voucher_no)
         return
     f = msg.fields
-    s.apply_ack(v, result=str(f.get("Result", "")), reason=str(f.get("Reason", "")),
-                state=str(f.get("State", "")), message_id=str(msg.message_id))
+    s.voucher_ack_apply(v, result=str(f.get("Result", "")), reason=str(f.get("Reason", "")),
+                        state=str(f.get("State", "")), message_id=str(msg.message_id))
 
 
 @_applying
@@ -73,9 +76,9 @@ def on_receipt(msg) -> None:
     v = _voucher(msg)
     f = msg.fields
     xpay = f.get("XPayAmt")
-    s.apply_receipt(v, xpay_amt=xpay if isinstance(xpay, int) else None, xpay_date=_date(f.get("XPayDate")),
-                    business_no=str(f.get("AgentBusinessNo", "")), details=msg.details,
-                    message_id=str(msg.message_id))
+    s.voucher_receipt_apply(v, xpay_amt=xpay if isinstance(xpay, int) else None,
+                            xpay_date=_date(f.get("XPayDate")), business_no=str(f.get("AgentBusinessNo", "")),
+                            details=msg.details, message_id=str(msg.message_id))
 
 
 @_applying
@@ -83,14 +86,14 @@ def on_return(msg) -> None:
     v = _voucher(msg)
     f = msg.fields
     reason = str(f.get("Reason") or f.get("ReasonCode") or "银行退回")
-    s.apply_return(v, reason=reason, message_id=str(msg.message_id))
+    s.voucher_return_apply(v, reason=reason, message_id=str(msg.message_id))
 
 
 @_applying
 def on_refund(msg) -> None:
     f = msg.fields
     try:
-        s.apply_refund(region_code=msg.region_code, year=msg.year,
+        s.refund_apply(region_code=msg.region_code, year=msg.year,
                        refund_no=str(f.get("RefundNo") or msg.voucher_no),
                        original_no=str(f.get("OriVoucherNo", "")), amount=int(f.get("PayAmt") or 0),
                        reason=str(f.get("Reason", "")), refund_date=_date(f.get("RefundDate")),
@@ -102,14 +105,14 @@ def on_refund(msg) -> None:
 @_applying
 def on_clearing(msg) -> None:
     nos = [str(d.get("VoucherNo")) for d in msg.details if d.get("VoucherNo")]
-    s.apply_clearing(msg.region_code, voucher_nos=nos, clear_date=_date(msg.fields.get("ClearDate")),
+    s.clearing_apply(msg.region_code, voucher_nos=nos, clear_date=_date(msg.fields.get("ClearDate")),
                      message_id=str(msg.message_id))
 
 
 @_applying
 def on_statement(msg) -> None:
     f = msg.fields
-    s.apply_statement(region_code=msg.region_code, agent_bank_code=str(f.get("AgentBankCode", "")),
+    s.statement_apply(region_code=msg.region_code, agent_bank_code=str(f.get("AgentBankCode", "")),
                       statement_date=_date(f.get("StatementDate")) or dt.date.today(), lines=list(msg.details),
                       message_id=str(msg.message_id))
 
@@ -121,19 +124,19 @@ def on_status(msg) -> None:
     f = msg.fields
     state = str(f.get("State", "")).lower()
     if state in ("paid", "refunded"):
-        if v.state not in s.PaymentVoucher.PAID_STATES:
+        if v.state not in PaymentVoucher.PAID_STATES:
             xpay = f.get("XPayAmt")
-            s.apply_receipt(v, xpay_amt=xpay if isinstance(xpay, int) else None,
-                            xpay_date=_date(f.get("XPayDate")), business_no=str(f.get("AgentBusinessNo", "")),
-                            details=msg.details, message_id=str(msg.message_id))
+            s.voucher_receipt_apply(v, xpay_amt=xpay if isinstance(xpay, int) else None,
+                                    xpay_date=_date(f.get("XPayDate")), business_no=str(f.get("AgentBusinessNo", "")),
+                                    details=msg.details, message_id=str(msg.message_id))
     elif state == "returned":
-        s.apply_return(v, reason=str(f.get("Reason") or "银行退回"), message_id=str(msg.message_id))
+        s.voucher_return_apply(v, reason=str(f.get("Reason") or "银行退回"), message_id=str(msg.message_id))
     elif state == "accepted":
-        s.apply_ack(v, result="accepted", message_id=str(msg.message_id))
-    elif state == "unknown" and v.state == s.V.SENT:
-        s.apply_ack(v, result="unknown", reason="银行无此凭证记录", message_id=str(msg.message_id))
+        s.voucher_ack_apply(v, result="accepted", message_id=str(msg.message_id))
+    elif state == "unknown" and v.state == PaymentVoucher.State.SENT:
+        s.voucher_ack_apply(v, result="unknown", reason="银行无此凭证记录", message_id=str(msg.message_id))
     else:
-        s._event(v, "status", f"银行状态：{state or '无'}", str(msg.message_id))
+        s.voucher_event_record(v, "status", f"银行状态：{state or '无'}", str(msg.message_id))
 
 
 HANDLERS = {"ack": on_ack, "receipt": on_receipt, "return": on_return, "refund": on_refund, "clearing": on_clearing,

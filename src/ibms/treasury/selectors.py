@@ -1,17 +1,33 @@
-"""Treasury reads (every list starts from `restrict`) and the `ibms verify` checks of issue 5 §6."""
+"""Treasury reads (every list starts from `restrict`), the lookups the services make (region policy, payer
+account, blacklist, a voucher by number) and the `ibms verify` checks of issue 5 §6."""
 
 from __future__ import annotations
 
+import datetime as dt
 from collections import defaultdict
 
 from django.db.models import Count, Q, Sum
 
 from ibms.core import workflow
+from ibms.core.errors import NotFound
 from ibms.core.money import format_fen
 from ibms.core.scoping import CHANGE, VIEW
+from ibms.core.transactions import in_callers_transaction
 from ibms.indicators.models import Indicator, IndicatorEntry, Reservation
+from ibms.masterdata.models import BankAccount, BlacklistEntry, Payee, Region, Unit
 
-from .models import Allocation, BankStatement, PaymentRequest, PaymentVoucher
+from .domain import pay_method_of_code
+from .models import (
+    Allocation,
+    BankStatement,
+    Contract,
+    PaymentRequest,
+    PaymentVoucher,
+    PayMethod,
+    ReconciliationRun,
+    ReconDifference,
+    RegionPolicy,
+)
 from .setup import DOC_PAYMENT
 
 TREASURY_CONSUMER = Q(consumer__startswith="SQ-") | Q(consumer__startswith="SB-")
@@ -67,6 +83,117 @@ def business_type_name(req: PaymentRequest) -> str:
 
     return (BusinessType.objects.filter(year=req.year, code=req.business_type).values_list("name", flat=True).first()
             or req.business_type)
+
+
+def business_type_list(year: int) -> list:
+    """支付业务类型 of the year (they decide the receipt's accounts)."""
+    from ibms.accounting.selectors import business_type_list as types
+
+    return list(types(year))
+
+
+def payment_request_get(actor, pk: int) -> PaymentRequest:
+    r = PaymentRequest.objects.restrict(actor).filter(pk=pk).first()
+    if r is None:
+        raise NotFound("支付申请")
+    return r
+
+
+def payment_request_changeable(*, actor, pk: int) -> bool:
+    return PaymentRequest.objects.restrict(actor, CHANGE).filter(pk=pk).exists()
+
+
+def voucher_for_request(req: PaymentRequest) -> PaymentVoucher | None:
+    return PaymentVoucher.objects.filter(request=req).first()
+
+
+def voucher_for_allocation(a: Allocation) -> PaymentVoucher | None:
+    return PaymentVoucher.objects.filter(allocation=a).only("id", "number", "state").first()
+
+
+def payee_choices(*, actor, limit: int = 500):
+    return Payee.objects.restrict(actor).filter(is_active=True).order_by("name")[:limit]
+
+
+def contract_choices(*, actor, limit: int = 200):
+    return Contract.objects.restrict(actor).filter(status="active").order_by("-id")[:limit]
+
+
+def unit_choices(*, actor, limit: int = 500):
+    return Unit.objects.restrict(actor).order_by("code")[:limit]
+
+
+def contract_list(*, actor):
+    return Contract.objects.restrict(actor, VIEW).select_related("unit").order_by("-id")
+
+
+def allocation_list(*, actor):
+    return Allocation.objects.restrict(actor, VIEW).select_related("indicator").order_by("-id")
+
+
+def reconciliation_list(*, actor):
+    return ReconciliationRun.objects.restrict(actor, VIEW).order_by("-run_date", "-id")
+
+
+def difference_list(*, actor, status: str = "", kind: str = ""):
+    qs = ReconDifference.objects.restrict(actor, VIEW).order_by("-id")
+    if status:
+        qs = qs.filter(status=status)
+    if kind:
+        qs = qs.filter(kind=kind)
+    return qs
+
+
+def difference_held_list(*, actor, limit: int = 200):
+    """Open quarantined bank messages (differences outside any reconciliation run)."""
+    return (ReconDifference.objects.restrict(actor, VIEW).filter(run__isnull=True, status="open")
+            .select_related("voucher").order_by("-id")[:limit])
+
+
+# --- lookups of the services ----------------------------------------------------------------------------------
+
+def region_policy_get(region_code: str) -> RegionPolicy:
+    """The region's own policy row, else the nearest ancestor's, else the default ('')."""
+    region = Region.objects.filter(code=region_code).first()
+    codes = [c for c in (region.path.strip("/").split("/")[::-1] if region else [region_code]) if c] + [""]
+    rows = {p.region_code: p for p in RegionPolicy.objects.filter(region_code__in=codes)}
+    for c in codes:
+        if c in rows:
+            return rows[c]
+    return RegionPolicy(region_code="", default_pay_method=PayMethod.CENTRALIZED)
+
+
+def pay_method_get(pay_type_code: str, region_code: str) -> str:
+    """支付方式: "11…" 财政直接支付 → direct, "12…" 财政授权支付 → authorized, blank → the region's default."""
+    return pay_method_of_code(pay_type_code) or region_policy_get(region_code).default_pay_method
+
+
+def payer_account_find(unit: Unit, region_code: str, pay_method: str) -> BankAccount | None:
+    if pay_method == PayMethod.AUTHORIZED:
+        return BankAccount.objects.filter(unit=unit, account_type="12", is_active=True).first()
+    return (BankAccount.objects.filter(region_code=region_code, unit__isnull=True, account_type="11",
+                                       is_active=True).first()
+            or BankAccount.objects.filter(unit=unit, account_type="12", is_active=True).first())
+
+
+def blacklist_matches(region_code: str, accounts: set[str], names: set[str], today: dt.date) -> list[BlacklistEntry]:
+    """Active entries of the region and its upper levels matching a payee account or name (the list is small:
+    matched in memory, so a batch of tens of thousands of lines costs one query)."""
+    region = Region.objects.filter(code=region_code).first()
+    regions = [c for c in (region.path.strip("/").split("/") if region else [region_code]) if c] + [""]
+    entries = (BlacklistEntry.objects.filter(region_code__in=regions, status=BlacklistEntry.Status.ACTIVE,
+                                             valid_from__lte=today)
+               .filter(Q(valid_to__isnull=True) | Q(valid_to__gte=today)).order_by("id"))
+    return [b for b in entries if (b.account_no and b.account_no in accounts) or (b.name and b.name in names)]
+
+
+@in_callers_transaction
+def voucher_find(region_code: str, year: int | None, voucher_no: str) -> PaymentVoucher | None:
+    """Our voucher of that number, locked (FOR UPDATE) in the caller's transaction; None if we never issued it."""
+    qs = PaymentVoucher.objects.select_for_update().filter(region_code=region_code, number=voucher_no)
+    if year:
+        qs = qs.filter(year=year)
+    return qs.first()
 
 
 # --- ibms verify ----------------------------------------------------------------------------------------------

@@ -17,16 +17,13 @@ from ibms.core.money import MoneyFormField
 from ibms.core.reports import pdf_response
 from ibms.core.scoping import CHANGE, VIEW, get_in_scope, require_perm
 from ibms.core.views import xlsx_response
-from ibms.masterdata.models import Payee, Unit
 
 from . import selectors, services
 from .models import (
     Allocation,
-    Contract,
     PaymentRequest,
     PaymentVoucher,
     ReconciliationRun,
-    ReconDifference,
     SetMode,
 )
 from .pdf import voucher_pdf
@@ -50,13 +47,11 @@ class RequestForm(forms.Form):
 
     def __init__(self, *args, user=None, **kw):
         super().__init__(*args, **kw)
-        from ibms.accounting.selectors import business_types
-
         self.fields["business_type"].choices = [("", "（按经济分类确定）")] + [
-            (b.code, b.name) for b in business_types(clock.fiscal_year())]
-        payees = Payee.objects.restrict(user).filter(is_active=True).order_by("name")[:500]
+            (b.code, b.name) for b in selectors.business_type_list(clock.fiscal_year())]
+        payees = selectors.payee_choices(actor=user)
         self.fields["payee_id"].choices = [("", "（手工录入）")] + [(p.pk, f"{p.name} {p.account_no}") for p in payees]
-        contracts = Contract.objects.restrict(user).filter(status="active").order_by("-id")[:200]
+        contracts = selectors.contract_choices(actor=user)
         self.fields["contract_id"].choices = [("", "（无）")] + [(c.pk, f"{c.number} {c.name}") for c in contracts]
 
     def to_draft(self) -> services.DraftIn:
@@ -97,7 +92,7 @@ class ContractForm(forms.Form):
     def __init__(self, *args, user=None, **kw):
         super().__init__(*args, **kw)
         self.fields["unit_id"].choices = [(u.pk, f"{u.code} {u.name}")
-                                          for u in Unit.objects.restrict(user).order_by("code")[:500]]
+                                          for u in selectors.unit_choices(actor=user)]
 
 
 class AllocationForm(forms.Form):
@@ -233,16 +228,16 @@ def request_detail(request, pk: int):
         except DomainError as exc:
             errors = exc.violations_or_self
     editable = req.status in PaymentRequest.EDITABLE and request.user.has_perm("treasury.submit_paymentrequest") and \
-        PaymentRequest.objects.restrict(request.user, CHANGE).filter(pk=pk).exists()
+        selectors.payment_request_changeable(actor=request.user, pk=pk)
     check = services.payment_request_check(actor=request.user, pk=pk, explanation=explanation) if editable else None
     alerts = []
     try:
         from ibms.monitoring import selectors as mon
 
-        alerts = mon.alerts_for("payment_request", req.pk)
+        alerts = mon.alert_list_for_subject("payment_request", req.pk)
     except ImportError:
         pass
-    voucher = PaymentVoucher.objects.filter(request=req).first()
+    voucher = selectors.voucher_for_request(req)
     return render(request, "treasury/request_detail.html", {
         "r": req, "errors": errors, "check": check, "editable": editable, "alerts": alerts, "voucher": voucher,
         "can_review": _can_review(request.user, req), "lines": req.lines.all()[:200],
@@ -311,7 +306,7 @@ def contract_list(request):
             return redirect("treasury:contracts")
         except DomainError as exc:
             errors = exc.violations_or_self
-    rows = Contract.objects.restrict(request.user, VIEW).select_related("unit").order_by("-id")[:200]
+    rows = selectors.contract_list(actor=request.user)[:200]
     return render(request, "treasury/contract_list.html", {"rows": rows, "form": form, "errors": errors},
                   status=422 if errors else 200)
 
@@ -332,7 +327,7 @@ def allocation_list(request):
             return redirect("treasury:allocations")
         except DomainError as exc:
             errors = exc.violations_or_self
-    rows = Allocation.objects.restrict(request.user, VIEW).select_related("indicator").order_by("-id")[:200]
+    rows = selectors.allocation_list(actor=request.user)[:200]
     return render(request, "treasury/allocation_list.html", {"rows": rows, "form": form, "errors": errors},
                   status=422 if errors else 200)
 
@@ -353,9 +348,8 @@ def recon_list(request):
             return redirect("treasury:recon-detail", run.pk)
         except DomainError as exc:
             errors = exc.violations_or_self
-    rows = ReconciliationRun.objects.restrict(request.user, VIEW).order_by("-run_date", "-id")[:100]
-    held = (ReconDifference.objects.restrict(request.user, VIEW).filter(run__isnull=True, status="open")
-            .select_related("voucher").order_by("-id")[:200])
+    rows = selectors.reconciliation_list(actor=request.user)[:100]
+    held = selectors.difference_held_list(actor=request.user)
     return render(request, "treasury/recon_list.html", {"rows": rows, "form": form, "errors": errors, "held": held}, status=422 if errors else 200)
 
 
