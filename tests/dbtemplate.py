@@ -66,6 +66,7 @@ class BaseDatabase:
     # --- PostgreSQL -----------------------------------------------------------------------------------
     def _pg_setup(self, build: Callable[[], object]) -> None:
         if not self.pg_ready.exists():
+            self._pg_drop_stale_bases()
             self._use_test_name(self.base_name)
             build()
             self.load_base()
@@ -73,6 +74,17 @@ class BaseDatabase:
             self.pg_ready.write_text(self.base_name)
         self._use_test_name(self.test_name)
         self._pg_clone()
+
+    def _pg_drop_stale_bases(self) -> None:
+        """Earlier runs' bases (each run leaves its own: workers may clone it until the very end)."""
+        prefix = f"test_{self.old_name}_base_"
+        with connection._nodb_cursor() as cur:
+            cur.execute("SELECT datname FROM pg_database WHERE starts_with(datname, %s)", [prefix])
+            for (name,) in cur.fetchall():
+                try:
+                    cur.execute(f'DROP DATABASE IF EXISTS "{name}"')
+                except Exception:  # noqa: BLE001 - in use by a run still going: leave it
+                    pass
 
     def _pg_clone(self) -> None:
         connections.close_all()

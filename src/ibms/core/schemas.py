@@ -80,7 +80,8 @@ def schema_from(dc: type, *, name: str = "", exclude: tuple[str, ...] = ()) -> t
     hints = get_type_hints(dc, include_extras=True)
     fields = {f.name: (_api_type(hints[f.name]), _default(f, hints[f.name]))
               for f in dataclasses.fields(dc) if f.name not in exclude and f.init}
-    schema = create_model(name or f"{dc.__name__}Schema", __base__=Schema, **fields)
+    app = dc.__module__.removeprefix("ibms.").split(".")[0].title()  # unique across apps in the OpenAPI document
+    schema = create_model(name or f"{app}{dc.__name__}", __base__=Schema, **fields)
     schema.__doc__ = (dc.__doc__ or "").strip() or None
     _cache[key] = schema
     return schema

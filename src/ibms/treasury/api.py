@@ -13,9 +13,11 @@ from ninja import Router, Schema, Status
 
 from ibms.core import clock
 from ibms.core.money import api_fen, fen_to_str
+from ibms.core.schemas import schema_from, to_service
 from ibms.core.scoping import VIEW, get_in_scope, require_perm
 
 from . import selectors, services
+from .domain import DraftIn
 from .models import Allocation, Contract, PaymentRequest, PaymentVoucher, ReconciliationRun, ReconDifference
 
 router = Router(tags=["国库集中支付"])
@@ -26,55 +28,13 @@ _fen = partial(api_fen, blank=0)
 
 # --- schemas ----------------------------------------------------------------------------------------------------
 
-class PayeeIn(Schema):
-    payee_id: int | None = None
-    name: str = ""
-    account_no: str = ""
-    bank_name: str = ""
-    bank_code: str = ""
-    kind: str = "corporate"
+# The request schema is the service's own input type (treasury.domain.DraftIn), money as yuan strings.
+RequestIn = schema_from(DraftIn, name="RequestIn")
 
 
-class LineIn(Schema):
-    payee_name: str
-    payee_account_no: str
-    payee_bank_name: str
-    amount: str
-    id_no: str = ""
-    remark: str = ""
-
-
-class RequestIn(Schema):
-    indicator_id: int
-    amount: str = ""
-    purpose: str = ""
-    payee: PayeeIn = PayeeIn()
-    set_mode_code: str = "1"
-    pay_type_code: str | None = None
-    contract_id: int | None = None
-    expense: str = "business"
-    exp_func_code: str = ""
-    dep_eco_code: str = ""
-    gov_eco_code: str = ""
-    fund_nature_code: str = ""
-    lines: list[LineIn] | None = None
-    is_payroll: bool = False
-    business_type: str = ""  # 支付业务类型 (GET /treasury/business-types); blank: from the economic class
-    installation: bool = False
-
-    def to_draft(self) -> services.DraftIn:
-        lines = None
-        if self.lines is not None:
-            lines = [services.LineIn(ln.payee_name, ln.payee_account_no, ln.payee_bank_name,
-                                     _fen(ln.amount, f"lines[{n}].amount"), ln.id_no, ln.remark)
-                     for n, ln in enumerate(self.lines)]
-        return services.DraftIn(
-            indicator_id=self.indicator_id, amount=_fen(self.amount) if lines is None else 0, purpose=self.purpose,
-            payee=services.PayeeIn(**self.payee.model_dump()), set_mode_code=self.set_mode_code,
-            pay_type_code=self.pay_type_code, contract_id=self.contract_id, expense=self.expense,
-            exp_func_code=self.exp_func_code, dep_eco_code=self.dep_eco_code, gov_eco_code=self.gov_eco_code,
-            fund_nature_code=self.fund_nature_code, lines=lines, is_payroll=self.is_payroll,
-            business_type=self.business_type, installation=self.installation)
+def _draft(payload) -> DraftIn:
+    # a batch's amount is the sum of its lines: whatever the payload says beside them is ignored
+    return to_service(payload, DraftIn, **({"amount": 0} if payload.lines is not None else {}))
 
 
 class SubmitIn(Schema):
@@ -149,7 +109,7 @@ def request_list(request, status: str = "", q: str = "", limit: int = 50, offset
 
 @router.post("/requests", response={201: dict}, summary="新建支付申请（草稿）", operation_id="treasury_request_create")
 def request_create(request, payload: RequestIn):
-    r = services.payment_request_create(actor=request.auth, data=payload.to_draft())
+    r = services.payment_request_create(actor=request.auth, data=_draft(payload))
     return Status(201, _request(r))
 
 
@@ -161,7 +121,7 @@ def request_get(request, pk: int):
 
 @router.put("/requests/{int:pk}", summary="修改支付申请", operation_id="treasury_request_update")
 def request_update(request, pk: int, payload: RequestIn):
-    return _request(services.payment_request_update(actor=request.auth, pk=pk, data=payload.to_draft()))
+    return _request(services.payment_request_update(actor=request.auth, pk=pk, data=_draft(payload)))
 
 
 @router.post("/requests/{int:pk}/check", summary="控制与监控预检（不保存）", operation_id="treasury_request_check")

@@ -10,6 +10,7 @@ import re
 from dataclasses import dataclass, field
 
 from ibms.core.errors import Violation
+from ibms.core.money import Fen
 
 from .models import PayMethod, SetMode
 
@@ -34,7 +35,7 @@ class LineIn:
     payee_name: str
     payee_account_no: str
     payee_bank_name: str
-    amount: int
+    amount: Fen
     id_no: str = ""
     remark: str = ""
 
@@ -42,7 +43,7 @@ class LineIn:
 @dataclass
 class DraftIn:
     indicator_id: int
-    amount: int = 0  # batch: the sum of the lines
+    amount: Fen = 0  # batch: the sum of the lines
     purpose: str = ""
     payee: PayeeIn = field(default_factory=PayeeIn)
     set_mode_code: str = SetMode.TRANSFER
