@@ -2,7 +2,7 @@
 post the closing steps through the posting rules (`closing.*` events), so the accounts they move are the
 rules' business, not this module's.
 
-Unit sets (政府会计制度, DOMAIN-REFERENCE 20.3(e)5–6):
+Unit sets (政府会计制度, year-end closing entries):
 - budget basis: 6001.xx → 8101.06 (closing.fiscal_revenue), 7101.01/7201.01 → 8101.06 (closing.fiscal_expense),
   other 6xxx/7xxx → 8201.04 (closing.nonfiscal_revenue/expense), then 8101.06 → 8101.07 and
   8201.04 → 8201.05 per project and fund nature (closing.*_carry); non-project non-fiscal balances

@@ -51,7 +51,7 @@ class Organization(models.Model):
 
 
 class Role(models.Model):
-    """A role of PRODUCT §1, carried by a Django group that holds its permissions."""
+    """A role (its permissions: data/policy/permissions), carried by a Django group that holds its permissions."""
 
     code = models.CharField("角色代码", max_length=40, unique=True)
     name = models.CharField("角色名称", max_length=60)

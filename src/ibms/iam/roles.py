@@ -1,4 +1,4 @@
-"""The roles of PRODUCT §1 and the permissions each carries: the permission policy, which is data.
+"""The roles (财政部门 divisions, 预算单位 staff, the 三员) and the permissions each carries: the permission policy, which is data.
 
 Every grant is a row of `data/policy/permissions/<app>.csv` (columns `role,permission,why`), one file per app
 holding only that app's own permissions (`<app>.<codename>`), with a short reason in Chinese. `load_policy()`

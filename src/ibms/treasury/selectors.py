@@ -1,5 +1,5 @@
 """Treasury reads (every list starts from `restrict`), the lookups the services make (region policy, payer
-account, blacklist, a voucher by number) and the `ibms verify` checks of issue 5 §6."""
+account, blacklist, a voucher by number) and the `ibms verify` checks of the payment chain."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The canonical bank message (DOMAIN-REFERENCE §12.2), its SM2 seals and strict parsing.
+"""The canonical bank message (the 支付凭证/回单 fields agent banks exchange), its SM2 seals and strict parsing.
 
 Django-free: imports only the standard library and :mod:`ibms.core.crypto`, so the bank simulator
 (``ibms.banksim``) speaks exactly the same protocol as the app.

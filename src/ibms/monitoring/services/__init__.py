@@ -5,7 +5,7 @@ whitelist entries, alerts and their life cycle, the T+1 batch and back-tests.
 submit). Everything else owns its transaction (`durable=True`), checks permission first (403), then scope
 (out of scope = 404), then state (409), and writes the audit in the same transaction.
 
-Alert life cycle (PRODUCT §7, DOMAIN-REFERENCE §22.2/§23):
+Alert life cycle (动态监控: 预警 → 核实/说明 → 处理):
     raised --explain (unit)--> unit_explained --verify (finance)--> normal | violation
     violation --rectify (finance: ask)--> rectifying --rectify (unit: detail, amounts)--> rectified
     normal | rectified --close (finance)--> closed;  a notice (提示) may be closed straight from raised.

@@ -204,7 +204,7 @@ CLASSIFICATION_FIELDS = ("fund_nature_code", "exp_func_code", "dep_eco_code", "g
 
 
 def _controls(req: PaymentRequest, ind: Indicator, explanation: str, *, contract: Contract | None) -> CheckResult:
-    """Every control of DOMAIN §11.4 on the (locked) indicator and contract; no writes."""
+    """Every payment control (balance, classification, contract, blacklist, monitoring) on the (locked) indicator and contract; no writes."""
     from .. import monitoring_context
 
     v: list[Violation] = []
