@@ -40,7 +40,7 @@ WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
 class PolicyError(ValueError):
-    """A routes file that cannot be the policy: names the file and line."""
+    """A permissions or routes file that cannot be the policy: names the file and line."""
 
 
 @dataclass(frozen=True)
@@ -70,6 +70,23 @@ def known_permissions() -> set[str]:
         out.update(f"{meta.app_label}.{a}_{meta.model_name}" for a in meta.default_permissions)
         out.update(f"{meta.app_label}.{codename}" for codename, _ in meta.permissions)
     return out
+
+
+def policy_rows(directory: Path, columns: list[str], labels: set[str]):
+    """Every row of every `<app>.csv` under `directory`: (app, "file:line", stripped values in `columns` order).
+    Refuses a folder without files, a file for no installed app and a file with other columns."""
+    files = sorted(directory.glob("*.csv"))
+    if not files:
+        raise PolicyError(f"no permission policy under {directory} (IBMS_DATA_DIR)")
+    for path in files:
+        if path.stem not in labels:
+            raise PolicyError(f"{path}: no installed app is called {path.stem!r}")
+        with open(path, encoding="utf-8", newline="") as fh:
+            reader = csv.DictReader(fh)
+            if reader.fieldnames != columns:
+                raise PolicyError(f"{path}: the columns must be {','.join(columns)}")
+            for n, row in enumerate(reader, start=2):
+                yield path.stem, f"{path.name}:{n}", [(row.get(k) or "").strip() for k in columns]
 
 
 def routes_dir() -> Path:
@@ -114,25 +131,14 @@ def rules() -> dict[tuple[str, str], RouteRule]:
             raise PolicyError(f"{rule.origin}: {rule.kind} {rule.route} already has a rule ({out[key].origin})")
         out[key] = rule
 
-    files = sorted(routes_dir().glob("*.csv"))
-    if not files:
-        raise PolicyError(f"no route policy under {routes_dir()} (IBMS_DATA_DIR)")
-    for path in files:
-        if path.stem not in labels:
-            raise PolicyError(f"{path}: no installed app is called {path.stem!r}")
-        with open(path, encoding="utf-8", newline="") as fh:
-            reader = csv.DictReader(fh)
-            if reader.fieldnames != ROUTE_COLUMNS:
-                raise PolicyError(f"{path}: the columns must be {','.join(ROUTE_COLUMNS)}")
-            for n, row in enumerate(reader, start=2):
-                where = f"{path.name}:{n}"
-                kind, route, permission, why = ((row.get(k) or "").strip() for k in ROUTE_COLUMNS)
-                if kind not in KINDS or not route:
-                    raise PolicyError(f"{where}: kind must be api or page, and the route is required")
-                if not why:
-                    raise PolicyError(f"{where}: the reason (why) is missing")
-                perms, special = _parse_permission(permission, where, known)
-                add(RouteRule(kind, route, perms, special, why, where))
+    for _app, where, (kind, route, permission, why) in policy_rows(routes_dir(), ROUTE_COLUMNS, labels):
+        if kind not in KINDS or not route:
+            raise PolicyError(f"{where}: kind must be api or page, and the route is required")
+        if not why:
+            raise PolicyError(f"{where}: the reason (why) is missing")
+        perms, special = _parse_permission(permission, where, known)
+        add(RouteRule(kind, route, perms, special, why, where))
+
     for rule in _resource_rules():
         add(rule)
     return out

@@ -10,7 +10,6 @@ permission. See data/policy/README.md.
 
 from __future__ import annotations
 
-import csv
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,7 +18,7 @@ from django.conf import settings
 from django.contrib.auth.models import Group, Permission
 from django.db import transaction
 
-from ibms.core.policy import known_permissions
+from ibms.core.policy import PolicyError, known_permissions, policy_rows
 
 from .models import Role
 
@@ -49,10 +48,6 @@ ADMIN_PERMISSION_PREFIXES = ("iam.", "core.view_", "masterdata.view_region", "ma
 POLICY_COLUMNS = ["role", "permission", "why"]
 
 
-class PolicyError(ValueError):
-    """A permissions file that cannot be the policy: names the file and line."""
-
-
 @dataclass(frozen=True)
 class Grant:
     role: str
@@ -72,36 +67,23 @@ def ibms_app_labels() -> list[str]:
 def load_policy() -> list[Grant]:
     """Every grant of every `data/policy/permissions/<app>.csv`, checked; raises PolicyError naming the row."""
     labels, roles, known = set(ibms_app_labels()), {code for code, *_ in ROLES}, known_permissions()
-    files = sorted(policy_dir().glob("*.csv"))
-    if not files:
-        raise PolicyError(f"no permission policy under {policy_dir()} (IBMS_DATA_DIR)")
     grants: list[Grant] = []
     seen: set[tuple[str, str]] = set()
-    for path in files:
-        app = path.stem
-        if app not in labels:
-            raise PolicyError(f"{path}: no installed app is called {app!r}")
-        with open(path, encoding="utf-8", newline="") as fh:
-            reader = csv.DictReader(fh)
-            if reader.fieldnames != POLICY_COLUMNS:
-                raise PolicyError(f"{path}: the columns must be {','.join(POLICY_COLUMNS)}")
-            for n, row in enumerate(reader, start=2):
-                where = f"{path.name}:{n}"
-                role, perm, why = ((row.get(k) or "").strip() for k in POLICY_COLUMNS)
-                if role not in roles:
-                    raise PolicyError(f"{where}: unknown role {role!r}")
-                if perm.split(".", 1)[0] != app:
-                    raise PolicyError(f"{where}: {perm!r} is not a permission of {app} (each app grants its own)")
-                if perm not in known:
-                    raise PolicyError(f"{where}: no model declares the permission {perm!r}")
-                if not why:
-                    raise PolicyError(f"{where}: the reason (why) is missing")
-                if role in ADMIN_ROLES and not perm.startswith(ADMIN_PERMISSION_PREFIXES):
-                    raise PolicyError(f"{where}: {role} is an administrator role: no business permission (三员分立)")
-                if (role, perm) in seen:
-                    raise PolicyError(f"{where}: {role} {perm} is granted twice")
-                seen.add((role, perm))
-                grants.append(Grant(role, perm, why, where))
+    for app, where, (role, perm, why) in policy_rows(policy_dir(), POLICY_COLUMNS, labels):
+        if role not in roles:
+            raise PolicyError(f"{where}: unknown role {role!r}")
+        if perm.split(".", 1)[0] != app:
+            raise PolicyError(f"{where}: {perm!r} is not a permission of {app} (each app grants its own)")
+        if perm not in known:
+            raise PolicyError(f"{where}: no model declares the permission {perm!r}")
+        if not why:
+            raise PolicyError(f"{where}: the reason (why) is missing")
+        if role in ADMIN_ROLES and not perm.startswith(ADMIN_PERMISSION_PREFIXES):
+            raise PolicyError(f"{where}: {role} is an administrator role: no business permission (三员分立)")
+        if (role, perm) in seen:
+            raise PolicyError(f"{where}: {role} {perm} is granted twice")
+        seen.add((role, perm))
+        grants.append(Grant(role, perm, why, where))
     return grants
 
 
