@@ -84,12 +84,12 @@ def walk(user):
 
     def to_second_up(rnd: BudgetRound, ceilings: dict[str, str]) -> BudgetRound:
         submit_all(rnd, Version.FIRST_UP)
-        bs.round_close_first_up(actor=budget, round_id=rnd.pk)
+        bs.round_first_up_close(actor=budget, round_id=rnd.pk)
         for code, yuan in ceilings.items():
             dept_code, _, fund = code.partition(":")
             bs.ceiling_set(actor=budget, round_id=rnd.pk, department_id=unit(dept_code).pk,
                            fund_nature_code=fund or "1", amount=parse_yuan(yuan))
-        return bs.round_start_second_up(actor=budget, round_id=rnd.pk)
+        return bs.round_second_up_start(actor=budget, round_id=rnd.pk)
 
     def to_consolidated(rnd: BudgetRound) -> BudgetRound:
         submit_all(rnd, Version.SECOND_UP)
@@ -98,7 +98,7 @@ def walk(user):
     def to_approved(rnd: BudgetRound, date=None) -> BudgetRound:
         import datetime as dt
 
-        return bs.round_record_approval(actor=budget, round_id=rnd.pk, doc_no=f"华夏人大〔{YEAR}〕2号",
+        return bs.round_approval_record(actor=budget, round_id=rnd.pk, doc_no=f"华夏人大〔{YEAR}〕2号",
                                         approval_date=date or dt.date(YEAR, 1, 20))
 
     walk = type("Walk", (), {})()

@@ -95,12 +95,12 @@ def budget(db):
 
 
 def basis(user, rnd, username="county_budget", version="reply", unit=None):
-    return reports.report_basis(actor=user(username), round=rnd, version=version,
-                                unit_id=_unit(unit).pk if unit else None)
+    return reports.report_basis_get(actor=user(username), round=rnd, version=version,
+                                    unit_id=_unit(unit).pk if unit else None)
 
 
 def all_tables(b) -> dict[str, ReportTable]:
-    return {slug: reports.build_table(b, slug) for slug in reports.TABLES}
+    return {slug: reports.report_table_build(b, slug) for slug in reports.TABLES}
 
 
 # ------------------------------------------------------------------------------------------------ helpers
@@ -295,8 +295,8 @@ class TestDisclosureTables:
         assert value(sg, "东川市青山区第一实验中学", "其中：公务用车运行维护费") == fen("40000.00")
 
     def test_versions_are_separate(self, user, budget):
-        reply = reports.build_table(basis(user, budget, version="reply"), "summary")
-        second = reports.build_table(basis(user, budget, version="second_up"), "summary")
+        reply = reports.report_table_build(basis(user, budget, version="reply"), "summary")
+        second = reports.report_table_build(basis(user, budget, version="second_up"), "summary")
         assert side(second, "支出总计") == 2 * side(reply, "支出总计") == 2 * expected()
         assert "二上" in second.subtitle and "批复" in reply.subtitle
 
@@ -327,7 +327,7 @@ class TestDepartmentTables:
                                                                       "700000.00"))
 
     def test_revenue_table(self, user, budget):
-        t = reports.build_table(basis(user, budget), "revenue")
+        t = reports.report_table_build(basis(user, budget), "revenue")
         assert total(t) == sum(fen(y) for *_, y in REVENUE)
         assert value(t, "财政拨款收入", "合计") == sum(
             value(t, name, "合计") for name in ("一般公共预算拨款收入", "政府性基金预算拨款收入", "国有资本经营预算拨款收入"))
@@ -412,7 +412,7 @@ class TestPagesAndExports:
         r = c.get(f"/budgeting/reports/{budget.pk}/all/disclosure/?version=reply&format=xlsx")
         assert r.status_code == 200 and r["Content-Type"].startswith("application/vnd.openxmlformats")
         wb = load_workbook(io.BytesIO(r.content))
-        tables = reports.build_group(basis(user, budget), "disclosure")
+        tables = reports.report_group_build(basis(user, budget), "disclosure")
         assert len(wb.sheetnames) == 8 == len(tables)
         for ws, t in zip(wb.worksheets, tables, strict=True):
             assert ws["A1"].value == t.title
@@ -448,7 +448,7 @@ class TestPagesAndExports:
         assert load_workbook(io.BytesIO(r.content)).sheetnames == [s.title for s in reports.table_specs("department")]
 
     def test_oversized_detail_table_asks_for_a_department(self, client_as, budget, monkeypatch):
-        monkeypatch.setattr(reports, "MAX_DETAIL_ROWS", 3)
+        monkeypatch.setattr(reports.department, "MAX_DETAIL_ROWS", 3)
         c = client_as("county_budget")
         r = c.get(f"/budgeting/reports/{budget.pk}/projects/")
         assert r.status_code == 422 and "请选择部门" in r.content.decode()
@@ -469,18 +469,18 @@ class TestScope:
         r = c.get(f"/budgeting/reports/{budget.pk}/summary/?unit={_unit('002001').pk}&format=xlsx")
         assert r.status_code == 404
         # without a unit, a department gets its own tables, never the region's
-        b = reports.report_basis(actor=user("county_edu_reviewer"), round=budget, version="reply")
+        b = reports.report_basis_get(actor=user("county_edu_reviewer"), round=budget, version="reply")
         assert b.unit == _unit("001")
-        assert side(reports.build_table(b, "summary"), "支出总计") == expected(units=("001",))
+        assert side(reports.report_table_build(b, "summary"), "支出总计") == expected(units=("001",))
         r = c.get(f"/budgeting/reports/{budget.pk}/")
         assert r.status_code == 200 and "卫生健康" not in r.content.decode()
 
     def test_unit_sees_only_its_own(self, user, budget):
-        b = reports.report_basis(actor=user("county_school_clerk"), round=budget, version="reply")
-        assert side(reports.build_table(b, "summary"), "支出总计") == expected(units=("001001",))
+        b = reports.report_basis_get(actor=user("county_school_clerk"), round=budget, version="reply")
+        assert side(reports.report_table_build(b, "summary"), "支出总计") == expected(units=("001001",))
         with pytest.raises(NotFound):
-            reports.report_basis(actor=user("county_school_clerk"), round=budget, version="reply",
-                                 unit_id=_unit("001").pk)
+            reports.report_basis_get(actor=user("county_school_clerk"), round=budget, version="reply",
+                                     unit_id=_unit("001").pk)
 
     def test_upper_level_reads_lower_and_others_do_not(self, client_as, budget):
         assert client_as("fin_budget").get(f"/budgeting/reports/{budget.pk}/summary/").status_code == 200
@@ -522,13 +522,13 @@ def test_demo_province_disclosure_tables_add_up(user):
     checked = 0
     for rnd in rounds:
         for version in ("first_up", "second_up", "reply"):
-            b = reports.report_basis(actor=fin, round=rnd, version=version)
+            b = reports.report_basis_get(actor=fin, round=rnd, version=version)
             lines = list(b.lines)
             if not lines:
                 continue
             assert_disclosure_adds_up({s.slug: s.build(b) for s in reports.table_specs()}, lines)
-            for dept in reports.report_units(actor=fin, round=rnd):
-                bd = reports.report_basis(actor=fin, round=rnd, version=version, unit_id=dept.pk)
+            for dept in reports.report_unit_list(actor=fin, round=rnd):
+                bd = reports.report_basis_get(actor=fin, round=rnd, version=version, unit_id=dept.pk)
                 assert_disclosure_adds_up({s.slug: s.build(bd) for s in reports.table_specs("disclosure")},
                                           list(bd.lines))
             checked += 1

@@ -52,14 +52,14 @@ def test_round_opens_prepare_todos_and_one_round_per_region_and_year(rnd, user):
 
 def test_first_up_closes_only_when_every_department_is_accepted(rnd, user, prepared):
     with pytest.raises(ValidationFailed) as e:
-        bs.round_close_first_up(actor=user("fin_budget"), round_id=rnd.pk)
+        bs.round_first_up_close(actor=user("fin_budget"), round_id=rnd.pk)
     assert e.value.violations[0].code == "submission_not_accepted"
     assert "省教育厅" in e.value.message
     sub = bs.submission_submit(actor=user("edu_clerk"), round_id=rnd.pk, unit_id=unit("001").pk)
     assert TodoItem.objects.filter(doc_type="budget_dept_submission", object_id=str(sub.pk), status="open",
                                    role_code="budget_division", unit_path="").exists()
     bs.submission_accept(actor=user("fin_budget"), submission_id=sub.pk)
-    rnd = bs.round_close_first_up(actor=user("fin_budget"), round_id=rnd.pk)
+    rnd = bs.round_first_up_close(actor=user("fin_budget"), round_id=rnd.pk)
     assert rnd.stage == BudgetRound.Stage.CEILINGS
     # 一上 is closed: no more lines, no more submissions
     with pytest.raises(Conflict) as e2:
@@ -69,13 +69,13 @@ def test_first_up_closes_only_when_every_department_is_accepted(rnd, user, prepa
 
 def test_second_up_needs_ceilings_and_copies_first_up(rnd, user, prepared, walk):
     walk.submit_all(rnd, Version.FIRST_UP)
-    bs.round_close_first_up(actor=user("fin_budget"), round_id=rnd.pk)
+    bs.round_first_up_close(actor=user("fin_budget"), round_id=rnd.pk)
     with pytest.raises(ValidationFailed) as e:
-        bs.round_start_second_up(actor=user("fin_budget"), round_id=rnd.pk)
+        bs.round_second_up_start(actor=user("fin_budget"), round_id=rnd.pk)
     assert e.value.violations[0].code == "ceiling_missing"
     bs.ceiling_set(actor=user("fin_budget"), round_id=rnd.pk, department_id=unit("001").pk, fund_nature_code="1",
                    amount=parse_yuan("750000.00"))
-    rnd = bs.round_start_second_up(actor=user("fin_budget"), round_id=rnd.pk)
+    rnd = bs.round_second_up_start(actor=user("fin_budget"), round_id=rnd.pk)
     first = BudgetLine.objects.filter(round=rnd, version=Version.FIRST_UP)
     second = BudgetLine.objects.filter(round=rnd, version=Version.SECOND_UP)
     assert second.count() == first.count() == 4
@@ -123,7 +123,7 @@ def test_fund_nature_without_a_ceiling_counts_as_zero(rnd, user, prepared, walk)
 
 def test_ceiling_usage_is_shown_against_second_up(rnd, user, prepared, walk):
     walk.to_second_up(rnd, {"001": "900000.00", "001:3": "0"})
-    uses = {u.fund_nature_code: u for u in bs.ceiling_uses(rnd, unit("001"))}
+    uses = {u.fund_nature_code: u for u in selectors.ceiling_uses(rnd, unit("001"))}
     assert (uses["1"].ceiling, uses["1"].used, uses["1"].remaining) == (90_000_000, 80_000_000, 10_000_000)
     assert uses["3"].used == 0 and not uses["3"].exceeded
 
@@ -220,27 +220,27 @@ def test_replies_are_recorded_per_department_and_flagged_late(rnd, user, prepare
     assert todo.unit_path == "/001/" and todo.role_code == "dept_clerk"
     with clock.travel(dt.date(YEAR, 3, 10)):
         assert all(r.late_now for r in pending)
-    done = bs.reply_to_units(actor=user("edu_clerk"), round_id=rnd.pk, department_id=unit("001").pk,
-                             reply_date=dt.date(YEAR, 2, 20), unit_ids=[unit("001001").pk])
+    done = bs.unit_replies_record(actor=user("edu_clerk"), round_id=rnd.pk, department_id=unit("001").pk,
+                                  reply_date=dt.date(YEAR, 2, 20), unit_ids=[unit("001001").pk])
     assert [(r.unit.code, r.is_late) for r in done] == [("001001", False)]
-    late = bs.reply_to_units(actor=user("edu_clerk"), round_id=rnd.pk, department_id=unit("001").pk,
-                             reply_date=dt.date(YEAR, 3, 5))
+    late = bs.unit_replies_record(actor=user("edu_clerk"), round_id=rnd.pk, department_id=unit("001").pk,
+                                  reply_date=dt.date(YEAR, 3, 5))
     assert [(r.unit.code, r.is_late) for r in late] == [("001002", True)]
     todo.refresh_from_db()
     assert todo.status == "done"
     with pytest.raises(Conflict):
-        bs.reply_to_units(actor=user("edu_clerk"), round_id=rnd.pk, department_id=unit("001").pk,
-                          reply_date=dt.date(YEAR, 3, 6))
+        bs.unit_replies_record(actor=user("edu_clerk"), round_id=rnd.pk, department_id=unit("001").pk,
+                               reply_date=dt.date(YEAR, 3, 6))
 
 
 @pytest.mark.parametrize("action", ["close_first_up", "start_second_up", "consolidate", "approval", "reply"])
 def test_wrong_stage_is_refused(rnd, user, action):
     budget = user("fin_budget")
     calls = {
-        "close_first_up": lambda: bs.round_close_first_up(actor=budget, round_id=rnd.pk),
-        "start_second_up": lambda: bs.round_start_second_up(actor=budget, round_id=rnd.pk),
+        "close_first_up": lambda: bs.round_first_up_close(actor=budget, round_id=rnd.pk),
+        "start_second_up": lambda: bs.round_second_up_start(actor=budget, round_id=rnd.pk),
         "consolidate": lambda: bs.round_consolidate(actor=budget, round_id=rnd.pk),
-        "approval": lambda: bs.round_record_approval(actor=budget, round_id=rnd.pk, doc_no="X",
+        "approval": lambda: bs.round_approval_record(actor=budget, round_id=rnd.pk, doc_no="X",
                                                      approval_date=dt.date(YEAR, 1, 1)),
         "reply": lambda: bs.round_reply(actor=budget, round_id=rnd.pk, doc_no="Y", title="t",
                                         doc_date=dt.date(YEAR, 1, 1)),
@@ -259,12 +259,12 @@ def test_only_the_budget_division_moves_the_round(rnd, user):
     from ibms.core.errors import NotFound, PermissionDenied
 
     with pytest.raises(PermissionDenied):
-        bs.round_close_first_up(actor=user("edu_clerk"), round_id=rnd.pk)
+        bs.round_first_up_close(actor=user("edu_clerk"), round_id=rnd.pk)
     with pytest.raises(PermissionDenied):
         bs.ceiling_set(actor=user("fin_sector"), round_id=rnd.pk, department_id=unit("001").pk,
                        fund_nature_code="1", amount=1)
     with pytest.raises(NotFound):  # the county's budget office does not see (let alone move) the province's round
-        bs.round_close_first_up(actor=user("county_budget"), round_id=rnd.pk)
+        bs.round_first_up_close(actor=user("county_budget"), round_id=rnd.pk)
 
 
 def test_department_submission_takes_pending_unit_submissions_and_closing_clears_todos(rnd, user, prepared):
@@ -278,7 +278,7 @@ def test_department_submission_takes_pending_unit_submissions_and_closing_clears
     # the exam institute never submitted on its own: its to-do closes with the version
     exam_sub = Submission.objects.get(round=rnd, version=Version.FIRST_UP, unit=unit("001002"))
     assert TodoItem.objects.filter(doc_type="budget_prepare", object_id=str(exam_sub.pk), status="open").exists()
-    bs.round_close_first_up(actor=user("fin_budget"), round_id=rnd.pk)
+    bs.round_first_up_close(actor=user("fin_budget"), round_id=rnd.pk)
     first_up = Submission.objects.filter(round=rnd, version=Version.FIRST_UP).values_list("pk", flat=True)
     assert not TodoItem.objects.filter(object_id__in=[str(pk) for pk in first_up], status="open",
                                        doc_type__startswith="budget_").exists()

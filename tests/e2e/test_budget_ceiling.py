@@ -40,10 +40,10 @@ def _second_up_above_ceiling():
         bs.line_create(actor=clerk, round_id=rnd.pk, data=bs.LineData(project_id=p.pk, amount=parse_yuan(yuan)))
     sub = bs.submission_submit(actor=clerk, round_id=rnd.pk, unit_id=units["001"].pk)
     bs.submission_accept(actor=budget, submission_id=sub.pk)
-    bs.round_close_first_up(actor=budget, round_id=rnd.pk)
+    bs.round_first_up_close(actor=budget, round_id=rnd.pk)
     bs.ceiling_set(actor=budget, round_id=rnd.pk, department_id=units["001"].pk, fund_nature_code="1",
                    amount=parse_yuan("750000.00"))
-    bs.round_start_second_up(actor=budget, round_id=rnd.pk)
+    bs.round_second_up_start(actor=budget, round_id=rnd.pk)
     return rnd, units["001"], projects[1][0]
 
 

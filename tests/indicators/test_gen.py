@@ -13,7 +13,7 @@ from ibms.core.context import Actor, acting
 from ibms.demo.generator import SCALES, GenContext
 from ibms.indicators.gen import GEN_STAGES, stage_indicators
 from ibms.indicators.models import Indicator, IndicatorEntry, SourceDocument
-from ibms.indicators.services import indicator_codes
+from ibms.indicators.services import indicator_codes_next
 
 from .conftest import COUNTY, FUNC, FUND, PROVINCE, YEAR, unit
 
@@ -60,7 +60,7 @@ def test_reply_becomes_indicators():
     assert serials == list(range(serials[0], serials[0] + 21))
     # live numbering continues where the stage stopped
     with transaction.atomic():
-        assert int(indicator_codes(PROVINCE, YEAR, 1)[0][-8:]) == serials[-1] + 1
+        assert int(indicator_codes_next(PROVINCE, YEAR, 1)[0][-8:]) == serials[-1] + 1
     for ind in province + list(Indicator.objects.filter(region_code=COUNTY, source__in=docs)):
         [e] = IndicatorEntry.objects.filter(indicator=ind)
         assert e.kind == "create" and e.d_amount == e.d_available == ind.amount == ind.available

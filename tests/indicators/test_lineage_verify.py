@@ -29,24 +29,24 @@ def test_lineage_up_and_down(budget, deputy, user):
                               doc=doc("下达"))
     received = s.transfer_receive(actor=user("county_budget"), notice_id=notice.pk, doc_no="青〔L〕号")
 
-    down = selectors.lineage(actor=budget, pk=pool.pk)
+    down = selectors.indicator_lineage(actor=budget, pk=pool.pk)
     assert down.source == pool.source and down.ancestors == []
     assert [c.code for c in down.children] == [kid.code, received.code]  # distributed, then received below
     assert all(c.visible for c in down.children)  # the province reads the county's indicator
     assert [n.number for n in down.notices] == [notice.number]
 
-    mid = selectors.lineage(actor=budget, pk=kid.pk)
+    mid = selectors.indicator_lineage(actor=budget, pk=kid.pk)
     assert [a.code for a in mid.ancestors] == [pool.code]
     assert [c.code for c in mid.counterparts] == [other.code] and mid.counterparts[0].relation == "调剂调出"
     assert [r.consumer for r in mid.reservations] == ["pay:lineage"]
 
     # the county sees its indicator's upper parent by code only, outside its scope
-    up = selectors.lineage(actor=user("county_budget"), pk=received.pk)
+    up = selectors.indicator_lineage(actor=user("county_budget"), pk=received.pk)
     assert [(a.code, a.visible, a.pk) for a in up.ancestors] == [(pool.code, False, None)]
     assert up.source.upper_doc_no == notice.upper_doc_no
 
     # a unit sees its own indicator, its own payments, and the finance-held pool only by code
-    school = selectors.lineage(actor=user("school_clerk"), pk=kid.pk)
+    school = selectors.indicator_lineage(actor=user("school_clerk"), pk=kid.pk)
     assert [(a.code, a.visible) for a in school.ancestors] == [(pool.code, False)]
     assert [c.visible for c in school.counterparts] == [False]  # another unit's indicator
 

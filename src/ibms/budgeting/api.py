@@ -4,216 +4,44 @@ as yuan strings; errors are {"code","message","detail"} with stable codes (see s
 
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import fields as dc_fields
 from dataclasses import replace
 from functools import partial
 
 from django.db.models import Sum
-from ninja import Router, Schema, Status
+from ninja import Router, Status
 
 from ibms.core.money import api_fen, fen_to_str
-from ibms.core.scoping import VIEW, get_in_scope, require_perm
+from ibms.core.scoping import require_perm
 
 from . import selectors, services
 from .models import BudgetLine, BudgetRound, Ceiling, Reply, Submission
+from .schemas import (
+    ApprovalIn,
+    CeilingIn,
+    CeilingOut,
+    CeilingUseOut,
+    CompareOut,
+    GenerateOut,
+    LineIn,
+    LineOut,
+    LinePage,
+    LinePatch,
+    ReasonIn,
+    ReplyIn,
+    ReplyOut,
+    RoundIn,
+    RoundOut,
+    SubmissionOut,
+    UnitIn,
+    UnitReplyIn,
+)
 
 router = Router(tags=["预算编制"])
 MAX_LIMIT = 500
 
 
 _fen = partial(api_fen, code="amount_invalid")
-
-# --- schemas ------------------------------------------------------------------------------------
-
-class RoundIn(Schema):
-    year: int
-    name: str = ""
-
-
-class RoundOut(Schema):
-    id: int
-    region_code: str
-    year: int
-    name: str
-    stage: str
-    stage_display: str
-    open_version: str | None
-    approval_doc_no: str
-    approval_date: dt.date | None
-    reply_doc_no: str
-    reply_date: dt.date | None
-    dept_reply_days: int
-    unit_reply_days: int
-
-
-class ApprovalIn(Schema):
-    doc_no: str
-    approval_date: dt.date
-
-
-class ReplyIn(Schema):
-    doc_no: str
-    title: str = ""
-    doc_date: dt.date
-
-
-class LineIn(Schema):
-    direction: str = "expenditure"
-    unit_id: int | None = None
-    project_id: int | None = None
-    revenue_code: str = ""
-    fund_nature_code: str = ""
-    exp_func_code: str = ""
-    dep_eco_code: str = ""
-    gov_eco_code: str = ""
-    amount: str
-    is_gov_pur: bool | None = None
-    sub_region_code: str = ""
-    transfer_type_code: str = ""
-    remark: str = ""
-
-
-class LinePatch(Schema):
-    direction: str | None = None
-    unit_id: int | None = None
-    project_id: int | None = None
-    revenue_code: str | None = None
-    fund_nature_code: str | None = None
-    exp_func_code: str | None = None
-    dep_eco_code: str | None = None
-    gov_eco_code: str | None = None
-    amount: str | None = None
-    is_gov_pur: bool | None = None
-    sub_region_code: str | None = None
-    transfer_type_code: str | None = None
-    remark: str | None = None
-
-
-class LineOut(Schema):
-    id: int
-    round_id: int
-    version: str
-    region_code: str
-    unit_id: int
-    unit_code: str
-    department_id: int
-    project_id: int | None
-    project_code: str
-    direction: str
-    exp_kind: str
-    revenue_code: str
-    fund_nature_code: str
-    exp_func_code: str
-    dep_eco_code: str
-    gov_eco_code: str
-    amount: str
-    is_gov_pur: bool
-    is_sangong: bool
-    is_transfer: bool
-    sub_region_code: str
-    transfer_type_code: str
-    remark: str
-    indicator_id: int | None
-
-
-class LinePage(Schema):
-    count: int
-    total: str
-    items: list[LineOut]
-
-
-class UnitIn(Schema):
-    unit_id: int
-
-
-class GenerateOut(Schema):
-    created: int
-    items: list[LineOut]
-
-
-class SubmissionOut(Schema):
-    id: int
-    round_id: int
-    version: str
-    unit_id: int
-    unit_code: str
-    is_department: bool
-    status: str
-    status_display: str
-    expenditure_total: str
-    revenue_total: str
-    submitted_by_id: int | None
-    review_comment: str
-
-
-class ReasonIn(Schema):
-    reason: str = ""
-
-
-class CeilingIn(Schema):
-    department_id: int
-    fund_nature_code: str = ""
-    amount: str
-    remark: str = ""
-
-
-class CeilingOut(Schema):
-    id: int
-    round_id: int
-    department_id: int
-    department_code: str
-    fund_nature_code: str
-    amount: str
-    remark: str
-
-
-class CeilingUseOut(Schema):
-    department_id: int
-    fund_nature_code: str
-    fund_nature_name: str
-    ceiling: str
-    used: str
-    remaining: str
-    exceeded: bool
-
-
-class CompareOut(Schema):
-    level: str
-    label: str
-    department_id: int | None
-    unit_id: int | None
-    project_id: int | None
-    fund_nature_code: str
-    exp_func_code: str
-    dep_eco_code: str
-    gov_eco_code: str
-    first_up: str
-    second_up: str
-    reply: str
-    diff_second_first: str
-    diff_reply_second: str
-
-
-class UnitReplyIn(Schema):
-    department_id: int
-    reply_date: dt.date
-    doc_no: str = ""
-    unit_ids: list[int] | None = None
-
-
-class ReplyOut(Schema):
-    id: int
-    round_id: int
-    level: str
-    unit_id: int
-    unit_code: str
-    department_id: int
-    amount: str
-    due_date: dt.date | None
-    reply_date: dt.date | None
-    doc_no: str
-    is_late: bool
 
 
 def _round_out(r: BudgetRound) -> dict:
@@ -288,13 +116,13 @@ def get_round(request, round_id: int):
 @router.post("/rounds/{int:round_id}/close-first-up", response=RoundOut, summary="结束一上，进入一下（下达控制数）",
              operation_id="budgeting_round_close_first_up")
 def close_first_up(request, round_id: int):
-    return _round_out(services.round_close_first_up(actor=request.auth, round_id=round_id))
+    return _round_out(services.round_first_up_close(actor=request.auth, round_id=round_id))
 
 
 @router.post("/rounds/{int:round_id}/start-second-up", response=RoundOut, summary="下达控制数，开始二上",
              operation_id="budgeting_round_start_second_up")
 def start_second_up(request, round_id: int):
-    return _round_out(services.round_start_second_up(actor=request.auth, round_id=round_id))
+    return _round_out(services.round_second_up_start(actor=request.auth, round_id=round_id))
 
 
 @router.post("/rounds/{int:round_id}/consolidate", response=RoundOut, summary="财政汇总",
@@ -306,7 +134,7 @@ def consolidate(request, round_id: int):
 @router.post("/rounds/{int:round_id}/approval", response=RoundOut, summary="登记人大批准（文号、日期）",
              operation_id="budgeting_round_approval")
 def record_approval(request, round_id: int, payload: ApprovalIn):
-    return _round_out(services.round_record_approval(actor=request.auth, round_id=round_id, doc_no=payload.doc_no,
+    return _round_out(services.round_approval_record(actor=request.auth, round_id=round_id, doc_no=payload.doc_no,
                                                      approval_date=payload.approval_date))
 
 
@@ -325,13 +153,8 @@ def list_lines(request, round_id: int, version: str = "", department_id: int | N
                unit_id: int | None = None, direction: str = "", limit: int = 100, offset: int = 0):
     require_perm(request.auth, "budgeting.view_budgetline")
     rnd = _round(request, round_id)
-    qs = selectors.line_list(actor=request.auth).filter(round=rnd, version=version or rnd.open_version or "reply")
-    if department_id:
-        qs = qs.filter(department_id=department_id)
-    if unit_id:
-        qs = qs.filter(unit_id=unit_id)
-    if direction:
-        qs = qs.filter(direction=direction)
+    qs = selectors.round_line_list(actor=request.auth, rnd=rnd, version=version or rnd.open_version or "reply",
+                                   department_id=department_id, unit_id=unit_id, direction=direction)
     limit = max(1, min(limit, MAX_LIMIT))
     total = qs.aggregate(s=Sum("amount"))["s"] or 0
     return {"count": qs.count(), "total": fen_to_str(total),
@@ -348,15 +171,14 @@ def create_line(request, round_id: int, payload: LineIn):
 @router.get("/lines/{int:line_id}", response=LineOut, summary="预算明细详情", operation_id="budgeting_line_get")
 def get_line(request, line_id: int):
     require_perm(request.auth, "budgeting.view_budgetline")
-    return _line_out(get_in_scope(BudgetLine.objects.select_related("unit", "project"), request.auth, VIEW,
-                                  what="预算明细", pk=line_id))
+    return _line_out(selectors.line_get(actor=request.auth, pk=line_id))
 
 
 @router.put("/lines/{int:line_id}", response=LineOut, summary="修改预算明细（未给出的字段保持不变）",
             operation_id="budgeting_line_update")
 def update_line(request, line_id: int, payload: LinePatch):
     require_perm(request.auth, "budgeting.view_budgetline")
-    current = get_in_scope(BudgetLine.objects, request.auth, VIEW, what="预算明细", pk=line_id)
+    current = selectors.line_get(actor=request.auth, pk=line_id)
     changes = payload.model_dump(exclude_unset=True)
     if "amount" in changes:
         changes["amount"] = _fen(changes["amount"])
@@ -386,10 +208,7 @@ def generate(request, round_id: int, payload: UnitIn):
 def list_submissions(request, round_id: int, version: str = ""):
     require_perm(request.auth, "budgeting.view_submission")
     rnd = _round(request, round_id)
-    qs = Submission.objects.restrict(request.auth, VIEW).filter(round=rnd).select_related("unit")
-    if version:
-        qs = qs.filter(version=version)
-    return [_sub_out(s) for s in qs.order_by("version", "unit_path")]
+    return [_sub_out(s) for s in selectors.submission_list(actor=request.auth, rnd=rnd, version=version)]
 
 
 @router.post("/rounds/{int:round_id}/submit", response=SubmissionOut,
@@ -419,8 +238,7 @@ def accept_submission(request, submission_id: int, payload: ReasonIn):
 def list_ceilings(request, round_id: int):
     require_perm(request.auth, "budgeting.view_ceiling")
     rnd = _round(request, round_id)
-    qs = Ceiling.objects.restrict(request.auth, VIEW).filter(round=rnd).select_related("department")
-    return [_ceiling_out(c) for c in qs]
+    return [_ceiling_out(c) for c in selectors.ceiling_list(actor=request.auth, rnd=rnd)]
 
 
 @router.put("/rounds/{int:round_id}/ceilings", response=CeilingOut, summary="下达（或修改）控制数",
@@ -444,15 +262,11 @@ def delete_ceiling(request, ceiling_id: int):
 def ceiling_usage(request, round_id: int, department_id: int | None = None):
     require_perm(request.auth, "budgeting.view_ceiling")
     rnd = _round(request, round_id)
-    out = []
-    for d in selectors.departments_in_scope(actor=request.auth, rnd=rnd):
-        if department_id and d.pk != department_id:
-            continue
-        for u in services.ceiling_uses(rnd, d):
-            out.append({"department_id": d.pk, "fund_nature_code": u.fund_nature_code,
-                        "fund_nature_name": u.fund_nature_name, "ceiling": fen_to_str(u.ceiling),
-                        "used": fen_to_str(u.used), "remaining": fen_to_str(u.remaining), "exceeded": u.exceeded})
-    return out
+    return [{"department_id": d.pk, "fund_nature_code": u.fund_nature_code, "fund_nature_name": u.fund_nature_name,
+             "ceiling": fen_to_str(u.ceiling), "used": fen_to_str(u.used), "remaining": fen_to_str(u.remaining),
+             "exceeded": u.exceeded}
+            for d, uses in selectors.ceiling_usage(actor=request.auth, rnd=rnd, department_id=department_id)
+            for u in uses]
 
 
 # --- comparison and replies ---------------------------------------------------------------------
@@ -485,6 +299,7 @@ def list_replies(request, round_id: int):
 @router.post("/rounds/{int:round_id}/unit-replies", response=list[ReplyOut], summary="部门向所属单位批复",
              operation_id="budgeting_unit_reply")
 def unit_replies(request, round_id: int, payload: UnitReplyIn):
-    rows = services.reply_to_units(actor=request.auth, round_id=round_id, department_id=payload.department_id,
-                                   reply_date=payload.reply_date, doc_no=payload.doc_no, unit_ids=payload.unit_ids)
+    rows = services.unit_replies_record(actor=request.auth, round_id=round_id,
+                                        department_id=payload.department_id, reply_date=payload.reply_date,
+                                        doc_no=payload.doc_no, unit_ids=payload.unit_ids)
     return [_reply_out(r) for r in rows]

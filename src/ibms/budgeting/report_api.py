@@ -59,14 +59,14 @@ def _table_out(slug: str, table: ReportTable, basis: reports.ReportBasis) -> dic
 
 
 def _basis(request, round_id: int, version: str, unit_id: int | None) -> reports.ReportBasis:
-    rnd = reports.report_round(actor=request.auth, round_id=round_id)
-    return reports.report_basis(actor=request.auth, round=rnd, version=version, unit_id=unit_id)
+    rnd = reports.report_round_get(actor=request.auth, round_id=round_id)
+    return reports.report_basis_get(actor=request.auth, round=rnd, version=version, unit_id=unit_id)
 
 
 @router.get("/rounds", response=list[RoundOut], summary="可查看报表的预算编制轮次")
 def list_rounds(request):
     return [{"id": r.pk, "region_code": r.region_code, "year": r.year, "name": r.name, "stage": r.stage}
-            for r in reports.report_rounds(actor=request.auth)]
+            for r in reports.report_round_list(actor=request.auth)]
 
 
 @router.get("/tables", response=list[TableInfo], summary="报表目录（部门预算表、部门预算公开表）")
@@ -77,12 +77,12 @@ def list_tables(request):
 @router.get("/rounds/{round_id}/tables/{slug}", response=TableOut, summary="一张报表")
 def get_table(request, round_id: int, slug: str, version: str = "", unit_id: int | None = None):
     basis = _basis(request, round_id, version, unit_id)
-    return _table_out(slug, reports.build_table(basis, slug), basis)
+    return _table_out(slug, reports.report_table_build(basis, slug), basis)
 
 
 @router.get("/rounds/{round_id}/groups/{group}", response=list[TableOut],
             summary="一组报表（disclosure 部门预算公开表 / department 部门预算表）")
 def get_group(request, round_id: int, group: str, version: str = "", unit_id: int | None = None):
     basis = _basis(request, round_id, version, unit_id)
-    tables = reports.build_group(basis, group)
+    tables = reports.report_group_build(basis, group)
     return [_table_out(s.slug, t, basis) for s, t in zip(reports.table_specs(group), tables, strict=True)]

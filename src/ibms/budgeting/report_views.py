@@ -24,14 +24,14 @@ def _unit_id(request) -> int | None:
 
 
 def _basis(request, round_id: int) -> reports.ReportBasis:
-    rnd = reports.report_round(actor=request.user, round_id=round_id)
-    return reports.report_basis(actor=request.user, round=rnd, version=request.GET.get("version", "").strip(),
-                                unit_id=_unit_id(request))
+    rnd = reports.report_round_get(actor=request.user, round_id=round_id)
+    return reports.report_basis_get(actor=request.user, round=rnd, version=request.GET.get("version", "").strip(),
+                                    unit_id=_unit_id(request))
 
 
 def _context(request, basis: reports.ReportBasis) -> dict:
     return {"round": basis.round, "basis": basis, "versions": Version.choices,
-            "units": reports.report_units(actor=request.user, round=basis.round),
+            "units": reports.report_unit_list(actor=request.user, round=basis.round),
             "unit_id": basis.unit.pk if basis.unit else None}
 
 
@@ -41,7 +41,7 @@ def _filename(basis: reports.ReportBasis, title: str) -> str:
 
 @login_required
 def report_index(request):
-    rounds = list(reports.report_rounds(actor=request.user))
+    rounds = list(reports.report_round_list(actor=request.user))
     return render(request, "budgeting/reports/index.html", {"rounds": rounds})
 
 
@@ -55,7 +55,7 @@ def round_reports(request, round_id: int):
 @login_required
 def report_table(request, round_id: int, slug: str):
     basis = _basis(request, round_id)
-    table = reports.build_table(basis, slug)
+    table = reports.report_table_build(basis, slug)
     return report_response(request, [table], filename=_filename(basis, table.title),
                            template="budgeting/reports/table.html", context=_context(request, basis))
 
@@ -63,6 +63,6 @@ def report_table(request, round_id: int, slug: str):
 @login_required
 def report_group(request, round_id: int, group: str):
     basis = _basis(request, round_id)
-    tables = reports.build_group(basis, group)
+    tables = reports.report_group_build(basis, group)
     return report_response(request, tables, filename=_filename(basis, reports.GROUP_TITLES[group]),
                            template="budgeting/reports/table.html", context=_context(request, basis))

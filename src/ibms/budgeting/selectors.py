@@ -1,19 +1,23 @@
 """Reads of budget preparation, each starting from `restrict(actor)`: rounds, the department overview,
-the workbench lines, the version comparison (一上 / 二上 / 批复), replies."""
+the workbench lines, ceilings and their use, the version comparison (一上 / 二上 / 批复), replies. The
+unscoped helpers (`fund_totals`, `ceiling_uses`, `code_names`) serve the services and callers that have already
+scoped the round and department."""
 
 from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from django.db.models import IntegerField, Q, Sum, Value
+from django.db.models import IntegerField, Q, QuerySet, Sum, Value
 from django.db.models.functions import Coalesce
 
 from ibms.core.errors import NotFound
 from ibms.core.reports import MONEY, TEXT, ReportColumn, ReportTable
 from ibms.core.scoping import VIEW, get_in_scope, scope_of
-from ibms.masterdata.models import Unit
+from ibms.masterdata.models import Unit, ValueSetItem
+from ibms.projects.selectors import budgetable_projects
 
+from . import domain
 from .models import BudgetLine, BudgetRound, Ceiling, Reply, Submission, Version
 
 VERSIONS = [Version.FIRST_UP, Version.SECOND_UP, Version.REPLY]
@@ -32,7 +36,7 @@ def round_get(*, actor, pk: int) -> BudgetRound:
     return get_in_scope(BudgetRound.objects, actor, VIEW, what="预算编制", pk=pk)
 
 
-def departments_in_scope(*, actor, rnd: BudgetRound) -> list[Unit]:
+def department_list(*, actor, rnd: BudgetRound) -> list[Unit]:
     """The departments of the round's region the actor may see (its own department for department/unit staff)."""
     qs = Unit.objects.restrict(actor, VIEW).filter(region_code=rnd.region_code, parent__isnull=True)
     path = scope_of(actor).unit_path
@@ -61,7 +65,7 @@ class DepartmentRow:
 
 
 def department_overview(*, actor, rnd: BudgetRound) -> list[DepartmentRow]:
-    depts = departments_in_scope(actor=actor, rnd=rnd)
+    depts = department_list(actor=actor, rnd=rnd)
     ids = [d.pk for d in depts]
     subs = {(s.unit_id, s.version): s for s in Submission.objects.filter(round=rnd, unit_id__in=ids)}
     totals = version_totals(actor=actor, rnd=rnd)
@@ -108,10 +112,90 @@ def workbench(*, actor, rnd: BudgetRound, department: Unit, version: str) -> lis
 
 
 def department_get(*, actor, rnd: BudgetRound, department_id: int) -> Unit:
-    for d in departments_in_scope(actor=actor, rnd=rnd):
+    for d in department_list(actor=actor, rnd=rnd):
         if d.pk == department_id:
             return d
     raise NotFound("主管部门")
+
+
+def department_submission(*, rnd: BudgetRound, version: str, department: Unit) -> Submission | None:
+    return Submission.objects.filter(round=rnd, version=version, unit=department).first()
+
+
+def submission_list(*, actor, rnd: BudgetRound, version: str = ""):
+    qs = Submission.objects.restrict(actor, VIEW).filter(round=rnd).select_related("unit")
+    if version:
+        qs = qs.filter(version=version)
+    return qs.order_by("version", "unit_path")
+
+
+def submission_get(*, actor, rnd: BudgetRound, pk: int) -> Submission:
+    return get_in_scope(Submission.objects, actor, VIEW, what="预算报送", pk=pk, round=rnd)
+
+
+def round_line_list(*, actor, rnd: BudgetRound, version: str, department_id: int | None = None,
+                    unit_id: int | None = None, direction: str = ""):
+    """The lines of one version of a round, filtered by department, unit and direction."""
+    qs = line_list(actor=actor).filter(round=rnd, version=version)
+    if department_id:
+        qs = qs.filter(department_id=department_id)
+    if unit_id:
+        qs = qs.filter(unit_id=unit_id)
+    if direction:
+        qs = qs.filter(direction=direction)
+    return qs
+
+
+def line_get(*, actor, pk: int, action: str = VIEW) -> BudgetLine:
+    return get_in_scope(BudgetLine.objects.select_related("round", "unit", "project"), actor, action,
+                        what="预算明细", pk=pk)
+
+
+def line_form_choices(*, actor, rnd: BudgetRound, department: Unit) -> tuple[list[Unit], QuerySet]:
+    """What a line of the department may be entered for: its units in scope, the budgetable projects."""
+    units = list(Unit.objects.restrict(actor, VIEW).filter(region_code=rnd.region_code,
+                                                           path__startswith=department.path).order_by("path"))
+    projects = (budgetable_projects(actor, rnd.year).filter(region_code=rnd.region_code,
+                                                            unit_path__startswith=department.path)
+                .select_related("unit").order_by("unit_path", "category", "code"))
+    return units, projects
+
+
+def value_set_choices(value_set: str, year: int, *, leaves_only: bool = True) -> list[tuple[str, str]]:
+    qs = ValueSetItem.objects.filter(value_set__code=value_set, fiscal_year=year, is_active=True, region_code="")
+    if leaves_only:
+        qs = qs.filter(is_leaf=True)
+    return [(i.code, f"{i.code} {i.name}") for i in qs.order_by("code")]
+
+
+def code_names(value_set: str, year: int) -> dict[str, str]:
+    return dict(ValueSetItem.objects.filter(value_set__code=value_set, fiscal_year=year)
+                .values_list("code", "name"))
+
+
+# --- ceilings -----------------------------------------------------------------------------------
+
+def ceiling_list(*, actor, rnd: BudgetRound):
+    return Ceiling.objects.restrict(actor, VIEW).filter(round=rnd).select_related("department")
+
+
+def fund_totals(rnd: BudgetRound, version: str, department: Unit) -> dict[str, int]:
+    return dict(BudgetLine.objects.filter(round=rnd, version=version, department=department,
+                                          direction=BudgetLine.Direction.EXPENDITURE)
+                .values_list("fund_nature_code").annotate(s=Sum("amount")).values_list("fund_nature_code", "s"))
+
+
+def ceiling_uses(rnd: BudgetRound, department: Unit, version: str = Version.SECOND_UP) -> list[domain.CeilingUse]:
+    ceilings = dict(Ceiling.objects.filter(round=rnd, department=department)
+                    .values_list("fund_nature_code", "amount"))
+    return domain.ceiling_uses(fund_totals(rnd, version, department), ceilings, code_names("fund_type", rnd.year))
+
+
+def ceiling_usage(*, actor, rnd: BudgetRound,
+                  department_id: int | None = None) -> list[tuple[Unit, list[domain.CeilingUse]]]:
+    """Per department in scope (or the one asked for), the use of each of its ceilings."""
+    return [(d, ceiling_uses(rnd, d)) for d in department_list(actor=actor, rnd=rnd)
+            if not department_id or d.pk == department_id]
 
 
 # --- comparison ---------------------------------------------------------------------------------

@@ -4,7 +4,6 @@ or selector, render; a refused action re-renders its page with every reason (sta
 
 from __future__ import annotations
 
-import django_filters
 import django_tables2 as tables
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -14,17 +13,16 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from ibms.core.errors import DomainError, ValidationFailed
 from ibms.core.reports import report_response
-from ibms.core.scoping import CHANGE, VIEW, get_in_scope, require_perm, scope_of
-from ibms.core.views import MoneyColumn, YesNoAllSelect
-from ibms.masterdata.models import Unit, ValueSetItem
-from ibms.projects.selectors import budgetable_projects
+from ibms.core.scoping import CHANGE, require_perm, scope_of
+from ibms.core.views import MoneyColumn
+from ibms.masterdata.models import Unit
 
 from . import forms, selectors, services
-from .models import BudgetLine, BudgetRound, Ceiling, Reply, Submission, Version
+from .models import BudgetLine, BudgetRound, Submission, Version
 
 ROUND_ACTIONS = {
-    "close_first_up": (services.round_close_first_up, "一上已结束，请下达控制数"),
-    "start_second_up": (services.round_start_second_up, "已下达控制数，开始二上"),
+    "close_first_up": (services.round_first_up_close, "一上已结束，请下达控制数"),
+    "start_second_up": (services.round_second_up_start, "已下达控制数，开始二上"),
     "consolidate": (services.round_consolidate, "已汇总，待人大批准"),
 }
 
@@ -37,13 +35,6 @@ def _errors(exc: DomainError) -> list[str]:
 
 def _is_finance(user) -> bool:
     return not scope_of(user).unit_path
-
-
-def _choices(value_set: str, year: int, *, leaves_only: bool = True) -> list[tuple[str, str]]:
-    qs = ValueSetItem.objects.filter(value_set__code=value_set, fiscal_year=year, is_active=True, region_code="")
-    if leaves_only:
-        qs = qs.filter(is_leaf=True)
-    return [(i.code, f"{i.code} {i.name}") for i in qs.order_by("code")]
 
 
 # --- rounds -------------------------------------------------------------------------------------
@@ -115,7 +106,7 @@ def approval(request, pk: int):
     errors = []
     if request.method == "POST" and form.is_valid():
         try:
-            services.round_record_approval(actor=request.user, round_id=pk, doc_no=form.cleaned_data["doc_no"],
+            services.round_approval_record(actor=request.user, round_id=pk, doc_no=form.cleaned_data["doc_no"],
                                            approval_date=form.cleaned_data["approval_date"])
             messages.success(request, "已登记人大批准")
             return redirect("budgeting:round", pk)
@@ -152,8 +143,9 @@ def unit_replies(request, pk: int):
     try:
         if not form.is_valid():
             raise ValidationFailed([])
-        services.reply_to_units(actor=request.user, round_id=pk, department_id=form.cleaned_data["department_id"],
-                                reply_date=form.cleaned_data["reply_date"], doc_no=form.cleaned_data["doc_no"])
+        d = form.cleaned_data
+        services.unit_replies_record(actor=request.user, round_id=pk, department_id=d["department_id"],
+                                     reply_date=d["reply_date"], doc_no=d["doc_no"])
         messages.success(request, "已向所属单位批复")
     except DomainError as exc:
         messages.error(request, "；".join(_errors(exc)) or "请填写批复日期")
@@ -167,9 +159,9 @@ def unit_replies(request, pk: int):
 def ceilings(request, pk: int):
     require_perm(request.user, "budgeting.view_ceiling")
     rnd = selectors.round_get(actor=request.user, pk=pk)
-    depts = selectors.departments_in_scope(actor=request.user, rnd=rnd)
+    depts = selectors.department_list(actor=request.user, rnd=rnd)
     form = forms.CeilingForm(request.POST or None, departments=depts,
-                             fund_choices=_choices("fund_type", rnd.year, leaves_only=False))
+                             fund_choices=selectors.value_set_choices("fund_type", rnd.year, leaves_only=False))
     errors = []
     if request.method == "POST":
         require_perm(request.user, "budgeting.add_ceiling")
@@ -184,8 +176,8 @@ def ceilings(request, pk: int):
                 return redirect("budgeting:ceilings", pk)
         except DomainError as exc:
             errors = _errors(exc)
-    usage = [(d, services.ceiling_uses(rnd, d)) for d in depts]
-    items = Ceiling.objects.restrict(request.user, VIEW).filter(round=rnd).select_related("department")
+    usage = [(d, selectors.ceiling_uses(rnd, d)) for d in depts]
+    items = selectors.ceiling_list(actor=request.user, rnd=rnd)
     return render(request, "budgeting/ceilings.html", {
         "rnd": rnd, "form": form, "errors": errors, "usage": usage, "items": items,
         "can_edit": request.user.has_perm("budgeting.add_ceiling") and rnd.stage in ("ceilings", "second_up"),
@@ -203,7 +195,7 @@ def _default_version(rnd: BudgetRound) -> str:
 
 def _workbench_context(request, rnd: BudgetRound, dept: Unit, version: str) -> dict:
     groups = selectors.workbench(actor=request.user, rnd=rnd, department=dept, version=version)
-    dept_sub = Submission.objects.filter(round=rnd, version=version, unit=dept).first()
+    dept_sub = selectors.department_submission(rnd=rnd, version=version, department=dept)
     user = request.user
     editable = rnd.open_version == version and version != Version.REPLY and not _is_finance(user) and (
         dept_sub is None or dept_sub.status not in Submission.LOCKED)
@@ -215,7 +207,7 @@ def _workbench_context(request, rnd: BudgetRound, dept: Unit, version: str) -> d
         "can_submit": editable and user.has_perm("budgeting.submit_submission"),
         "can_review_dept": user.has_perm("budgeting.review_submission") and _is_finance(user),
         "can_review_units": user.has_perm("budgeting.review_submission") and not _is_finance(user),
-        "uses": services.ceiling_uses(rnd, dept, version) if version == Version.SECOND_UP else [],
+        "uses": selectors.ceiling_uses(rnd, dept, version) if version == Version.SECOND_UP else [],
         "expenditure": sum(g.expenditure for g in groups), "revenue": sum(g.revenue for g in groups),
         "page_title": f"{dept.name} · {rnd.name}",
     }
@@ -278,7 +270,7 @@ def review(request, pk: int, sub_id: int):
     reason = request.POST.get("reason", "")
 
     def call(rnd):
-        sub = get_in_scope(Submission.objects, request.user, VIEW, what="预算报送", pk=sub_id, round=rnd)
+        sub = selectors.submission_get(actor=request.user, rnd=rnd, pk=sub_id)
         if approve:
             services.submission_accept(actor=request.user, submission_id=sub.pk, comment=reason)
         else:
@@ -290,7 +282,7 @@ def review(request, pk: int, sub_id: int):
 @login_required
 @require_POST
 def line_delete(request, line_id: int):
-    line = get_in_scope(BudgetLine.objects, request.user, CHANGE, what="预算明细", pk=line_id)
+    line = selectors.line_get(actor=request.user, pk=line_id, action=CHANGE)
     return _workbench_action(request, line.round_id, lambda rnd: services.line_delete(
         actor=request.user, line_id=line_id), "已删除明细")
 
@@ -301,26 +293,21 @@ def line_edit(request, pk: int | None = None, line_id: int | None = None):
     line = None
     if line_id is not None:
         require_perm(request.user, "budgeting.change_budgetline")
-        line = get_in_scope(BudgetLine.objects.select_related("round"), request.user, CHANGE, what="预算明细",
-                            pk=line_id)
+        line = selectors.line_get(actor=request.user, pk=line_id, action=CHANGE)
         rnd = line.round
     else:
         require_perm(request.user, "budgeting.add_budgetline")
         rnd = selectors.round_get(actor=request.user, pk=pk)
     dept_id = line.department_id if line else int(request.GET.get("dept") or request.POST.get("dept") or 0)
     dept = selectors.department_get(actor=request.user, rnd=rnd, department_id=dept_id)
-    units = list(Unit.objects.restrict(request.user, VIEW).filter(region_code=rnd.region_code,
-                                                                  path__startswith=dept.path).order_by("path"))
-    projects = (budgetable_projects(request.user, rnd.year).filter(region_code=rnd.region_code,
-                                                                   unit_path__startswith=dept.path)
-                .select_related("unit").order_by("unit_path", "category", "code"))
+    units, projects = selectors.line_form_choices(actor=request.user, rnd=rnd, department=dept)
     initial = {}
     if line is not None:
         initial = {k: getattr(line, k) for k in forms.LineForm.base_fields}
     elif request.GET.get("unit"):
         initial = {"unit_id": request.GET["unit"], "direction": request.GET.get("direction", "expenditure")}
     form = forms.LineForm(request.POST or None, initial=initial, units=units, projects=projects,
-                          revenue_choices=_choices("bgt_revenue", rnd.year))
+                          revenue_choices=selectors.value_set_choices("bgt_revenue", rnd.year))
     errors: list[str] = []
     if request.method == "POST" and form.is_valid():
         data = services.LineData(**form.cleaned_data)
@@ -351,7 +338,7 @@ def line_edit(request, pk: int | None = None, line_id: int | None = None):
 def compare(request, pk: int):
     require_perm(request.user, "budgeting.view_budgetline")
     rnd = selectors.round_get(actor=request.user, pk=pk)
-    depts = selectors.departments_in_scope(actor=request.user, rnd=rnd)
+    depts = selectors.department_list(actor=request.user, rnd=rnd)
     dept_id = int(request.GET.get("department") or 0) or None
     direction = request.GET.get("direction", "expenditure")
     if direction not in BudgetLine.Direction.values:
@@ -366,32 +353,6 @@ def compare(request, pk: int):
 
 
 # --- lists --------------------------------------------------------------------------------------
-
-class LineFilter(django_filters.FilterSet):
-    round = django_filters.ModelChoiceFilter(label="预算编制", queryset=BudgetRound.objects.none())
-    version = django_filters.ChoiceFilter(label="版本", choices=Version.choices)
-    direction = django_filters.ChoiceFilter(label="收支", choices=BudgetLine.Direction.choices)
-    exp_kind = django_filters.ChoiceFilter(label="支出类型", choices=BudgetLine.ExpKind.choices)
-    unit = django_filters.CharFilter(label="单位代码", field_name="unit__code", lookup_expr="startswith")
-    project = django_filters.CharFilter(label="项目代码/名称", method="filter_project")
-    fund_nature_code = django_filters.CharFilter(label="资金性质", lookup_expr="startswith")
-    exp_func_code = django_filters.CharFilter(label="功能分类", lookup_expr="startswith")
-    is_transfer = django_filters.BooleanFilter(label="转移支付", widget=YesNoAllSelect)
-    is_sangong = django_filters.BooleanFilter(label="三公经费", widget=YesNoAllSelect)
-
-    class Meta:
-        model = BudgetLine
-        fields: list[str] = []
-
-    def __init__(self, *args, user=None, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.filters["round"].queryset = BudgetRound.objects.restrict(user, VIEW)
-
-    def filter_project(self, qs, name, value):
-        from django.db.models import Q
-
-        return qs.filter(Q(project__code__startswith=value) | Q(project__name__icontains=value))
-
 
 class LineTable(tables.Table):
     round = tables.Column("预算编制", accessor="round__name", linkify=lambda record: reverse(
@@ -416,7 +377,7 @@ class LineTable(tables.Table):
 @login_required
 def line_list(request):
     require_perm(request.user, "budgeting.view_budgetline")
-    return _filtered_list(request, selectors.line_list(actor=request.user), LineFilter, LineTable, "预算明细查询")
+    return _filtered_list(request, selectors.line_list(actor=request.user), forms.LineFilter, LineTable, "预算明细查询")
 
 
 def _filtered_list(request, qs, filter_class, table_class, title: str):
@@ -429,22 +390,6 @@ def _filtered_list(request, qs, filter_class, table_class, title: str):
     if getattr(request, "htmx", False) and request.htmx.target == "list-body":
         return render(request, "budgeting/list_partial.html", ctx)
     return render(request, "budgeting/list.html", ctx)
-
-
-class ReplyFilter(django_filters.FilterSet):
-    round = django_filters.ModelChoiceFilter(label="预算编制", queryset=BudgetRound.objects.none())
-    level = django_filters.ChoiceFilter(label="层级", choices=Reply.Level.choices)
-    is_late = django_filters.BooleanFilter(label="超期", widget=YesNoAllSelect)
-    pending = django_filters.BooleanFilter(label="未批复", field_name="reply_date", lookup_expr="isnull",
-                                           widget=YesNoAllSelect)
-
-    class Meta:
-        model = Reply
-        fields: list[str] = []
-
-    def __init__(self, *args, user=None, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.filters["round"].queryset = BudgetRound.objects.restrict(user, VIEW)
 
 
 class ReplyTable(tables.Table):
@@ -466,4 +411,4 @@ class ReplyTable(tables.Table):
 @login_required
 def reply_list(request):
     require_perm(request.user, "budgeting.view_reply")
-    return _filtered_list(request, selectors.reply_list(actor=request.user), ReplyFilter, ReplyTable, "预算批复情况")
+    return _filtered_list(request, selectors.reply_list(actor=request.user), forms.ReplyFilter, ReplyTable, "预算批复情况")

@@ -136,7 +136,7 @@ def load_demo_budget() -> dict[str, int]:
     for dept in departments:
         sub = bs.submission_submit(actor=clerk(dept), round_id=rnd.pk, unit_id=dept.pk)
         bs.submission_accept(actor=budget, submission_id=sub.pk, comment="同意")
-    bs.round_close_first_up(actor=budget, round_id=rnd.pk)
+    bs.round_first_up_close(actor=budget, round_id=rnd.pk)
 
     # --- 一下: ceilings 5% under the 特定目标类 requests; 二上 revised to fit ----------------------
     cuts: dict[int, int] = {}
@@ -151,7 +151,7 @@ def load_demo_budget() -> dict[str, int]:
                 cut += cuts[ln.pk]
         bs.ceiling_set(actor=budget, round_id=rnd.pk, department_id=dept.pk, fund_nature_code="1",
                        amount=total - cut, remark="一下控制数（演示）")
-    bs.round_start_second_up(actor=budget, round_id=rnd.pk)
+    bs.round_second_up_start(actor=budget, round_id=rnd.pk)
     for ln in BudgetLine.objects.filter(round=rnd, version=Version.SECOND_UP, origin_id__in=list(cuts)):
         data = bs.LineData.of(ln)
         data.amount -= cuts[ln.origin_id]
@@ -163,14 +163,14 @@ def load_demo_budget() -> dict[str, int]:
 
     # --- consolidation, the legislature, 批复, the departments' replies ---------------------------
     bs.round_consolidate(actor=budget, round_id=rnd.pk)
-    bs.round_record_approval(actor=budget, round_id=rnd.pk, doc_no=f"华夏人大〔{year}〕1号",
+    bs.round_approval_record(actor=budget, round_id=rnd.pk, doc_no=f"华夏人大〔{year}〕1号",
                              approval_date=dt.date(year, 1, 18))
     bs.round_reply(actor=budget, round_id=rnd.pk, doc_no=f"华财预〔{year}〕8号",
                    title=f"关于批复{year}年省级部门预算的通知", doc_date=dt.date(year, 2, 3))
     for dept in departments:
         if units_of(units, dept):
-            bs.reply_to_units(actor=clerk(dept), round_id=rnd.pk, department_id=dept.pk,
-                              reply_date=dt.date(year, 2, 12), doc_no=f"{dept.name[:4]}〔{year}〕3号")
+            bs.unit_replies_record(actor=clerk(dept), round_id=rnd.pk, department_id=dept.pk,
+                                   reply_date=dt.date(year, 2, 12), doc_no=f"{dept.name[:4]}〔{year}〕3号")
 
     # --- the transfer payment to 青山区, received there -------------------------------------------
     transfer = BudgetLine.objects.get(round=rnd, version=Version.REPLY, is_transfer=True)

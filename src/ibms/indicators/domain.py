@@ -1,15 +1,17 @@
-"""Pure ledger rules on plain values: bucket arithmetic, the 调剂 rules, pairing of out/in lines."""
+"""Pure ledger rules on plain values: the inputs of the movements, bucket arithmetic, the 调剂 rules, pairing
+of out/in lines, the transfer deadline."""
 
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import functools
 from dataclasses import dataclass
 from pathlib import Path
 
 from django.conf import settings
 
-from ibms.core.errors import Violation
+from ibms.core.errors import Violation, invalid
 from ibms.core.money import format_fen
 
 BUCKET_NAMES = {"available": "可用余额", "reserved": "预占", "spent": "已支付", "frozen": "冻结",
@@ -24,6 +26,78 @@ SHORTFALL = {
 }
 PERSONNEL_PROJECT_CATEGORY = "1"  # value set pro_kind: 人员类
 PERSONNEL_ECO_PREFIXES = ("301", "303")  # 工资福利支出, 对个人和家庭的补助: personnel uses without a project
+
+
+# --- what the movements take -----------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Doc:
+    """The document a movement rests on. An existing number of the right kind in the region is reused."""
+
+    doc_no: str
+    title: str = ""
+    doc_date: dt.date | None = None
+    upper_doc_no: str = ""
+    adj_batch_no: str = ""
+
+
+@dataclass
+class IndicatorSpec:
+    """One indicator to create (budgeting's reply lines, adjustments, the generator)."""
+
+    amount: int
+    fund_nature_code: str
+    exp_func_code: str
+    unit_id: int | None = None
+    department_id: int | None = None
+    project_id: int | None = None
+    gov_eco_code: str = ""
+    dep_eco_code: str = ""
+    pay_type_code: str = ""
+    source_type_code: str = ""  # default: from the source document's kind (data/indicators/source_kinds.csv)
+    bgt_type_code: str = ""
+    is_executable: bool = True
+    is_gov_pur: bool = False
+    is_track: bool = False
+    is_sanbao: bool = False
+    is_sangong: bool = False  # not used to create: derived from dep_eco_code (masterdata.selectors.is_sangong)
+    rec_region_code: str = ""
+    summary: str = ""
+
+
+@dataclass(frozen=True)
+class Split:
+    """One line of a distribution (分配): an executable indicator for a unit, classification refinable."""
+
+    unit_id: int
+    amount: int
+    project_id: int | None = None
+    exp_func_code: str = ""
+    dep_eco_code: str = ""
+    gov_eco_code: str = ""
+    summary: str = ""
+
+
+@dataclass(frozen=True)
+class ReallocIn:
+    """An in-line of a 调剂: an existing indicator, or a new one for a unit/project/classification."""
+
+    amount: int
+    indicator_id: int | None = None
+    unit_id: int | None = None
+    project_id: int | None = None
+    exp_func_code: str = ""
+    dep_eco_code: str = ""
+    gov_eco_code: str = ""
+
+
+def amount_require_positive(amount: int, field: str = "amount") -> None:
+    """Money moved is a positive integer of fen (a bool is not a number here)."""
+    if not isinstance(amount, int) or isinstance(amount, bool) or amount <= 0:
+        raise invalid("amount_not_positive", "金额必须大于零", field)
+
+
+# --- the ledger's arithmetic -------------------------------------------------------------------------------
 
 
 def apply(buckets: dict[str, int], deltas: dict[str, int]) -> tuple[dict[str, int], tuple[str, str, int] | None]:
@@ -140,3 +214,11 @@ def source_codes() -> dict[str, tuple[str, str]]:
 def transfer_deadline_days() -> dict[str, int]:
     """Transfer type → days after the upper level's budget approval within which it must be issued."""
     return {r["transfer_type"]: int(r["days_after_approval"]) for r in _read("transfer_deadlines.csv")}
+
+
+def transfer_due_date(approval: dt.date | None, transfer_type: str, kind: str) -> dt.date | None:
+    """The date a formal transfer must be issued by: the upper level's approval plus its type's days; none for an
+    advance notice, an unknown type or an upper indicator that did not come from a budget reply."""
+    days = transfer_deadline_days().get(transfer_type)
+    return approval + dt.timedelta(days=days) if approval and days is not None and kind == "transfer_formal" \
+        else None

@@ -49,7 +49,7 @@ from ibms.masterdata.selectors import is_sangong, sangong_eco_codes
 
 from . import domain
 from .models import Indicator, IndicatorEntry, SourceDocument
-from .services import indicator_codes
+from .services import indicator_codes_next
 
 
 def stage_indicators(ctx) -> None:
@@ -70,7 +70,7 @@ def stage_indicators(ctx) -> None:
         per_key[(spec["region_code"], int(spec["year"]))] += 1
     ctx.insert(SourceDocument, list(docs.values()), total=len(docs), desc="指标来源文件")
     with transaction.atomic():
-        codes = {key: iter(indicator_codes(key[0], key[1], n)) for key, n in sorted(per_key.items())}
+        codes = {key: iter(indicator_codes_next(key[0], key[1], n)) for key, n in sorted(per_key.items())}
     units = {pk: (path, dept) for pk, path, dept in Unit.objects.filter(
         region_code__in={r for r, _ in per_key}).values_list("id", "path", "department_id")}
     total = sum(per_key.values())

@@ -94,7 +94,7 @@ def _node(ind: Indicator, visible: set[int], relation: str = "") -> Node:
                 summary=ind.summary if shown else "")
 
 
-def lineage(*, actor, pk: int, limit: int = 500) -> Lineage:
+def indicator_lineage(*, actor, pk: int, limit: int = 500) -> Lineage:
     """Up to the creating document and the parent chain; down to every consumer: children (distribution,
     carry-over, transfer receipt, 调剂 targets), 调剂 counterparts, payment reservations, transfer notices."""
     ind = indicator_get(actor=actor, pk=pk)
@@ -124,7 +124,7 @@ def lineage(*, actor, pk: int, limit: int = 500) -> Lineage:
     )
 
 
-def source_documents(*, actor, year: int | None = None, kind: str = "", q: str = "") -> QuerySet[SourceDocument]:
+def source_document_list(*, actor, year: int | None = None, kind: str = "", q: str = "") -> QuerySet[SourceDocument]:
     qs = SourceDocument.objects.restrict(actor, VIEW)
     if year:
         qs = qs.filter(year=year)
@@ -135,7 +135,7 @@ def source_documents(*, actor, year: int | None = None, kind: str = "", q: str =
     return qs.order_by("-doc_date", "doc_no")
 
 
-def reallocations(*, actor, status: str = "") -> QuerySet[Reallocation]:
+def reallocation_list(*, actor, status: str = "") -> QuerySet[Reallocation]:
     qs = Reallocation.objects.restrict(actor, VIEW)
     return qs.filter(status=status) if status else qs
 
@@ -145,7 +145,7 @@ def reallocation_get(*, actor, pk: int) -> Reallocation:
                         what="调剂单", pk=pk)
 
 
-def transfer_notices(*, actor, status: str = "", incoming_only: bool = False) -> QuerySet[TransferNotice]:
+def transfer_notice_list(*, actor, status: str = "", incoming_only: bool = False) -> QuerySet[TransferNotice]:
     qs = TransferNotice.objects.restrict(actor, VIEW)
     if incoming_only:
         qs = qs.filter(region_code=getattr(actor, "region_code", ""))

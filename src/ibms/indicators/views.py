@@ -87,7 +87,7 @@ def indicator_list(request):
 @login_required
 def indicator_detail(request, pk: int):
     require_perm(request.user, "indicators.view_indicator")
-    lin = selectors.lineage(actor=request.user, pk=pk)
+    lin = selectors.indicator_lineage(actor=request.user, pk=pk)
     ind = lin.indicator
     entries = Paginator(selectors.indicator_entries(actor=request.user, pk=pk), 100).get_page(request.GET.get("page"))
     can_change = (request.user.has_perm("indicators.change_indicator")
@@ -187,7 +187,7 @@ def indicator_distribute(request, pk: int):
 @login_required
 def reallocation_list(request):
     require_perm(request.user, "indicators.view_reallocation")
-    rows = selectors.reallocations(actor=request.user, status=request.GET.get("status", ""))
+    rows = selectors.reallocation_list(actor=request.user, status=request.GET.get("status", ""))
     page = Paginator(rows, 25).get_page(request.GET.get("page"))
     return render(request, "indicators/reallocation_list.html", {
         "page": page, "statuses": Reallocation.Status.choices,
@@ -264,7 +264,7 @@ def reallocation_detail(request, pk: int):
 @login_required
 def transfer_list(request):
     require_perm(request.user, "indicators.view_transfernotice")
-    rows = selectors.transfer_notices(actor=request.user, status=request.GET.get("status", ""))
+    rows = selectors.transfer_notice_list(actor=request.user, status=request.GET.get("status", ""))
     page = Paginator(rows, 25).get_page(request.GET.get("page"))
     return render(request, "indicators/transfer_list.html", {"page": page,
                                                              "statuses": TransferNotice.Status.choices})
@@ -299,7 +299,7 @@ def transfer_detail(request, pk: int):
 def document_list(request):
     require_perm(request.user, "indicators.view_sourcedocument")
     year = request.GET.get("year", "")
-    rows = selectors.source_documents(actor=request.user, year=int(year) if year.isdigit() else None,
+    rows = selectors.source_document_list(actor=request.user, year=int(year) if year.isdigit() else None,
                                       kind=request.GET.get("kind", ""), q=request.GET.get("q", "").strip())
     page = Paginator(rows, 25).get_page(request.GET.get("page"))
     return render(request, "indicators/document_list.html", {"page": page, "kinds": SourceDocument.Kind.choices})

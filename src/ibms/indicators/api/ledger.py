@@ -1,93 +1,34 @@
-"""/api/v1/indicators/: the ledger (list, get, entries, lineage), every movement, 调剂 and transfer notices. Thin:
-parse, call one service or selector, serialize. Money travels as decimal yuan strings; errors are
-{"code","message","detail"} with stable codes (overdraw, cross_fund_nature, sangong_increase, personnel_out,
-already_received, not_found …).
-
-The payment reservation (reserve → post / void, restore) has no endpoint: it is a building block of the treasury
-services (payment submit, review, withdraw, 实拨, the bank receipts, returns and refunds), which reserve and settle
-inside their own transaction after checking their own permission. Reservations are read through the lineage."""
+"""/api/v1/indicators/ ledger endpoints: list, get, entries, lineage, source documents, creation and every
+movement."""
 
 from __future__ import annotations
 
 import datetime as dt
 from typing import Any
 
-from django.db import transaction
-from ninja import Router, Schema, Status
+from ninja import Schema, Status
 
 from ibms.core import clock
-from ibms.core.money import api_fen, fen_to_str
+from ibms.core.money import fen_to_str
 from ibms.core.scoping import VIEW, get_in_scope, require_perm
 
-from . import selectors, services
-from .models import (
-    BUCKETS,
-    Indicator,
-    IndicatorEntry,
-    Reallocation,
-    Reservation,
-    SourceDocument,
-    TransferNotice,
+from .. import selectors, services
+from ..domain import IndicatorSpec, Split
+from ..models import BUCKETS, Indicator, IndicatorEntry, Reservation, SourceDocument, TransferNotice
+from .common import (
+    MAX_LIMIT,
+    DocIn,
+    IndicatorOut,
+    IndicatorPage,
+    NoticeOut,
+    SourceOut,
+    _fen,
+    _ind,
+    _moved,
+    _notice,
+    _src,
+    router,
 )
-
-router = Router(tags=["指标管理"])
-MAX_LIMIT = 500
-
-
-_fen = api_fen
-
-# --- schemas --------------------------------------------------------------------------------------------------
-
-class DocIn(Schema):
-    doc_no: str
-    title: str = ""
-    doc_date: dt.date | None = None
-    upper_doc_no: str = ""
-    adj_batch_no: str = ""
-
-    def to_doc(self) -> services.Doc:
-        return services.Doc(self.doc_no, self.title, self.doc_date, self.upper_doc_no, self.adj_batch_no)
-
-
-class IndicatorOut(Schema):
-    id: int
-    code: str
-    region_code: str
-    year: int
-    source_id: int
-    source_doc_no: str
-    source_kind: str
-    parent_id: int | None
-    unit_id: int | None
-    unit_code: str
-    department_id: int | None
-    project_id: int | None
-    summary: str
-    fund_nature_code: str
-    exp_func_code: str
-    gov_eco_code: str
-    dep_eco_code: str
-    pay_type_code: str
-    source_type_code: str
-    bgt_type_code: str
-    is_executable: bool
-    is_gov_pur: bool
-    is_track: bool
-    is_sanbao: bool
-    is_sangong: bool
-    rec_region_code: str
-    adj_batch_no: str
-    amount: str
-    available: str
-    reserved: str
-    spent: str
-    frozen: str
-    allotted: str
-
-
-class IndicatorPage(Schema):
-    count: int
-    items: list[IndicatorOut]
 
 
 class EntryOut(Schema):
@@ -131,45 +72,6 @@ class ReservationOut(Schema):
     restored: str
 
 
-class NoticeOut(Schema):
-    id: int
-    number: str
-    region_code: str
-    from_region_code: str
-    year: int
-    kind: str
-    transfer_type: str
-    upper_indicator_code: str
-    upper_doc_no: str
-    upper_doc_title: str
-    amount: str
-    fund_nature_code: str
-    exp_func_code: str
-    gov_eco_code: str
-    dep_eco_code: str
-    is_gov_pur: bool
-    is_track: bool
-    is_sanbao: bool
-    notice_date: dt.date
-    approval_date: dt.date | None
-    due_date: dt.date | None
-    is_late: bool
-    status: str
-    received_indicator_id: int | None
-
-
-class SourceOut(Schema):
-    id: int
-    region_code: str
-    year: int
-    kind: str
-    doc_no: str
-    title: str
-    doc_date: dt.date
-    upper_doc_no: str
-    adj_batch_no: str
-
-
 class LineageOut(Schema):
     indicator: IndicatorOut
     source: SourceOut
@@ -178,16 +80,6 @@ class LineageOut(Schema):
     counterparts: list[NodeOut]
     reservations: list[ReservationOut]
     notices: list[NoticeOut]
-
-
-def _ind(i: Indicator) -> dict[str, Any]:
-    return {**{f: getattr(i, f) for f in (
-        "id", "code", "region_code", "year", "source_id", "parent_id", "unit_id", "department_id", "project_id",
-        "summary", "fund_nature_code", "exp_func_code", "gov_eco_code", "dep_eco_code", "pay_type_code",
-        "source_type_code", "bgt_type_code", "is_executable", "is_gov_pur", "is_track", "is_sanbao", "is_sangong",
-        "rec_region_code", "adj_batch_no")},
-            "source_doc_no": i.source.doc_no, "source_kind": i.source.kind, "unit_code": i.unit.code if i.unit else "",
-            **{b: fen_to_str(getattr(i, b)) for b in ("amount", *BUCKETS)}}
 
 
 def _entry(e: IndicatorEntry) -> dict[str, Any]:
@@ -207,19 +99,6 @@ def _node(n: selectors.Node) -> dict[str, Any]:
 def _res(r: Reservation) -> dict[str, Any]:
     return {"id": r.pk, "indicator_id": r.indicator_id, "consumer": r.consumer, "amount": fen_to_str(r.amount),
             "status": r.status, "restored": fen_to_str(r.restored)}
-
-
-def _notice(n: TransferNotice) -> dict[str, Any]:
-    return {**{f: getattr(n, f) for f in (
-        "id", "number", "region_code", "from_region_code", "year", "kind", "transfer_type", "upper_indicator_code",
-        "upper_doc_no", "upper_doc_title", "fund_nature_code", "exp_func_code", "gov_eco_code", "dep_eco_code",
-        "is_gov_pur", "is_track", "is_sanbao", "notice_date", "approval_date", "due_date", "is_late", "status",
-        "received_indicator_id")}, "amount": fen_to_str(n.amount)}
-
-
-def _src(s: SourceDocument) -> dict[str, Any]:
-    return {f: getattr(s, f) for f in ("id", "region_code", "year", "kind", "doc_no", "title", "doc_date",
-                                       "upper_doc_no", "adj_batch_no")}
 
 
 # --- the ledger -------------------------------------------------------------------------------------------------
@@ -255,7 +134,7 @@ def get_entries(request, pk: int, limit: int = 200, offset: int = 0):
 @router.get("/{int:pk}/lineage", response=LineageOut, summary="指标来源与去向", operation_id="indicator_lineage")
 def get_lineage(request, pk: int):
     require_perm(request.auth, "indicators.view_indicator")
-    lin = selectors.lineage(actor=request.auth, pk=pk)
+    lin = selectors.indicator_lineage(actor=request.auth, pk=pk)
     return {"indicator": _ind(lin.indicator), "source": _src(lin.source),
             "ancestors": [_node(n) for n in lin.ancestors], "children": [_node(n) for n in lin.children],
             "counterparts": [_node(n) for n in lin.counterparts],
@@ -297,7 +176,7 @@ class CreateIn(Schema):
 @router.get("/source-documents", response=list[SourceOut], summary="指标来源文件", operation_id="indicator_sources")
 def list_sources(request, year: int | None = None, kind: str = "", q: str = "", limit: int = 50, offset: int = 0):
     require_perm(request.auth, "indicators.view_sourcedocument")
-    qs = selectors.source_documents(actor=request.auth, year=year, kind=kind, q=q)
+    qs = selectors.source_document_list(actor=request.auth, year=year, kind=kind, q=q)
     limit, offset = max(1, min(limit, MAX_LIMIT)), max(0, offset)
     return [_src(s) for s in qs[offset:offset + limit]]
 
@@ -305,21 +184,19 @@ def list_sources(request, year: int | None = None, kind: str = "", q: str = "", 
 @router.post("/source-documents", response={201: SourceOut}, summary="登记来源文件",
              operation_id="indicator_source_create")
 def create_source(request, payload: SourceIn):
-    with transaction.atomic(durable=True):
-        src = services.source_document_create(
-            actor=request.auth, region_code=payload.region_code, year=payload.year, kind=payload.kind,
-            doc_no=payload.doc_no, title=payload.title, doc_date=payload.doc_date or clock.today(payload.region_code),
-            upper_doc_no=payload.upper_doc_no, adj_batch_no=payload.adj_batch_no)
+    src = services.source_document_create(
+        actor=request.auth, region_code=payload.region_code, year=payload.year, kind=payload.kind,
+        doc_no=payload.doc_no, title=payload.title, doc_date=payload.doc_date or clock.today(payload.region_code),
+        upper_doc_no=payload.upper_doc_no, adj_batch_no=payload.adj_batch_no)
     return Status(201, _src(src))
 
 
 @router.post("/", response={201: list[IndicatorOut]}, summary="依据来源文件生成指标", operation_id="indicator_create")
 def create_indicators(request, payload: CreateIn):
     source = get_in_scope(SourceDocument.objects, request.auth, VIEW, what="来源文件", pk=payload.source_id)
-    specs = [services.IndicatorSpec(**{**s.model_dump(), "amount": _fen(s.amount, f"specs[{n}].amount")})
+    specs = [IndicatorSpec(**{**s.model_dump(), "amount": _fen(s.amount, f"specs[{n}].amount")})
              for n, s in enumerate(payload.specs)]
-    with transaction.atomic(durable=True):
-        rows = services.indicators_create(actor=request.auth, source=source, specs=specs)
+    rows = services.indicators_create(actor=request.auth, source=source, specs=specs)
     return Status(201, [_ind(i) for i in Indicator.objects.filter(pk__in=[r.pk for r in rows])
                         .select_related("source", "unit").order_by("id")])
 
@@ -371,14 +248,10 @@ class CarryIn(Schema):
     doc: DocIn
 
 
-def _moved(pk: int, request) -> dict[str, Any]:
-    return _ind(selectors.indicator_get(actor=request.auth, pk=pk))
-
-
 @router.post("/{int:pk}/distribute", response={201: list[IndicatorOut]}, summary="待分指标分配",
              operation_id="indicator_distribute")
 def distribute(request, pk: int, payload: DistributeIn):
-    splits = [services.Split(**{**s.model_dump(), "amount": _fen(s.amount, f"splits[{n}].amount")})
+    splits = [Split(**{**s.model_dump(), "amount": _fen(s.amount, f"splits[{n}].amount")})
               for n, s in enumerate(payload.splits)]
     kids = services.indicator_distribute(actor=request.auth, indicator_id=pk, doc=payload.doc.to_doc(), splits=splits)
     return Status(201, [_ind(i) for i in Indicator.objects.filter(pk__in=[k.pk for k in kids])
@@ -443,128 +316,3 @@ def carry_over(request, payload: CarryIn):
                                          doc=payload.doc.to_doc())
     return Status(201, [_ind(i) for i in Indicator.objects.filter(pk__in=[n.pk for n in news])
                         .select_related("source", "unit").order_by("id")])
-
-
-# --- 调剂 -------------------------------------------------------------------------------------------------------------
-
-class OutLineIn(Schema):
-    indicator_id: int
-    amount: str
-
-
-class InLineIn(Schema):
-    amount: str
-    indicator_id: int | None = None
-    unit_id: int | None = None
-    project_id: int | None = None
-    exp_func_code: str = ""
-    dep_eco_code: str = ""
-    gov_eco_code: str = ""
-
-
-class ReallocationIn(Schema):
-    reason: str
-    outs: list[OutLineIn]
-    ins: list[InLineIn]
-
-
-class ReallocLineOut(Schema):
-    direction: str
-    indicator_id: int | None
-    amount: str
-    unit_id: int | None
-    result_id: int | None
-
-
-class ReallocationOut(Schema):
-    id: int
-    number: str
-    region_code: str
-    year: int
-    reason: str
-    amount: str
-    status: str
-    submitted_by: str
-    reviewed_by: str
-    review_comment: str
-    source_doc_no: str
-    lines: list[ReallocLineOut]
-
-
-class ReviewIn(Schema):
-    approve: bool
-    comment: str = ""
-
-
-def _realloc(r: Reallocation) -> dict[str, Any]:
-    return {"id": r.pk, "number": r.number, "region_code": r.region_code, "year": r.year, "reason": r.reason,
-            "amount": fen_to_str(r.amount), "status": r.status,
-            "submitted_by": r.submitted_by.get_username() if r.submitted_by_id else "",
-            "reviewed_by": r.reviewed_by.get_username() if r.reviewed_by_id else "",
-            "review_comment": r.review_comment, "source_doc_no": r.source.doc_no if r.source_id else "",
-            "lines": [{"direction": ln.direction, "indicator_id": ln.indicator_id, "amount": fen_to_str(ln.amount),
-                       "unit_id": ln.unit_id, "result_id": ln.result_id} for ln in r.lines.order_by("id")]}
-
-
-@router.get("/reallocations", response=list[ReallocationOut], summary="指标调剂单", operation_id="reallocation_list")
-def list_reallocations(request, status: str = "", limit: int = 50, offset: int = 0):
-    require_perm(request.auth, "indicators.view_reallocation")
-    qs = selectors.reallocations(actor=request.auth, status=status)
-    limit, offset = max(1, min(limit, MAX_LIMIT)), max(0, offset)
-    return [_realloc(r) for r in qs[offset:offset + limit]]
-
-
-@router.get("/reallocations/{int:pk}", response=ReallocationOut, summary="调剂单详情", operation_id="reallocation_get")
-def get_reallocation(request, pk: int):
-    require_perm(request.auth, "indicators.view_reallocation")
-    return _realloc(selectors.reallocation_get(actor=request.auth, pk=pk))
-
-
-@router.post("/reallocations", response={201: ReallocationOut}, summary="提交指标调剂",
-             operation_id="reallocation_submit")
-def submit_reallocation(request, payload: ReallocationIn):
-    r = services.reallocation_submit(
-        actor=request.auth, reason=payload.reason,
-        outs=[(o.indicator_id, _fen(o.amount, f"outs[{n}].amount")) for n, o in enumerate(payload.outs)],
-        ins=[services.ReallocIn(**{**i.model_dump(), "amount": _fen(i.amount, f"ins[{n}].amount")})
-             for n, i in enumerate(payload.ins)])
-    return Status(201, _realloc(r))
-
-
-@router.post("/reallocations/{int:pk}/review", response=ReallocationOut, summary="审核指标调剂",
-             operation_id="reallocation_review")
-def review_reallocation(request, pk: int, payload: ReviewIn):
-    r = services.reallocation_review(actor=request.auth, pk=pk, approve=payload.approve, comment=payload.comment)
-    return _realloc(r)
-
-
-# --- transfer notices -----------------------------------------------------------------------------------------------
-
-class ReceiveIn(Schema):
-    doc_no: str
-    doc_title: str = ""
-    doc_date: dt.date | None = None
-
-
-@router.get("/transfer-notices", response=list[NoticeOut], summary="转移支付通知（下达与待接收）",
-            operation_id="transfer_notice_list")
-def list_notices(request, status: str = "", incoming: bool = False, limit: int = 50, offset: int = 0):
-    require_perm(request.auth, "indicators.view_transfernotice")
-    qs = selectors.transfer_notices(actor=request.auth, status=status, incoming_only=incoming)
-    limit, offset = max(1, min(limit, MAX_LIMIT)), max(0, offset)
-    return [_notice(n) for n in qs[offset:offset + limit]]
-
-
-@router.get("/transfer-notices/{int:pk}", response=NoticeOut, summary="转移支付通知详情",
-            operation_id="transfer_notice_get")
-def get_notice(request, pk: int):
-    require_perm(request.auth, "indicators.view_transfernotice")
-    return _notice(selectors.transfer_notice_get(actor=request.auth, pk=pk))
-
-
-@router.post("/transfer-notices/{int:pk}/receive", response={201: IndicatorOut}, summary="接收上级转移支付",
-             operation_id="transfer_notice_receive")
-def receive_notice(request, pk: int, payload: ReceiveIn):
-    ind = services.transfer_receive(actor=request.auth, notice_id=pk, doc_no=payload.doc_no,
-                                    doc_title=payload.doc_title, doc_date=payload.doc_date)
-    return Status(201, _moved(ind.pk, request))
