@@ -15,9 +15,9 @@ from .models import Account, AccountSet, BusinessType, Period, Voucher, VoucherL
 
 def account_set_list(*, actor, year: int | None = None, kind: str = "", q: str = "",
                      newest_first: bool = False) -> QuerySet[AccountSet]:
-    """Account sets in the actor's scope; by region then year, or (`newest_first`, the books' pickers) newest year
-    first."""
-    qs = AccountSet.objects.restrict(actor, VIEW).select_related("unit")
+    """Account sets in the actor's scope (403 without the view permission); by region then year, or
+    (`newest_first`, the books' pickers) newest year first."""
+    qs = AccountSet.objects.permitted(actor).select_related("unit")
     if year:
         qs = qs.filter(year=year)
     if kind:
@@ -85,11 +85,15 @@ class TreeRow:
         return d if self.account.balance_side == "debit" else -d
 
 
-def account_tree(*, actor, pk: int, period_to: int | None = None) -> tuple[AccountSet, list[TreeRow]]:
-    """The set's accounts in code order (parents before children) with posted totals rolled up to parents."""
+def account_tree(*, actor, pk: int, period_to: int | None = None,
+                 account_permitted: bool = False) -> tuple[AccountSet, list[TreeRow]]:
+    """The set's accounts in code order (parents before children) with posted totals rolled up to parents.
+    `account_permitted`: the accounts are read as such, so a user without their view permission is refused (403)
+    before the set is looked up (the chart endpoint); the set page needs only the set's."""
+    accounts_qs = Account.objects.permitted(actor) if account_permitted else Account.objects.all()
     aset = account_set_get(actor=actor, pk=pk)
     leaves = leaf_balances(aset.pk, period_to=period_to)
-    accounts = list(aset.accounts.order_by("code"))
+    accounts = list(accounts_qs.filter(account_set=aset).order_by("code"))
     totals: dict[str, list[int]] = {a.code: [0, 0] for a in accounts}
     for code, (d, c) in leaves.items():
         parts = code.split(".")
@@ -112,8 +116,7 @@ def period_list(*, account_set: AccountSet) -> list[Period]:
 
 def voucher_list(*, actor, account_set_id: int | None = None, year: int | None = None, period_no: int | None = None,
                  status: str = "", source: str = "", q: str = "", account_code: str = "") -> QuerySet[Voucher]:
-    qs = Voucher.objects.restrict(actor, VIEW).select_related("account_set", "entered_by", "reviewed_by",
-                                                               "posted_by")
+    qs = Voucher.objects.permitted(actor).select_related("account_set", "entered_by", "reviewed_by", "posted_by")
     if account_set_id:
         qs = qs.filter(account_set_id=account_set_id)
     if year:
@@ -148,7 +151,7 @@ def voucher_reversal_get(v: Voucher) -> Voucher | None:
 
 def voucher_pending_list(*, actor) -> QuerySet[Voucher]:
     """Manual vouchers waiting for review or posting that this user did not enter."""
-    return (Voucher.objects.restrict(actor, VIEW)
+    return (Voucher.objects.permitted(actor)
             .filter(status__in=[Voucher.Status.DRAFT, Voucher.Status.REVIEWED], source=Voucher.Source.MANUAL)
             .exclude(entered_by=actor).select_related("account_set").order_by("created_at"))
 

@@ -1,4 +1,5 @@
-"""Reads for the bank interface pages and API; every query starts from `restrict(actor)`."""
+"""Reads for the bank interface pages and API: lists start from `permitted(actor)` (403 without the view
+permission), one message from `get_in_scope`, the rest from `restrict(actor)`."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ PRETTY_LIMIT = 400_000  # characters shown of a raw message (a 10,000-line batch
 
 def message_list(*, actor, direction: str = "", kind: str = "", status: str = "", voucher_no: str = "",
              region_code: str = "", endpoint_id: int | None = None):
-    qs = BankMessage.objects.restrict(actor, VIEW).select_related("endpoint").defer("raw_xml")
+    qs = BankMessage.objects.permitted(actor).select_related("endpoint").defer("raw_xml")
     if direction:
         qs = qs.filter(direction=direction)
     if kind:
@@ -44,7 +45,7 @@ def message_related_list(*, actor, msg: BankMessage):
 
 
 def endpoint_list(*, actor):
-    return BankEndpoint.objects.restrict(actor, VIEW).order_by("region_code", "agent_bank_code")
+    return BankEndpoint.objects.permitted(actor).order_by("region_code", "agent_bank_code")
 
 
 def endpoint_find(region_code: str, agent_bank_code: str | None = None) -> BankEndpoint:

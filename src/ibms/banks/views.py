@@ -7,7 +7,6 @@ from django.core.paginator import Paginator
 from django.shortcuts import render
 
 from ibms.banks.protocol import KINDS
-from ibms.core.scoping import require_perm
 
 from . import selectors
 from .models import BankMessage
@@ -15,7 +14,6 @@ from .models import BankMessage
 
 @login_required
 def message_list(request):
-    require_perm(request.user, "banks.view_bankmessage")
     g = request.GET
     rows = selectors.message_list(actor=request.user, direction=g.get("direction", ""), kind=g.get("kind", ""),
                               status=g.get("status", ""), voucher_no=g.get("voucher_no", ""))
@@ -29,7 +27,6 @@ def message_list(request):
 
 @login_required
 def message_detail(request, pk: int):
-    require_perm(request.user, "banks.view_bankmessage")
     msg = selectors.message_get(actor=request.user, pk=pk)
     return render(request, "banks/message_detail.html", {
         "m": msg, "pretty": selectors.pretty_xml(msg.raw_xml), "stamps": (msg.verify_result or {}).get("stamps", []),
@@ -38,5 +35,4 @@ def message_detail(request, pk: int):
 
 @login_required
 def endpoint_list(request):
-    require_perm(request.user, "banks.view_bankendpoint")
     return render(request, "banks/endpoint_list.html", {"endpoints": selectors.endpoint_list(actor=request.user)})

@@ -1,17 +1,17 @@
-"""Reads of users, tokens and certificates, always starting from the actor's scope."""
+"""Reads of users, tokens and certificates, always starting from the actor's scope (users: 403 without the
+view permission, from `permitted` / `get_in_scope`)."""
 
 from __future__ import annotations
 
 from django.db.models import Q, QuerySet
 
-from ibms.core.scoping import VIEW, get_in_scope, require_perm
+from ibms.core.scoping import VIEW, get_in_scope
 
 from .models import ApiToken, Role, User, UserCertificate
 
 
 def user_list(*, actor, q: str = "", region_code: str = "", organization_id: int | None = None) -> QuerySet[User]:
-    require_perm(actor, "iam.view_user")
-    qs = (User.objects.restrict(actor, VIEW).select_related("organization")
+    qs = (User.objects.permitted(actor).select_related("organization")
           .prefetch_related("groups__role").order_by("username"))
     if q:
         qs = qs.filter(Q(username__icontains=q) | Q(real_name__icontains=q) | Q(organization__name__icontains=q))
@@ -23,7 +23,6 @@ def user_list(*, actor, q: str = "", region_code: str = "", organization_id: int
 
 
 def user_get(*, actor, pk: int) -> User:
-    require_perm(actor, "iam.view_user")
     return get_in_scope(User.objects.select_related("organization", "organization__unit"), actor, VIEW,
                         what="用户", pk=pk)
 

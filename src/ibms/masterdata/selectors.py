@@ -13,8 +13,8 @@ from .models import BlacklistEntry, EcoMapping, FiscalYear, Holiday, Region, Val
 
 
 def region_tree(*, actor) -> list[dict]:
-    """Nested {region, children} for the regions the user may see."""
-    rows = list(Region.objects.restrict(actor).order_by("path"))
+    """Nested {region, children} for the regions the user may see (403 without the view permission)."""
+    rows = list(Region.objects.permitted(actor).order_by("path"))
     nodes = {r.pk: {"region": r, "children": []} for r in rows}
     roots = []
     for r in rows:

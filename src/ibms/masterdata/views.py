@@ -3,7 +3,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
 from ibms.core.errors import DomainError
-from ibms.core.scoping import get_in_scope, require_perm
+from ibms.core.scoping import get_in_scope
 
 from . import selectors, services
 from .models import BlacklistEntry
@@ -11,7 +11,6 @@ from .models import BlacklistEntry
 
 @login_required
 def region_tree(request):
-    require_perm(request.user, "masterdata.view_region")
     return render(request, "masterdata/region_tree.html", {"tree": selectors.region_tree(actor=request.user)})
 
 

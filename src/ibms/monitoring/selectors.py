@@ -1,5 +1,6 @@
-"""Monitoring reads: alert queues and detail, rules, whitelist, back-test runs. Each starts from
-`Model.objects.restrict(actor, action)` except `alert_list_for_subject`, which the calling module uses for an object it has
+"""Monitoring reads: alert queues and detail, rules, whitelist, back-test runs. A list starts from
+`Model.objects.permitted(actor)` (403 without the view permission; `strict=False` for a panel on another model's
+page: empty instead), one row from `get_in_scope`; `alert_list_for_subject` is for an object the calling module has
 already found in its own scope."""
 
 from __future__ import annotations
@@ -9,6 +10,10 @@ from django.db.models import Q, QuerySet
 from ibms.core.scoping import VIEW, get_in_scope
 
 from .models import Alert, AlertStatus, BacktestRun, Rule, WhitelistEntry
+
+
+def _readable(model, actor, strict: bool):
+    return model.objects.permitted(actor) if strict else model.objects.restrict(actor, VIEW)
 
 # queue name → (title, statuses)
 QUEUES: dict[str, tuple[str, tuple[str, ...]]] = {
@@ -25,7 +30,7 @@ def alert_list_for_subject(kind: str, object_id) -> list[Alert]:
 
 
 def alert_queue(*, actor, queue: str = "all", q: str = "", action: str = "", status: str = "") -> QuerySet:
-    qs = Alert.objects.restrict(actor, VIEW).select_related("rule")
+    qs = Alert.objects.permitted(actor).select_related("rule")
     statuses = QUEUES.get(queue, QUEUES["all"])[1]
     if statuses:
         qs = qs.filter(status__in=statuses)
@@ -44,8 +49,9 @@ def alert_get(*, actor, pk: int) -> Alert:
                                                      "closed_by"), actor, VIEW, what="疑点", pk=pk)
 
 
-def rule_list(*, actor, q: str = "", enabled: str = "", action: str = "", stage: str = "") -> QuerySet:
-    qs = Rule.objects.restrict(actor, VIEW)
+def rule_list(*, actor, q: str = "", enabled: str = "", action: str = "", stage: str = "",
+              strict: bool = True) -> QuerySet:
+    qs = _readable(Rule, actor, strict)
     if q:
         qs = qs.filter(Q(code__icontains=q) | Q(name__icontains=q) | Q(catalogue_no__icontains=q))
     if enabled in ("true", "false"):
@@ -61,16 +67,17 @@ def rule_get(*, actor, pk: int) -> Rule:
     return get_in_scope(Rule.objects.all(), actor, VIEW, what="监控规则", pk=pk)
 
 
-def backtest_list(*, actor, rule_id: int) -> QuerySet:
-    return BacktestRun.objects.restrict(actor, VIEW).filter(rule_id=rule_id).order_by("-id")
+def backtest_list(*, actor, rule_id: int, strict: bool = True) -> QuerySet:
+    return _readable(BacktestRun, actor, strict).filter(rule_id=rule_id).order_by("-id")
 
 
 def backtest_get(*, actor, pk: int) -> BacktestRun:
     return get_in_scope(BacktestRun.objects.select_related("rule"), actor, VIEW, what="回测记录", pk=pk)
 
 
-def whitelist_list(*, actor, rule_id: int | None = None, active_only: bool = False) -> QuerySet:
-    qs = WhitelistEntry.objects.restrict(actor, VIEW).select_related("rule")
+def whitelist_list(*, actor, rule_id: int | None = None, active_only: bool = False,
+                   strict: bool = True) -> QuerySet:
+    qs = _readable(WhitelistEntry, actor, strict).select_related("rule")
     if rule_id:
         qs = qs.filter(rule_id=rule_id)
     if active_only:

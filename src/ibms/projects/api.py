@@ -11,7 +11,6 @@ from ninja import Router, Schema, Status
 
 from ibms.core.errors import ValidationFailed, Violation
 from ibms.core.money import api_fen, fen_to_str
-from ibms.core.scoping import require_perm
 
 from . import selectors, services
 from .domain import CostLineData, NeedData, ProjectData, TargetData
@@ -250,7 +249,6 @@ def _detail(p: Project) -> dict:
 @router.get("/", response=ProjectPage, summary="项目列表（数据权限范围内）", operation_id="projects_list")
 def list_projects(request, status: str = "", category: str = "", department_id: int | None = None,
                   year: int | None = None, q: str = "", limit: int = 50, offset: int = 0):
-    require_perm(request.auth, "projects.view_project")
     qs = selectors.project_list(request.auth, status=status, category=category, department_id=department_id,
                                 year=year, q=q).prefetch_related("year_plans")
     limit = max(1, min(limit, MAX_LIMIT))
@@ -261,13 +259,11 @@ def list_projects(request, status: str = "", category: str = "", department_id: 
 @router.get("/budgetable", response=list[ProjectOut], summary="可编入预算的项目（已入库且周期覆盖该年度）",
             operation_id="projects_budgetable")
 def budgetable(request, year: int):
-    require_perm(request.auth, "projects.view_project")
-    return [_out(p) for p in selectors.budgetable_projects(request.auth, year)[:MAX_LIMIT]]
+    return [_out(p) for p in selectors.budgetable_projects(request.auth, year, strict=True)[:MAX_LIMIT]]
 
 
 @router.get("/{int:pk}", response=ProjectDetailOut, summary="项目详情", operation_id="projects_get")
 def get_project(request, pk: int):
-    require_perm(request.auth, "projects.view_project")
     return _detail(selectors.project_get(request.auth, pk))
 
 

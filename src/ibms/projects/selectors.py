@@ -1,4 +1,5 @@
-"""Reads of the project library, each starting from `Project.objects.restrict(user, action)`."""
+"""Reads of the project library: the list pages' from `Project.objects.permitted(user)` (403 without the view
+permission), one project from `get_in_scope`, the rest from `Project.objects.restrict(user, action)`."""
 
 from __future__ import annotations
 
@@ -27,10 +28,12 @@ BUDGETABLE = (S.IN_LIBRARY, S.IN_BUDGET, S.EXECUTING)
 RANKABLE = (S.DRAFT, S.SUBMITTED, S.DEPT_REVIEWED, S.FINANCE_REVIEWED, S.IN_LIBRARY, S.IN_BUDGET)
 
 
-def budgetable_projects(user, year: int) -> QuerySet[Project]:
+def budgetable_projects(user, year: int, *, strict: bool = False) -> QuerySet[Project]:
     """Library projects the user may see that can carry a budget for `year`: in the library, in the budget or
-    executing, with a period covering the year. Year plans are prefetched (`plan_amount` reads them)."""
-    return (Project.objects.restrict(user, VIEW)
+    executing, with a period covering the year. Year plans are prefetched (`plan_amount` reads them).
+    `strict`: refuse (403) a user without the view permission (the endpoint); budgeting's services, reading on
+    behalf of users who may lack it, get an empty list instead."""
+    return ((Project.objects.permitted(user) if strict else Project.objects.restrict(user, VIEW))
             .filter(status__in=BUDGETABLE, start_year__lte=year, end_year__gte=year)
             .select_related("unit", "department")
             .prefetch_related(Prefetch("year_plans", queryset=ProjectYearPlan.objects.order_by("year")))
@@ -39,7 +42,7 @@ def budgetable_projects(user, year: int) -> QuerySet[Project]:
 
 def project_list(user, *, status: str = "", category: str = "", department_id: int | None = None,
                  year: int | None = None, q: str = "", unit_id: int | None = None) -> QuerySet[Project]:
-    qs = Project.objects.restrict(user, VIEW).select_related("unit", "department")
+    qs = Project.objects.permitted(user).select_related("unit", "department")
     if status:
         qs = qs.filter(status=status)
     if category:

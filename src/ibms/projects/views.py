@@ -32,7 +32,6 @@ def _int(value) -> int | None:
 
 @login_required
 def project_list(request):
-    require_perm(request.user, "projects.view_project")
     g = request.GET
     filters = {"status": g.get("status", ""), "category": g.get("category", ""),
                "department_id": _int(g.get("department")), "year": _int(g.get("year")), "q": g.get("q", "").strip()}
@@ -95,7 +94,6 @@ def project_edit(request, pk: int | None = None):
 
 @login_required
 def project_detail(request, pk: int):
-    require_perm(request.user, "projects.view_project")
     p = selectors.project_get(request.user, pk)
     step = selectors.project_current_step(p)
     roles = getattr(request.user, "role_codes", set())

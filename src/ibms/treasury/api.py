@@ -101,7 +101,6 @@ def _page(items: list, count: int) -> dict:
 
 @router.get("/requests", summary="支付申请列表", operation_id="treasury_request_list")
 def request_list(request, status: str = "", q: str = "", limit: int = 50, offset: int = 0):
-    require_perm(request.auth, "treasury.view_paymentrequest")
     qs = selectors.request_list(actor=request.auth, status=status, q=q).select_related("voucher")
     limit = max(1, min(limit, MAX_LIMIT))
     return _page([_request(r) for r in qs[offset:offset + limit]], qs.count())
@@ -115,7 +114,6 @@ def request_create(request, payload: RequestIn):
 
 @router.get("/requests/{int:pk}", summary="支付申请详情", operation_id="treasury_request_get")
 def request_get(request, pk: int):
-    require_perm(request.auth, "treasury.view_paymentrequest")
     return _request(get_in_scope(PaymentRequest.objects, request.auth, VIEW, what="支付申请", pk=pk))
 
 
@@ -126,7 +124,6 @@ def request_update(request, pk: int, payload: RequestIn):
 
 @router.post("/requests/{int:pk}/check", summary="控制与监控预检（不保存）", operation_id="treasury_request_check")
 def request_check(request, pk: int, payload: CheckIn):
-    require_perm(request.auth, "treasury.view_paymentrequest")
     res = services.payment_request_check(actor=request.auth, pk=pk, explanation=payload.explanation)
     return {"ok": res.ok, "violations": [v.as_dict() for v in res.violations], "hits": res.hit_dicts()}
 
@@ -171,7 +168,6 @@ def indicator_choices(request, q: str = ""):
 
 @router.get("/vouchers", summary="支付凭证列表", operation_id="treasury_voucher_list")
 def voucher_list(request, state: str = "", q: str = "", limit: int = 50, offset: int = 0):
-    require_perm(request.auth, "treasury.view_paymentvoucher")
     qs = selectors.voucher_list(actor=request.auth, state=state, q=q)
     limit = max(1, min(limit, MAX_LIMIT))
     return _page([_voucher(v) for v in qs[offset:offset + limit]], qs.count())
@@ -179,7 +175,6 @@ def voucher_list(request, state: str = "", q: str = "", limit: int = 50, offset:
 
 @router.get("/vouchers/{int:pk}", summary="支付凭证详情（含状态时间线）", operation_id="treasury_voucher_get")
 def voucher_get(request, pk: int):
-    require_perm(request.auth, "treasury.view_paymentvoucher")
     return _voucher(get_in_scope(PaymentVoucher.objects, request.auth, VIEW, what="支付凭证", pk=pk), timeline=True)
 
 
@@ -215,7 +210,6 @@ def _contract(c: Contract) -> dict:
 
 @router.get("/contracts", summary="合同备案列表", operation_id="treasury_contract_list")
 def contract_list(request, limit: int = 50, offset: int = 0):
-    require_perm(request.auth, "treasury.view_contract")
     qs = selectors.contract_list(actor=request.auth)
     return _page([_contract(c) for c in qs[offset:offset + max(1, min(limit, MAX_LIMIT))]], qs.count())
 
@@ -253,7 +247,6 @@ def _allocation(a: Allocation) -> dict:
 
 @router.get("/allocations", summary="实拨拨款列表", operation_id="treasury_allocation_list")
 def allocation_list(request, limit: int = 50, offset: int = 0):
-    require_perm(request.auth, "treasury.view_allocation")
     qs = selectors.allocation_list(actor=request.auth)
     return _page([_allocation(a) for a in qs[offset:offset + max(1, min(limit, MAX_LIMIT))]], qs.count())
 
@@ -304,14 +297,12 @@ def business_types(request, year: int | None = None):
 
 @router.get("/differences", summary="对账差异与隔离的银行报文（待处理工作）", operation_id="treasury_difference_list")
 def difference_list(request, status: str = "open", kind: str = "", limit: int = 50, offset: int = 0):
-    require_perm(request.auth, "treasury.view_recondifference")
     qs = selectors.difference_list(actor=request.auth, status=status, kind=kind)
     return _page([_difference(d) for d in qs[offset:offset + max(1, min(limit, MAX_LIMIT))]], qs.count())
 
 
 @router.get("/reconciliations", summary="对账批次", operation_id="treasury_recon_list")
 def recon_list(request, limit: int = 50, offset: int = 0):
-    require_perm(request.auth, "treasury.view_reconciliationrun")
     qs = selectors.reconciliation_list(actor=request.auth)
     return _page([_run(r) for r in qs[offset:offset + max(1, min(limit, MAX_LIMIT))]], qs.count())
 
@@ -325,5 +316,4 @@ def recon_run(request, payload: ReconIn):
 
 @router.get("/reconciliations/{int:pk}", summary="对账结果与差异", operation_id="treasury_recon_get")
 def recon_get(request, pk: int):
-    require_perm(request.auth, "treasury.view_reconciliationrun")
     return _run(get_in_scope(ReconciliationRun.objects, request.auth, VIEW, what="对账批次", pk=pk), diffs=True)

@@ -1,4 +1,4 @@
-"""Treasury reads (every list starts from `restrict`), the lookups the services make (region policy, payer
+"""Treasury reads (every list page's query starts from `permitted`, so it refuses (403) by itself), the lookups the services make (region policy, payer
 account, blacklist, a voucher by number) and the `ibms verify` checks of the payment chain."""
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ TREASURY_CONSUMER = Q(consumer__startswith="SQ-") | Q(consumer__startswith="SB-"
 
 
 def request_list(*, actor, status: str = "", q: str = ""):
-    qs = PaymentRequest.objects.restrict(actor, VIEW).select_related("unit", "indicator")
+    qs = PaymentRequest.objects.permitted(actor).select_related("unit", "indicator")
     if status:
         qs = qs.filter(status=status)
     if q:
@@ -60,7 +60,7 @@ def review_queue(*, actor):
 
 
 def voucher_list(*, actor, state: str = "", q: str = ""):
-    qs = PaymentVoucher.objects.restrict(actor, VIEW).select_related("request", "allocation")
+    qs = PaymentVoucher.objects.permitted(actor).select_related("request", "allocation")
     if state:
         qs = qs.filter(state=state)
     if q:
@@ -124,19 +124,19 @@ def unit_choices(*, actor, limit: int = 500):
 
 
 def contract_list(*, actor):
-    return Contract.objects.restrict(actor, VIEW).select_related("unit").order_by("-id")
+    return Contract.objects.permitted(actor).select_related("unit").order_by("-id")
 
 
 def allocation_list(*, actor):
-    return Allocation.objects.restrict(actor, VIEW).select_related("indicator").order_by("-id")
+    return Allocation.objects.permitted(actor).select_related("indicator").order_by("-id")
 
 
 def reconciliation_list(*, actor):
-    return ReconciliationRun.objects.restrict(actor, VIEW).order_by("-run_date", "-id")
+    return ReconciliationRun.objects.permitted(actor).order_by("-run_date", "-id")
 
 
 def difference_list(*, actor, status: str = "", kind: str = ""):
-    qs = ReconDifference.objects.restrict(actor, VIEW).order_by("-id")
+    qs = ReconDifference.objects.permitted(actor).order_by("-id")
     if status:
         qs = qs.filter(status=status)
     if kind:

@@ -114,7 +114,6 @@ class ReconForm(forms.Form):
 
 @login_required
 def request_list(request):
-    require_perm(request.user, "treasury.view_paymentrequest")
     status = request.GET.get("status", "")
     q = request.GET.get("q", "")
     page = Paginator(selectors.request_list(actor=request.user, status=status, q=q), 25).get_page(
@@ -208,7 +207,6 @@ def _can_review(user, req: PaymentRequest) -> bool:
 @login_required
 @require_http_methods(["GET", "POST"])
 def request_detail(request, pk: int):
-    require_perm(request.user, "treasury.view_paymentrequest")
     req = get_in_scope(PaymentRequest.objects.select_related("unit", "indicator", "contract"), request.user, VIEW,
                        what="支付申请", pk=pk)
     errors: list = []
@@ -257,7 +255,6 @@ def review_queue(request):
 
 @login_required
 def voucher_list(request):
-    require_perm(request.user, "treasury.view_paymentvoucher")
     state = request.GET.get("state", "")
     page = Paginator(selectors.voucher_list(actor=request.user, state=state, q=request.GET.get("q", "")), 25).get_page(
         request.GET.get("page"))
@@ -268,7 +265,6 @@ def voucher_list(request):
 @login_required
 @require_http_methods(["GET", "POST"])
 def voucher_detail(request, pk: int):
-    require_perm(request.user, "treasury.view_paymentvoucher")
     v = get_in_scope(PaymentVoucher.objects.select_related("request", "allocation"), request.user, VIEW,
                      what="支付凭证", pk=pk)
     errors: list = []
@@ -293,7 +289,7 @@ def voucher_detail(request, pk: int):
 @login_required
 @require_http_methods(["GET", "POST"])
 def contract_list(request):
-    require_perm(request.user, "treasury.view_contract")
+    contracts = selectors.contract_list(actor=request.user)  # refuses (403) before the form is handled
     form = ContractForm(request.POST or None, user=request.user) if request.user.has_perm(
         "treasury.add_contract") else None
     errors: list = []
@@ -306,7 +302,7 @@ def contract_list(request):
             return redirect("treasury:contracts")
         except DomainError as exc:
             errors = exc.violations_or_self
-    rows = selectors.contract_list(actor=request.user)[:200]
+    rows = contracts[:200]
     return render(request, "treasury/contract_list.html", {"rows": rows, "form": form, "errors": errors},
                   status=422 if errors else 200)
 
@@ -314,7 +310,7 @@ def contract_list(request):
 @login_required
 @require_http_methods(["GET", "POST"])
 def allocation_list(request):
-    require_perm(request.user, "treasury.view_allocation")
+    allocations = selectors.allocation_list(actor=request.user)  # refuses (403) before the form is handled
     form = AllocationForm(request.POST or None) if request.user.has_perm("treasury.add_allocation") else None
     errors: list = []
     if request.method == "POST" and form is not None and form.is_valid():
@@ -327,7 +323,7 @@ def allocation_list(request):
             return redirect("treasury:allocations")
         except DomainError as exc:
             errors = exc.violations_or_self
-    rows = selectors.allocation_list(actor=request.user)[:200]
+    rows = allocations[:200]
     return render(request, "treasury/allocation_list.html", {"rows": rows, "form": form, "errors": errors},
                   status=422 if errors else 200)
 
@@ -335,7 +331,7 @@ def allocation_list(request):
 @login_required
 @require_http_methods(["GET", "POST"])
 def recon_list(request):
-    require_perm(request.user, "treasury.view_reconciliationrun")
+    runs = selectors.reconciliation_list(actor=request.user)  # refuses (403) before the form is handled
     can_run = request.user.has_perm("treasury.add_reconciliationrun")
     form = ReconForm(request.POST or None, initial={"region_code": getattr(request.user, "region_code", ""),
                                                      "date": clock.today()}) if can_run else None
@@ -348,14 +344,13 @@ def recon_list(request):
             return redirect("treasury:recon-detail", run.pk)
         except DomainError as exc:
             errors = exc.violations_or_self
-    rows = selectors.reconciliation_list(actor=request.user)[:100]
+    rows = runs[:100]
     held = selectors.difference_held_list(actor=request.user)
     return render(request, "treasury/recon_list.html", {"rows": rows, "form": form, "errors": errors, "held": held}, status=422 if errors else 200)
 
 
 @login_required
 def recon_detail(request, pk: int):
-    require_perm(request.user, "treasury.view_reconciliationrun")
     run = get_in_scope(ReconciliationRun.objects, request.user, VIEW, what="对账批次", pk=pk)
     return render(request, "treasury/recon_detail.html", {"run": run, "diffs": run.differences.all()})
 
