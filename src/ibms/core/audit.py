@@ -21,6 +21,7 @@ from django.utils import timezone
 from .context import current_actor, current_request_id
 from .crypto import sm3_hex
 from .models import AuditChain, BusinessEvent, ChainedEntry, ChangeLog
+from .transactions import require_callers_transaction
 
 _AUDITED: dict[type[models.Model], frozenset[str]] = {}
 GENESIS = "0" * 64
@@ -158,8 +159,7 @@ def record_changes(objs: list[models.Model], action: str, before: dict[str, dict
     """Log create/update/delete of rows already written in this transaction (after-state read back)."""
     if not objs:
         return
-    if not transaction.get_connection().in_atomic_block:
-        raise RuntimeError("audit must be written inside the business transaction")
+    require_callers_transaction("core.audit.record_changes")
     model = type(objs[0])
     after = {} if action == ChangeLog.Action.DELETE else snapshot_rows(model, [o.pk for o in objs])
     by_chain: dict[str, list[ChangeLog]] = {}

@@ -6,11 +6,11 @@ from __future__ import annotations
 from django.db import IntegrityError, connection, transaction
 
 from .models import Sequence
+from .transactions import in_callers_transaction
 
 
+@in_callers_transaction
 def next_value(key: str) -> int:
-    if not connection.in_atomic_block:
-        raise RuntimeError("next_value must run inside the document's transaction")
     table = Sequence._meta.db_table
     with connection.cursor() as cur:
         cur.execute(f"UPDATE {table} SET last_value = last_value + 1 WHERE key = %s RETURNING last_value", [key])  # noqa: S608

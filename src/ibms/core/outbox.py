@@ -18,6 +18,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from .models import OutboxMessage
+from .transactions import in_callers_transaction
 
 log = logging.getLogger("ibms.outbox")
 _handlers: dict[str, Callable[[OutboxMessage], None]] = {}
@@ -69,9 +70,8 @@ def _deliver_outside(mid: int, fn: Callable[[OutboxMessage], None], max_attempts
     return msg.processed_at is not None
 
 
+@in_callers_transaction
 def enqueue(topic: str, payload: dict, *, key: str = "", delay_seconds: int = 0) -> OutboxMessage:
-    if not transaction.get_connection().in_atomic_block:
-        raise RuntimeError("enqueue must run inside the business transaction")
     return OutboxMessage.objects.create(topic=topic, key=key, payload=payload,
                                         available_at=timezone.now() + dt.timedelta(seconds=delay_seconds))
 
