@@ -1,7 +1,7 @@
 """Who owns a transaction. The convention, in one place:
 
 - A business service (`<entity>_<verb>(*, actor, …)` in `<app>/services/`) owns its transaction:
-  `with transaction.atomic(durable=True):` (or `@service`), so nobody can wrap it in a larger one by mistake.
+  `with transaction.atomic(durable=True):`, so nobody can wrap it in a larger one by mistake.
 - A building block that writes as part of somebody else's transaction (the indicator ledger, posting an event,
   recording audit, numbering, enqueueing) is decorated `@in_callers_transaction`: called outside a transaction
   it raises `RuntimeError`, so it can never be an endpoint of its own.
@@ -39,14 +39,3 @@ def in_callers_transaction(fn: F) -> F:
     wrapper.in_callers_transaction = True  # type: ignore[attr-defined]
     return wrapper  # type: ignore[return-value]
 
-
-def service(fn: F) -> F:
-    """Mark `fn` as a business service that owns its transaction (durable: never nested in another)."""
-
-    @functools.wraps(fn)
-    def wrapper(*args, **kwargs):
-        with transaction.atomic(durable=True):
-            return fn(*args, **kwargs)
-
-    wrapper.owns_transaction = True  # type: ignore[attr-defined]
-    return wrapper  # type: ignore[return-value]
