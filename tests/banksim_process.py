@@ -54,3 +54,7 @@ class BankSim(SimProcess):
 
     def vouchers(self) -> dict[str, dict]:
         return {v["voucher_no"]: v for v in self.admin("/admin/vouchers")["vouchers"]}
+
+    def settled_day(self, voucher_no: str) -> str:
+        """The bank's business day the voucher settled on (a run may cross midnight in Beijing)."""
+        return self.vouchers()[voucher_no]["settled_day"]

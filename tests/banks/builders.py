@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
 from django.db import transaction
 from django.utils import timezone
 
 from ibms.banks import services
 from ibms.banks.models import BankMessage
+from ibms.banksim.bank import business_day
 from ibms.core import outbox
 from ibms.core.models import OutboxMessage
 from tests.constants import PROVINCE
 
-TODAY = dt.date.today().isoformat()
+TODAY = business_day()
 
 
 def dispatch(user, school, no: str, *, amount: int = 100_00, payee: str = "6222000011112222",

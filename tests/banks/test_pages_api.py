@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 
 import pytest
@@ -77,7 +76,7 @@ def test_api_messages_endpoints_query_and_statement(client_as, setup_messages, b
         assert q.status_code == 200, q.content
         assert (q.json()["fields"]["State"], q.json()["fields"]["XPayAmt"]) == ("paid", "88.00")
         s = c.post("/api/v1/banks/statements/fetch", data=json.dumps(
-            {"agent_bank_code": "SIM", "date": dt.date.today().isoformat()}), content_type="application/json")
+            {"agent_bank_code": "SIM", "date": bank_sim.settled_day("ZF-P-0001")}), content_type="application/json")
         assert s.status_code == 200, s.content
         assert s.json()["fields"]["PayAmt"] == "99.00"
     unit = client_as("school_clerk")

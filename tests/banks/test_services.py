@@ -18,7 +18,7 @@ from ibms.core.models import OutboxMessage
 from ibms.masterdata.models import Unit
 from tests.constants import PROVINCE
 
-from .builders import TODAY, dispatch, drain
+from .builders import dispatch, drain
 
 
 class Recorder:
@@ -106,7 +106,7 @@ def test_duplicate_replay_reorder_apply_each_message_once(endpoint, bank_sim, ha
     bank_sim.admin("/admin/tick")
     bank_sim.admin("/admin/refund", {"adm": PROVINCE, "year": 2026, "voucher_no": nos[0], "amount": 4_00,
                                      "refund_no": "TK-T-1"})
-    bank_sim.admin("/admin/clear", {"date": TODAY})
+    bank_sim.admin("/admin/clear", {"date": bank_sim.settled_day(nos[0])})
     bank_sim.admin("/admin/tick")
     feed = bank_sim.admin("/admin/feed")["feed"]
     assert len(feed) > 8  # repeated and replayed copies are really there
@@ -228,8 +228,9 @@ def test_statement_fetch_applies_each_content_once(endpoint, bank_sim, handlers,
     drain()
     bank_sim.admin("/admin/tick")
     fin = user("fin_treasury")
-    st1 = services.statement_fetch(actor=fin, agent_bank_code="SIM", date=dt.date.today())
-    st2 = services.statement_fetch(actor=fin, agent_bank_code="SIM", date=dt.date.today())
+    day = dt.date.fromisoformat(bank_sim.settled_day("ZF-T-0010"))
+    st1 = services.statement_fetch(actor=fin, agent_bank_code="SIM", date=day)
+    st2 = services.statement_fetch(actor=fin, agent_bank_code="SIM", date=day)
     assert st1.fields["PayAmt"] == 12_00 and st1.details[0]["VoucherNo"] == "ZF-T-0010"
     assert st2.message_id == st1.message_id and len(handlers.of("statement")) == 1
 

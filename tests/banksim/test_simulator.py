@@ -3,7 +3,6 @@ signatures, and every fault with the bank-side invariants checked."""
 
 from __future__ import annotations
 
-import datetime as dt
 import http.client
 import socket
 import time
@@ -14,8 +13,6 @@ from ibms.banks import protocol as P
 from tests.constants import PROVINCE
 
 from .helpers import Client
-
-TODAY = dt.date.today().isoformat()
 
 
 @pytest.fixture
@@ -84,9 +81,10 @@ def test_refund_clearing_statement_status(bank_sim, client):
     status, _ = bank_sim.request("POST", "/admin/refund", {"adm": PROVINCE, "year": 2026, "voucher_no":
                                                             direct.voucher_no, "amount": 800_00}, admin=True)
     assert status == 409  # more than what is left to refund
-    clear = bank_sim.admin("/admin/clear", {"date": TODAY})["clearings"]
+    day = bank_sim.settled_day(direct.voucher_no)
+    clear = bank_sim.admin("/admin/clear", {"date": day})["clearings"]
     assert sorted((c["vt_code"], c["amount"]) for c in clear) == [("2301", 1000_00), ("2303", 250_00)]
-    assert bank_sim.admin("/admin/clear", {"date": TODAY})["clearings"] == []
+    assert bank_sim.admin("/admin/clear", {"date": day})["clearings"] == []
     bank_sim.admin("/admin/tick")
     msgs = client.feed_messages()
     (refund,) = [m for m in msgs if m.kind == "refund"]
@@ -94,7 +92,7 @@ def test_refund_clearing_statement_status(bank_sim, client):
         "2252", "TK001", direct.voucher_no, 300_00)
     clearings = {m.vt_code: m for m in msgs if m.kind == "clearing"}
     assert clearings["2301"].details == [{"VtCode": "5201", "VoucherNo": direct.voucher_no, "PayAmt": 1000_00}]
-    st = client.verified(bank_sim.get(f"/api/statements?adm={PROVINCE}&date={TODAY}")[1])
+    st = client.verified(bank_sim.get(f"/api/statements?adm={PROVINCE}&date={day}")[1])
     assert (st.fields["PayAmt"], st.fields["RefundAmt"], st.fields["PayCount"]) == (1250_00, 300_00, "2")
     stat = client.verified(bank_sim.get(f"/api/vouchers/{PROVINCE}/2026/{direct.voucher_no}")[1])
     assert (stat.fields["State"], stat.fields["RefundedAmt"]) == ("paid", 300_00)
@@ -263,7 +261,7 @@ def test_crash_in_refund_or_clearing_then_restart_publishes_once(bank_sim, clien
     bank_sim.faults(crash=point)
     call = (("/admin/refund", {"adm": PROVINCE, "year": 2026, "voucher_no": v.voucher_no, "amount": 30_00,
                                "refund_no": "TK-C1"}) if point.startswith("after_refund")
-            else ("/admin/clear", {"date": TODAY}))
+            else ("/admin/clear", {"date": bank_sim.settled_day(v.voucher_no)}))
     with pytest.raises((http.client.RemoteDisconnected, ConnectionError, OSError)):
         bank_sim.admin(*call)
     assert bank_sim.wait_exit() == 3

@@ -10,6 +10,7 @@ import re
 import sys
 import threading
 import time
+from zoneinfo import ZoneInfo
 
 from ibms.banks import protocol as P
 from ibms.core.crypto import public_key_fingerprint
@@ -18,8 +19,14 @@ from .faults import Faults
 from .feed import Feed
 from .store import BadRequest, Store
 
+# A Chinese bank's business day is the Beijing date, whatever zone the host runs in.
+BUSINESS_TZ = ZoneInfo("Asia/Shanghai")
 NO_ACCOUNT = "收款账号不存在"
 NAME_MISMATCH = "户名不符"
+
+
+def business_day() -> str:
+    return dt.datetime.now(BUSINESS_TZ).date().isoformat()
 
 
 def clearing_vt(vt_code: str) -> str:
@@ -121,7 +128,7 @@ class Bank(Feed, Faults, Store):
         return {"paid": paid, "returned": returned}
 
     def _settle(self, adm: str, year: int, no: str) -> str:
-        today = dt.date.today().isoformat()
+        today = business_day()
         with self.txn() as db:
             row = db.execute("SELECT state, vt_code, pay_amt, payer_acct, payer_name, lines FROM vouchers"
                              " WHERE adm=? AND year=? AND voucher_no=?", (adm, year, no)).fetchone()
@@ -159,7 +166,7 @@ class Bank(Feed, Faults, Store):
             raise BadRequest(400, "bad_request", "adm, year, voucher_no, amount required") from None
         if isinstance(amount, bool) or not isinstance(amount, int) or amount <= 0:
             raise BadRequest(400, "bad_amount", "amount must be positive int fen")
-        today = dt.date.today().isoformat()
+        today = business_day()
         with self.txn() as db:
             row = db.execute("SELECT state, pay_amt, refunded_amt, payer_acct, lines FROM vouchers WHERE adm=? AND"
                              " year=? AND voucher_no=?", (adm, year, no)).fetchone()
@@ -189,7 +196,7 @@ class Bank(Feed, Faults, Store):
         return {"refund_no": refund_no, "created": True}
 
     def clear(self, data: dict) -> dict:
-        day = str(data.get("date") or dt.date.today().isoformat())
+        day = str(data.get("date") or business_day())
         try:
             dt.date.fromisoformat(day)
         except ValueError:
@@ -272,13 +279,13 @@ class Bank(Feed, Faults, Store):
 
     def vouchers(self) -> list[dict]:
         rows = self.query(
-            "SELECT v.adm, v.year, v.voucher_no, v.vt_code, v.state, v.pay_amt, v.refunded_amt, v.cleared_no,"
+            "SELECT v.adm, v.year, v.voucher_no, v.vt_code, v.state, v.pay_amt, v.refunded_amt, v.cleared_no, v.settled_day,"
             " (SELECT COUNT(*) FROM payments p WHERE p.adm=v.adm AND p.year=v.year AND p.voucher_no=v.voucher_no"
             " AND p.kind='pay'), json_array_length(v.lines),"
             " (SELECT COALESCE(SUM(amount), 0) FROM payments p WHERE p.adm=v.adm AND p.year=v.year AND"
             " p.voucher_no=v.voucher_no AND p.kind='pay') FROM vouchers v ORDER BY v.accepted_at")
         keys = ("adm", "year", "voucher_no", "vt_code", "state", "pay_amt", "refunded_amt", "cleared_no",
-                "pay_rows", "lines", "paid_amount")
+                "settled_day", "pay_rows", "lines", "paid_amount")
         return [dict(zip(keys, r, strict=True)) for r in rows]
 
     def invariants(self) -> dict:

@@ -10,6 +10,8 @@ from __future__ import annotations
 import datetime as dt
 import logging
 
+from django.utils import timezone
+
 from ibms.banks import inbound
 from ibms.core.context import SYSTEM, acting
 from ibms.core.errors import DomainError
@@ -113,7 +115,7 @@ def on_clearing(msg) -> None:
 def on_statement(msg) -> None:
     f = msg.fields
     s.statement_apply(region_code=msg.region_code, agent_bank_code=str(f.get("AgentBankCode", "")),
-                      statement_date=_date(f.get("StatementDate")) or dt.date.today(), lines=list(msg.details),
+                      statement_date=_date(f.get("StatementDate")) or timezone.localdate(), lines=list(msg.details),
                       message_id=str(msg.message_id))
 
 
