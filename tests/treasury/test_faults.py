@@ -135,7 +135,7 @@ def test_clearing_reconciliation_and_monitoring_source(user, sim):
     work(sim)
     v = PaymentVoucher.objects.get(request=req)
     assert v.state == "paid"
-    sim.admin("/admin/clear", {"date": clock.today().isoformat()})
+    sim.admin("/admin/clear", {"date": sim.settled_day(v.number)})
     work(sim, tick=False)
     v = fresh(v)
     assert v.state == "cleared" and v.act_lqd_date is not None
