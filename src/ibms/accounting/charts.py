@@ -190,11 +190,7 @@ def load_rules(year: int) -> int:
                           for x in rule.lines.all()]
             if same and have_lines == line_specs:
                 continue
-            before = audit.snapshot(rule)
-            for k, v in fields.items():
-                setattr(rule, k, v)
-            rule.save()
-            audit.record_change(rule, "update", before)
+            audit.update_fields(rule, **fields)
             old = list(rule.lines.all())
             for x in old:
                 audit.record_change(x, "delete", audit.snapshot(x))
@@ -225,11 +221,7 @@ def load_business_types(year: int) -> int:
         if bt is None:
             audit.record_change(BusinessType.objects.create(year=year, code=r["code"], **fields), "create")
         elif any(getattr(bt, k) != v for k, v in fields.items()):
-            before = audit.snapshot(bt)
-            for k, v in fields.items():
-                setattr(bt, k, v)
-            bt.save()
-            audit.record_change(bt, "update", before)
+            audit.update_fields(bt, **fields)
         else:
             continue
         changed += 1

@@ -147,10 +147,7 @@ def token_revoke(*, actor, token_id: int) -> ApiToken:
         user = tok.user
         if tok.revoked_at is not None:
             return tok
-        before = audit.snapshot(tok)
-        tok.revoked_at = timezone.now()
-        tok.save(update_fields=["revoked_at"])
-        audit.record_change(tok, "update", before)
+        audit.update_fields(tok, revoked_at=timezone.now())
         audit.record_event("iam.token_revoked", obj=user, region_code=user.region_code,
                            payload={"token_id": tok.pk, "prefix": tok.prefix})
         return tok

@@ -27,10 +27,7 @@ def blacklist_submit(*, actor, pk: int) -> BlacklistEntry:
     with transaction.atomic(durable=True):
         entry = get_in_scope(BlacklistEntry.objects.select_for_update(), actor, CHANGE, what="黑名单", pk=pk)
         step = _blacklist_step(entry)
-        before = audit.snapshot(entry)
-        entry.submitted_by = actor
-        entry.save(update_fields=["submitted_by", "updated_at"])
-        audit.record_change(entry, "update", before)
+        audit.update_fields(entry, submitted_by=actor)
         workflow.transition(entry, BlacklistEntry.Status.SUBMITTED, transitions=BlacklistEntry.TRANSITIONS,
                             event_code="masterdata.blacklist_submitted")
         workflow.todo_open(doc_type=BLACKLIST_DOC, obj=entry, title=f"收款人黑名单审核：{entry.name}",
@@ -47,10 +44,7 @@ def blacklist_review(*, actor, pk: int, approve: bool, comment: str = "") -> Bla
         workflow.check_step_actor(actor, _blacklist_step(entry), submitted_by_id=entry.submitted_by_id)
         if not approve and not comment.strip():
             raise invalid("reason_required", "退回必须填写原因", "comment")
-        before = audit.snapshot(entry)
-        entry.review_comment = comment.strip()[:300]
-        entry.save(update_fields=["review_comment", "updated_at"])
-        audit.record_change(entry, "update", before)
+        audit.update_fields(entry, review_comment=comment.strip()[:300])
         target = BlacklistEntry.Status.ACTIVE if approve else BlacklistEntry.Status.REJECTED
         workflow.transition(entry, target, transitions=BlacklistEntry.TRANSITIONS,
                             event_code="masterdata.blacklist_approved" if approve else "masterdata.blacklist_rejected",

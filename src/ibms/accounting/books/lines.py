@@ -11,7 +11,6 @@ from ibms.core.scoping import VIEW
 from ..domain import PeriodRange, Turnover
 from ..models import Account, AccountSet, Basis, Voucher, VoucherLine
 
-VIEW_PERM = "accounting.view_accountset"
 POSTED = Voucher.Status.POSTED
 CLOSING = Voucher.Source.CLOSING
 OPENING = "opening"  # a voucher source for opening balances, if the engine provides one

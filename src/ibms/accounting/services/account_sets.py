@@ -162,10 +162,7 @@ def account_create(*, actor, parent_id: int, suffix: str, name: str, aux_dims: l
                                      aux_dims=dims)
         audit.record_change(acc, "create")
         if parent.is_leaf:
-            before = audit.snapshot(parent)
-            parent.is_leaf = False
-            parent.save(update_fields=["is_leaf", "updated_at"])
-            audit.record_change(parent, "update", before)
+            audit.update_fields(parent, is_leaf=False)
         return acc
 
 
@@ -175,15 +172,13 @@ def account_update(*, actor, pk: int, name: str | None = None, aux_dims: list[st
     require_perm(actor, "accounting.change_account")
     with transaction.atomic(durable=True):
         acc = get_in_scope(Account.objects.select_for_update(), actor, CHANGE, what="会计科目", pk=pk)
-        before = audit.snapshot(acc)
+        values = {}
         if name is not None:
             if not name.strip():
                 raise invalid("required", "请填写科目名称", "name")
-            acc.name = name.strip()[:100]
+            values["name"] = name.strip()[:100]
         if aux_dims is not None:
-            acc.aux_dims = _check_dims(aux_dims)
+            values["aux_dims"] = _check_dims(aux_dims)
         if is_active is not None:
-            acc.is_active = is_active
-        acc.save()
-        audit.record_change(acc, "update", before)
-        return acc
+            values["is_active"] = is_active
+        return audit.update_fields(acc, **values)

@@ -44,10 +44,7 @@ def period_close(*, actor, pk: int) -> Period:
             status=Voucher.Status.POSTED).count()
         if pending:
             raise invalid("unposted_vouchers", f"本期还有 {pending} 张凭证未记账，不能结账", "period")
-        before = audit.snapshot(period)
-        period.status, period.closed_at, period.closed_by = Period.Status.CLOSED, timezone.now(), actor
-        period.save(update_fields=["status", "closed_at", "closed_by", "updated_at"])
-        audit.record_change(period, "update", before)
+        audit.update_fields(period, status=Period.Status.CLOSED, closed_at=timezone.now(), closed_by=actor)
         audit.record_event("accounting.period_closed", obj=period, payload={"number": period.number})
         return period
 
@@ -64,10 +61,7 @@ def account_set_close(*, actor, pk: int) -> AccountSet:
         open_ = Period.objects.filter(account_set=aset, status=Period.Status.OPEN).count()
         if open_:
             raise invalid("periods_open", f"还有 {open_} 个会计期间未结账，不能年结", "period")
-        before = audit.snapshot(aset)
-        aset.status = AccountSet.Status.CLOSED
-        aset.save(update_fields=["status", "updated_at"])
-        audit.record_change(aset, "update", before)
+        audit.update_fields(aset, status=AccountSet.Status.CLOSED)
         audit.record_event("accounting.set_closed", obj=aset, payload={"year": aset.year})
         return aset
 
@@ -84,9 +78,6 @@ def period_reopen(*, actor, pk: int) -> Period:
             raise invalid("reopen_out_of_order", "只能反结账最后一个已结账期间", "period")
         if AccountSet.objects.filter(pk=period.account_set_id, status=AccountSet.Status.CLOSED).exists():
             raise invalid("set_closed", "账套已年结，不能反结账")
-        before = audit.snapshot(period)
-        period.status, period.closed_at, period.closed_by = Period.Status.OPEN, None, None
-        period.save(update_fields=["status", "closed_at", "closed_by", "updated_at"])
-        audit.record_change(period, "update", before)
+        audit.update_fields(period, status=Period.Status.OPEN, closed_at=None, closed_by=None)
         audit.record_event("accounting.period_reopened", obj=period, payload={"number": period.number})
         return period

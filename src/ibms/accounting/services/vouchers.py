@@ -118,20 +118,15 @@ def voucher_review(*, actor, pk: int, approve: bool = True) -> Voucher:
         v = _lock_voucher(actor, pk, VIEW)
         workflow.check_step_actor(actor, _step(v.account_set), submitted_by_id=v.entered_by_id)
         check_write_scope(actor, region_code=v.region_code, unit_path=v.unit_path or None, spec=Voucher.scope_spec)
-        before = audit.snapshot(v)
         if approve:
             years.year_require(v.account_set, v.date)
-            target = Voucher.Status.REVIEWED
-            v.reviewed_by, v.reviewed_at = actor, timezone.now()
+            target, reviewed_by, reviewed_at = Voucher.Status.REVIEWED, actor, timezone.now()
         else:
-            target = Voucher.Status.DRAFT
-            v.reviewed_by, v.reviewed_at = None, None
+            target, reviewed_by, reviewed_at = Voucher.Status.DRAFT, None, None
         if target not in Voucher.TRANSITIONS.get(v.status, set()):
             raise Conflict("invalid_transition", f"凭证当前状态“{v.get_status_display()}”不能"
                            f"{'审核' if approve else '取消审核'}")
-        v.status = target
-        v.save(update_fields=["status", "reviewed_by", "reviewed_at", "updated_at"])
-        audit.record_change(v, "update", before)
+        audit.update_fields(v, status=target, reviewed_by=reviewed_by, reviewed_at=reviewed_at)
         audit.record_event("accounting.voucher_reviewed" if approve else "accounting.voucher_unreviewed", obj=v)
         workflow.todo_close(doc_type=_doc(v.account_set), obj=v, user=actor)
         _open_todo(v, f"凭证{'记账' if approve else '审核'}：{v.account_set.name} {v.summary}")
@@ -153,11 +148,8 @@ def voucher_post(*, actor, pk: int) -> Voucher:
                           dims={d: getattr(ln, f) for d, f in DIMENSIONS.items() if getattr(ln, f)})
                  for ln in v.lines.all()]
         voucher_lines_resolve(v.account_set, lines, manual=True)  # accounts may have been closed since entry
-        before = audit.snapshot(v)
-        v.status, v.posted_by, v.posted_at = Voucher.Status.POSTED, actor, timezone.now()
-        v.number = next_value(f"accounting.voucher:{v.account_set_id}:{period.number}")
-        v.save(update_fields=["status", "posted_by", "posted_at", "number", "updated_at"])
-        audit.record_change(v, "update", before)
+        audit.update_fields(v, status=Voucher.Status.POSTED, posted_by=actor, posted_at=timezone.now(),
+                            number=next_value(f"accounting.voucher:{v.account_set_id}:{period.number}"))
         audit.record_event("accounting.voucher_posted", obj=v, payload={"number": v.number})
         workflow.todo_close(doc_type=_doc(v.account_set), obj=v, user=actor)
         return v

@@ -100,13 +100,8 @@ def _move(alert: Alert, to: str, event: str, message: str, payload: dict | None 
     """Check the transition, write the status with the step's fields, the row audit and the business event."""
     if to not in ALERT_TRANSITIONS.get(alert.status, set()):
         raise _refuse(alert, to)
-    before = audit.snapshot(alert)
     frm = alert.status
-    for k, v in fields.items():
-        setattr(alert, k, v)
-    alert.status = to
-    alert.save(update_fields=[*fields, "status", "updated_at"])
-    audit.record_change(alert, "update", before)
+    audit.update_fields(alert, **fields, status=to)
     audit.record_event(event, obj=alert, message=message, payload={"from": frm, "to": to, **(payload or {})})
 
 

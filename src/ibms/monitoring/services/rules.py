@@ -117,15 +117,10 @@ def rule_update(*, actor, pk: int, data: dict) -> Rule:
         values, problems = _clean_rule(merged, region_code=rule.region_code)
         if problems:
             raise ValidationFailed(problems, message="规则未保存")
-        before = audit.snapshot(rule)
         logic_changed = any(values[f] != getattr(rule, f) for f in LOGIC_FIELDS)
-        for f, value in values.items():
-            setattr(rule, f, value)
         if logic_changed:
-            rule.version += 1
-            rule.enabled = False
-        rule.save()
-        audit.record_change(rule, "update", before)
+            values.update(version=rule.version + 1, enabled=False)
+        audit.update_fields(rule, **values)
         if logic_changed:
             audit.record_event("monitoring.rule_versioned", obj=rule,
                                message=f"监控规则 {rule.code} 修改为第 {rule.version} 版（须回测后启用）")
@@ -145,10 +140,7 @@ def _set_enabled(actor, pk: int, enabled: bool) -> Rule:
             problems = engine.check_rule(rule.condition, rule.params, rule.message)
             if problems:
                 raise ValidationFailed([Violation(e.code, e.message, e.field) for e in problems], message="规则不能启用")
-        before = audit.snapshot(rule)
-        rule.enabled = enabled
-        rule.save(update_fields=["enabled", "updated_at"])
-        audit.record_change(rule, "update", before)
+        audit.update_fields(rule, enabled=enabled)
         audit.record_event("monitoring.rule_enabled" if enabled else "monitoring.rule_disabled", obj=rule,
                            message=f"{'启用' if enabled else '停用'}监控规则 {rule.code} 第 {rule.version} 版")
     engine.invalidate()
@@ -200,9 +192,6 @@ def whitelist_deactivate(*, actor, pk: int) -> WhitelistEntry:
     require_perm(actor, P_WL_CHANGE)
     with transaction.atomic(durable=True):
         entry = get_in_scope(WhitelistEntry.objects.select_for_update(), actor, CHANGE, what="白名单", pk=pk)
-        before = audit.snapshot(entry)
-        entry.is_active = False
-        entry.save(update_fields=["is_active", "updated_at"])
-        audit.record_change(entry, "update", before)
+        audit.update_fields(entry, is_active=False)
     engine.invalidate()
     return entry

@@ -69,10 +69,7 @@ def project_submit(*, actor, pk: int) -> Project:
         if violations:
             raise ValidationFailed(violations, message="项目不满足申报条件")
         steps = _steps(p)
-        before = audit.snapshot(p)
-        p.submitted_by, p.submitted_at, p.review_step = actor, timezone.now(), 1
-        p.save(update_fields=["submitted_by", "submitted_at", "review_step", "updated_at"])
-        audit.record_change(p, "update", before)
+        audit.update_fields(p, submitted_by=actor, submitted_at=timezone.now(), review_step=1)
         workflow.transition(p, S.SUBMITTED, transitions=Project.TRANSITIONS, event_code="projects.project_submitted",
                             message=f"申报项目 {p.code}")
         _review_record(p, actor=actor, action=ReviewRecord.Action.SUBMIT, from_status=S.DRAFT, to_status=S.SUBMITTED,
@@ -109,22 +106,17 @@ def project_review(*, actor, pk: int, approve: bool, reason: str = "", score: De
                 raise invalid("score_range", "专家评审得分应在 0 到 100 之间", "score")
         holders = [s.holder for s in steps]
         from_status = p.status
-        before = audit.snapshot(p)
-        fields = ["review_step", "updated_at"]
         if approve:
             to = domain.approved_status(holders, k)
-            p.review_step = 0 if to == S.IN_LIBRARY else k + 1
+            values = {"review_step": 0 if to == S.IN_LIBRARY else k + 1}
             if to == S.IN_LIBRARY:
-                p.admitted_at = timezone.now()
-                fields.append("admitted_at")
+                values["admitted_at"] = timezone.now()
         else:
             to = S.DRAFT if k == 1 else domain.pending_status(holders, k - 1)
-            p.review_step = 0 if k == 1 else k - 1
+            values = {"review_step": 0 if k == 1 else k - 1}
         if score is not None:
-            p.expert_score = score
-            fields.append("expert_score")
-        p.save(update_fields=fields)
-        audit.record_change(p, "update", before)
+            values["expert_score"] = score
+        audit.update_fields(p, **values)
         event = "project_admitted" if to == S.IN_LIBRARY else ("project_approved" if approve else "project_returned")
         workflow.transition(p, to, transitions=Project.TRANSITIONS, event_code=f"projects.{event}",
                             message=reason[:300], payload={"step": step.name})

@@ -1,5 +1,5 @@
-"""Helpers shared by the treasury services: permissions, the voucher's timeline and state moves, audited saves,
-contract counters, voucher numbers. Every writer here runs in its caller's transaction."""
+"""Helpers shared by the treasury services: permissions, the voucher's timeline and state moves, contract
+counters, voucher numbers. Every writer here runs in its caller's transaction."""
 
 from __future__ import annotations
 
@@ -42,16 +42,6 @@ def _move(voucher: PaymentVoucher, to: str, *, note: str = "", message_id: str =
     _event(voucher, kind or to, note, message_id)
 
 
-def _save(obj, fields: list[str]) -> None:
-    before = audit.snapshot(obj)
-    obj.save(update_fields=[*fields, "updated_at"])
-    audit.record_change(obj, "update", before)
-
-
 def _contract_move(contract: Contract, *, committed: int = 0, paid: int = 0) -> None:
     """Contract counters (caller holds the lock or the transaction); the CHECKs refuse over-commitment."""
-    before = audit.snapshot(contract)
-    contract.committed += committed
-    contract.paid += paid
-    contract.save(update_fields=["committed", "paid", "updated_at"])
-    audit.record_change(contract, "update", before)
+    audit.update_fields(contract, committed=contract.committed + committed, paid=contract.paid + paid)

@@ -28,7 +28,7 @@ from ..models import (
     VoucherDetail,
 )
 from ..selectors import voucher_find
-from ._common import R, V, _contract_move, _event, _move, _save, log
+from ._common import R, V, _contract_move, _event, _move, log
 
 
 class RefundNotReady(Exception):
@@ -75,8 +75,8 @@ def voucher_ack_apply(v: PaymentVoucher, *, result: str, reason: str = "", state
     if v.state not in (V.SENT, V.UNKNOWN, V.ACCEPTED):
         _event(v, "ack", f"迟到的签收回执：{result} {reason}".strip(), message_id)
         return
-    v.external_status, v.external_note = {"accepted": "15", "rejected": "16"}.get(result, ""), reason[:300]
-    _save(v, ["external_status", "external_note"])
+    audit.update_fields(v, external_status={"accepted": "15", "rejected": "16"}.get(result, ""),
+                        external_note=reason[:300])
     if result == "accepted":
         if v.state != V.ACCEPTED:
             _move(v, V.ACCEPTED, note="银行签收成功", message_id=message_id, kind="ack")
@@ -119,8 +119,7 @@ def voucher_receipt_apply(v: PaymentVoucher, *, xpay_amt: int | None, xpay_date:
         raise Conflict("receipt_not_applicable", f"凭证 {v.number} 已{v.get_state_display()}，银行却回单支付 "
                        f"{format_fen(xpay)} 元：需核实是否已付款")
     if v.state in PaymentVoucher.PAID_STATES:
-        v.receipt_count += 1
-        _save(v, ["receipt_count"])
+        audit.update_fields(v, receipt_count=v.receipt_count + 1)
         _event(v, "receipt", f"重复或异常回单（凭证已{v.get_state_display()}），未入账", message_id)
         log.warning("receipt for voucher %s in state %s not applied", v.number, v.state)
         return
@@ -138,27 +137,19 @@ def voucher_receipt_apply(v: PaymentVoucher, *, xpay_amt: int | None, xpay_date:
         contract = Contract.objects.select_for_update().get(pk=v.request.contract_id)
         _contract_move(contract, committed=xpay - v.amount, paid=xpay)
     _detail_xpay(v, details or [])
-    v.xpay_amt, v.xpay_date, v.agent_business_no = xpay, date, business_no[:60]
-    v.receipt_count += 1
-    v.external_status = "5"
-    _save(v, ["xpay_amt", "xpay_date", "agent_business_no", "receipt_count", "external_status"])
+    audit.update_fields(v, xpay_amt=xpay, xpay_date=date, agent_business_no=business_no[:60],
+                        receipt_count=v.receipt_count + 1, external_status="5")
     crash_point("treasury.receipt.after_accounting")
     _move(v, V.PAID, note=f"回单：实付 {format_fen(xpay)} 元，流水号 {business_no}", message_id=message_id,
           kind="receipt")
     if v.request_id:
         req = PaymentRequest.objects.select_for_update().get(pk=v.request_id)
-        before = audit.snapshot(req)
-        req.xpay_amt = xpay
-        req.save(update_fields=["xpay_amt", "updated_at"])
-        audit.record_change(req, "update", before)
+        audit.update_fields(req, xpay_amt=xpay)
         if req.status == R.APPROVED:
             workflow.transition(req, R.PAID, transitions=PaymentRequest.TRANSITIONS, event_code="treasury.request_paid")
     elif v.allocation_id:
         a = Allocation.objects.select_for_update().get(pk=v.allocation_id)
-        before = audit.snapshot(a)
-        a.acc_date = date
-        a.save(update_fields=["acc_date", "updated_at"])
-        audit.record_change(a, "update", before)
+        audit.update_fields(a, acc_date=date)
         workflow.transition(a, Allocation.Status.PAID, transitions=Allocation.TRANSITIONS,
                             event_code="treasury.allocation_paid")
 
@@ -186,8 +177,7 @@ def voucher_return_apply(v: PaymentVoucher, *, reason: str, message_id: str = ""
         return
     _void_origin(v)
     crash_point("treasury.return.after_void")
-    v.return_reason = reason[:300]
-    _save(v, ["return_reason"])
+    audit.update_fields(v, return_reason=reason[:300])
     _move(v, V.RETURNED, note=f"银行退回：{reason}", message_id=message_id, kind="return")
     _settle_origin(v, "returned")
 
@@ -222,8 +212,7 @@ def refund_apply(*, region_code: str, refund_no: str, original_no: str, amount: 
     if v.request_id and v.request.contract_id:
         contract = Contract.objects.select_for_update().get(pk=v.request.contract_id)
         _contract_move(contract, committed=-amount, paid=-amount)
-    v.refunded_amt += amount
-    _save(v, ["refunded_amt"])
+    audit.update_fields(v, refunded_amt=v.refunded_amt + amount)
     to = V.REFUNDED if v.refunded_amt == v.xpay_amt else V.PARTLY_REFUNDED
     _move(v, to, note=f"收款行退款 {refund_no}：{format_fen(amount)} 元 {reason}", message_id=message_id, kind="refund")
     return r
@@ -239,8 +228,7 @@ def clearing_apply(region_code: str, *, voucher_nos: list[str], clear_date: dt.d
         if v is None:
             continue
         if v.state == V.PAID:
-            v.act_lqd_date = clear_date or clock.today(region_code)
-            _save(v, ["act_lqd_date"])
+            audit.update_fields(v, act_lqd_date=clear_date or clock.today(region_code))
             _move(v, V.CLEARED, note="清算划款完成", message_id=message_id)
             n += 1
         else:

@@ -16,7 +16,7 @@ from ibms.core.transactions import in_callers_transaction
 
 from ..models import BankStatement, PaymentVoucher, ReconciliationRun, ReconDifference
 from ..setup import DOC_DIFFERENCE
-from ._common import P_RECON, V, _actor_or_none, _event, _move, _save
+from ._common import P_RECON, V, _actor_or_none, _event, _move
 
 
 def reconciliation_run(*, actor, region_code: str, date: dt.date, agent_bank_code: str = "") -> ReconciliationRun:
@@ -91,8 +91,7 @@ def reconciliation_run(*, actor, region_code: str, date: dt.date, agent_bank_cod
                      f"凭证{v.get_state_display()}，尚无支付结果")
                 problems += 1
             if not problems and run.has_statement and v.state in (V.PAID, V.CLEARED):
-                v.reconciled_date = date
-                _save(v, ["reconciled_date"])
+                audit.update_fields(v, reconciled_date=date)
                 _move(v, V.RECONCILED, note=f"{date} 对账相符")
         for no, lines in bank.items():
             if no not in known:
@@ -154,10 +153,7 @@ def difference_resolve(*, actor, pk: int, resolution: str, reapply: bool = False
             raise Conflict("already_resolved", "该差异已处理")
         if reapply:
             _reapply(d)
-        before = audit.snapshot(d)
-        d.status, d.resolution = ReconDifference.Status.RESOLVED, resolution.strip()[:300]
-        d.save(update_fields=["status", "resolution", "updated_at"])
-        audit.record_change(d, "update", before)
+        audit.update_fields(d, status=ReconDifference.Status.RESOLVED, resolution=resolution.strip()[:300])
         workflow.todo_close(doc_type=DOC_DIFFERENCE, obj=d, user=actor)
         return d
 

@@ -381,26 +381,20 @@ def payment_request_review(*, actor, pk: int, approve: bool, comment: str = "") 
         workflow.check_step_actor(actor, step, submitted_by_id=req.submitted_by_id)
         if not approve and not comment:
             raise invalid("reason_required", "退回必须填写原因", "comment")
-        before = audit.snapshot(req)
-        req.review_comment = comment
         workflow.todo_close(doc_type=DOC_PAYMENT, obj=req, user=actor)
         audit.record_event("treasury.request_reviewed", obj=req, region_code=req.region_code, message=comment,
                            payload={"step": step.order, "step_name": step.name, "approve": approve})
         if not approve:
-            req.save(update_fields=["review_comment", "updated_at"])
-            audit.record_change(req, "update", before)
+            audit.update_fields(req, review_comment=comment)
             _release(actor, req)
             workflow.transition(req, R.REJECTED, transitions=PaymentRequest.TRANSITIONS,
                                 event_code="treasury.request_rejected", message=comment)
             return req
         if step.order < len(steps):
-            req.current_step = step.order + 1
-            req.save(update_fields=["review_comment", "current_step", "updated_at"])
-            audit.record_change(req, "update", before)
+            audit.update_fields(req, review_comment=comment, current_step=step.order + 1)
             _todo(req, steps[step.order])
             return req
-        req.save(update_fields=["review_comment", "updated_at"])
-        audit.record_change(req, "update", before)
+        audit.update_fields(req, review_comment=comment)
         workflow.transition(req, R.APPROVED, transitions=PaymentRequest.TRANSITIONS,
                             event_code="treasury.request_approved", message=comment)
         _issue_voucher(actor, req)

@@ -18,7 +18,7 @@ from ibms.masterdata.models import Unit
 from ..domain import vt_code_for
 from ..models import PaymentRequest, PaymentVoucher, PayMethod, VoucherDetail
 from ..selectors import region_policy_get
-from ._common import P_VOUCHER, V, _event, _move, _save, _voucher_number, log
+from ._common import P_VOUCHER, V, _event, _move, _voucher_number, log
 
 
 def _header(v: PaymentVoucher, extra: dict) -> dict:
@@ -44,9 +44,8 @@ def _dispatch(actor, v: PaymentVoucher, details: list[VoucherDetail], *, unit: U
     msg = banks.voucher_dispatch(actor=actor, region_code=v.region_code, year=v.year, vt_code=v.vt_code,
                                  voucher_no=v.number, agent_bank_code=v.agent_bank_code, header=_header(v, extra),
                                  details=_details(v, details), signers=signers)
-    v.bank_message_id = getattr(msg, "pk", None)
-    v.signers = "+".join(["unit"] * (unit is not None) + ["finance"] * finance)
-    _save(v, ["bank_message_id", "signers"])
+    audit.update_fields(v, bank_message_id=getattr(msg, "pk", None),
+                        signers="+".join(["unit"] * (unit is not None) + ["finance"] * finance))
     _move(v, V.SIGNED, note=f"签章：{v.signers}")
     _move(v, V.SENT, note="已提交发送队列", message_id=str(v.bank_message_id or ""))
 
@@ -122,8 +121,7 @@ def _ask(actor, v: PaymentVoucher):
 def _query(v: PaymentVoucher, answer) -> None:
     from ibms.banks import services as banks
 
-    v.last_query_at = timezone.now()
-    _save(v, ["last_query_at"])
+    audit.update_fields(v, last_query_at=timezone.now())
     _event(v, "query", "已发起状态查询")
     banks.bank_answer_apply(answer)
 
