@@ -1,6 +1,6 @@
 """Budget preparation fixtures: next year's round of the demo province (the current year's is the demo's own,
 already replied), library projects entered and reviewed through the project services, and helpers that walk
-a round through its stages with the people who do each step."""
+a round through its stages with the people who do each step. Builders (units, lines, the year) are in builders.py."""
 
 from __future__ import annotations
 
@@ -10,19 +10,11 @@ import pytest
 
 from ibms.budgeting import services as bs
 from ibms.budgeting.models import BudgetLine, BudgetRound, Submission, Version
-from ibms.core import clock
 from ibms.core.money import parse_yuan
-from ibms.masterdata.models import Unit
 from ibms.projects import services as ps
 from ibms.projects.domain import CostLineData, ProjectData, TargetData
 
-YEAR = clock.fiscal_year() + 1
-PROVINCE = "990000000"
-DEPT_STAFF = {"001": ("edu_clerk", "edu_reviewer"), "002": ("health_clerk", "health_reviewer")}
-
-
-def unit(code: str, region: str = PROVINCE) -> Unit:
-    return Unit.objects.get(region_code=region, code=code)
+from .builders import DEPT_STAFF, YEAR, unit
 
 
 @pytest.fixture
@@ -57,14 +49,6 @@ def library_project(user):
 @pytest.fixture
 def rnd(user):
     return bs.round_create(actor=user("fin_budget"), year=YEAR, name="测试预算编制")
-
-
-def expenditure(project, yuan: str, **kw) -> bs.LineData:
-    return bs.LineData(project_id=project.pk, amount=parse_yuan(yuan), **kw)
-
-
-def revenue(unit_code: str, yuan: str, code: str = "11") -> bs.LineData:
-    return bs.LineData(direction="revenue", unit_id=unit(unit_code).pk, revenue_code=code, amount=parse_yuan(yuan))
 
 
 @pytest.fixture

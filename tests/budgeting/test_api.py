@@ -8,7 +8,7 @@ import pytest
 
 from ibms.budgeting.models import BudgetLine
 
-from .conftest import YEAR, unit
+from .builders import YEAR, unit
 
 pytestmark = pytest.mark.django_db
 API = "/api/v1/budgeting"

@@ -12,7 +12,7 @@ from ibms.core.models import TodoItem
 from ibms.core.money import parse_yuan
 from ibms.projects.models import Project
 
-from .conftest import expenditure, revenue, unit
+from .builders import expenditure, revenue, unit
 
 pytestmark = pytest.mark.django_db
 
@@ -207,8 +207,9 @@ def test_department_submission_locks_its_units_and_finance_may_return_it(rnd, us
     sub = bs.submission_submit(actor=user("edu_clerk"), round_id=rnd.pk, unit_id=unit("001").pk)
     assert (sub.status, sub.expenditure_total) == ("submitted", 100_000)
     for who in ("edu_clerk", "school_clerk"):
-        with pytest.raises(Conflict):
+        with pytest.raises(Conflict) as e:
             bs.line_delete(actor=user(who), line_id=line.pk)
+        assert e.value.code == "submission_locked"
     with pytest.raises(PermissionDenied):  # the department does not review its own submission
         bs.submission_accept(actor=user("edu_reviewer"), submission_id=sub.pk)
     bs.submission_return(actor=user("fin_budget"), submission_id=sub.pk, reason="请补充绩效目标")

@@ -10,7 +10,7 @@ import pytest
 from ibms.budgeting import services as bs
 from ibms.budgeting.models import BudgetLine, Version
 
-from .conftest import YEAR, expenditure, unit
+from .builders import YEAR, expenditure, unit
 
 pytestmark = pytest.mark.django_db
 

@@ -18,7 +18,7 @@ from ibms.core.money import parse_yuan
 from ibms.indicators.models import Indicator, SourceDocument
 from ibms.projects.models import Project
 
-from .conftest import YEAR, expenditure, revenue, unit
+from .builders import YEAR, expenditure, revenue, unit
 
 pytestmark = pytest.mark.django_db
 
@@ -137,9 +137,10 @@ def _to_reply(rnd, user, walk):
 def test_reply_creates_indicators_equal_to_the_approved_lines(rnd, user, prepared, walk):
     rnd = _to_reply(rnd, user, walk)
     # finance may still adjust the reply version before approval is recorded? no: approved freezes it
-    with pytest.raises(Conflict):
+    with pytest.raises(Conflict) as e:
         bs.line_delete(actor=user("fin_budget"),
                        line_id=BudgetLine.objects.filter(round=rnd, version=Version.REPLY).first().pk)
+    assert e.value.code == "wrong_stage"
     rnd = bs.round_reply(actor=user("fin_budget"), round_id=rnd.pk, doc_no=f"华财预〔{YEAR}〕99号",
                          title="关于批复部门预算的通知", doc_date=dt.date(YEAR, 2, 1))
     assert rnd.stage == BudgetRound.Stage.REPLIED
@@ -161,9 +162,10 @@ def test_reply_creates_indicators_equal_to_the_approved_lines(rnd, user, prepare
     # revenue lines create no indicator; the reply version is frozen
     assert not BudgetLine.objects.filter(round=rnd, version=Version.REPLY, direction="revenue",
                                          indicator__isnull=False).exists()
-    with pytest.raises(Conflict):
+    with pytest.raises(Conflict) as e:
         bs.line_update(actor=user("fin_budget"), line_id=reply_lines.first().pk,
                        data=bs.LineData.of(reply_lines.first()))
+    assert e.value.code == "version_closed"
 
 
 def test_finance_adjusts_the_reply_version_while_consolidating(rnd, user, prepared, walk):
@@ -228,9 +230,10 @@ def test_replies_are_recorded_per_department_and_flagged_late(rnd, user, prepare
     assert [(r.unit.code, r.is_late) for r in late] == [("001002", True)]
     todo.refresh_from_db()
     assert todo.status == "done"
-    with pytest.raises(Conflict):
+    with pytest.raises(Conflict) as e:
         bs.unit_replies_record(actor=user("edu_clerk"), round_id=rnd.pk, department_id=unit("001").pk,
                                reply_date=dt.date(YEAR, 3, 6))
+    assert e.value.code == "nothing_pending"
 
 
 @pytest.mark.parametrize("action", ["close_first_up", "start_second_up", "consolidate", "approval", "reply"])

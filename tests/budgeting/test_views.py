@@ -11,7 +11,7 @@ from openpyxl import load_workbook
 from ibms.budgeting.models import BudgetLine, BudgetRound, Version
 from ibms.core import clock
 
-from .conftest import YEAR, unit
+from .builders import YEAR, unit
 
 pytestmark = pytest.mark.django_db
 
@@ -94,7 +94,7 @@ def test_line_form_shows_refusal_beside_the_field(client_as, user, library_proje
 def test_finance_forms_drive_the_stages(client_as, user, library_project, walk):
     from ibms.budgeting.services import line_create, round_create
 
-    from .conftest import expenditure
+    from .builders import expenditure
 
     rnd = round_create(actor=user("fin_budget"), year=YEAR)
     p = library_project("001", "1000.00", func="2050199")
@@ -123,7 +123,7 @@ def test_finance_forms_drive_the_stages(client_as, user, library_project, walk):
 def test_ceilings_page(client_as, user, walk, library_project):
     from ibms.budgeting.services import line_create, round_create
 
-    from .conftest import expenditure
+    from .builders import expenditure
 
     rnd = round_create(actor=user("fin_budget"), year=YEAR)
     p = library_project("001", "1000.00", func="2050199")

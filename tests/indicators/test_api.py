@@ -10,8 +10,9 @@ from django.db import transaction
 
 from ibms.indicators import services as s
 from ibms.indicators.models import Indicator, IndicatorEntry, Reservation
+from tests.constants import COUNTY, FUNC, FUND, PROVINCE
 
-from .conftest import COUNTY, FUNC, FUND, PROVINCE, YEAR, one, unit
+from .builders import YEAR, one, unit
 
 pytestmark = pytest.mark.django_db
 API = "/api/v1/indicators"

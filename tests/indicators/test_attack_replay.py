@@ -18,7 +18,7 @@ from ibms.core.models import ChangeLog
 from ibms.indicators.models import BUCKETS, Indicator, IndicatorEntry, Reservation
 from ibms.treasury.models import PaymentRequest
 from tests.treasury import feed
-from tests.treasury.conftest import create, indicator
+from tests.treasury.builders import create, indicator
 
 pytestmark = pytest.mark.django_db
 API = "/api/v1/indicators"

@@ -12,8 +12,9 @@ from ibms.core.errors import Conflict
 from ibms.indicators import services as s
 from ibms.indicators.models import Indicator, IndicatorEntry, SourceDocument
 from ibms.masterdata.models import FiscalYear
+from tests.constants import COUNTY, PROVINCE
 
-from .conftest import COUNTY, PROVINCE, YEAR, buckets, doc, one, unit
+from .builders import YEAR, buckets, doc, one, unit
 
 pytestmark = pytest.mark.django_db
 CLOSED, PREPARING = FiscalYear.Status.CLOSED, FiscalYear.Status.PREPARING

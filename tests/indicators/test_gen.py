@@ -14,8 +14,9 @@ from ibms.demo.generator import SCALES, GenContext
 from ibms.indicators.gen import GEN_STAGES, stage_indicators
 from ibms.indicators.models import Indicator, IndicatorEntry, SourceDocument
 from ibms.indicators.services import indicator_codes_next
+from tests.constants import COUNTY, FUNC, FUND, PROVINCE
 
-from .conftest import COUNTY, FUNC, FUND, PROVINCE, YEAR, unit
+from .builders import YEAR, unit
 
 pytestmark = pytest.mark.django_db
 

@@ -7,12 +7,13 @@ import pytest
 from django.db import IntegrityError, transaction
 
 from ibms.core import clock
-from ibms.core.errors import Conflict, DomainError, NotFound, PermissionDenied, ValidationFailed
+from ibms.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from ibms.core.models import ChangeLog
 from ibms.indicators import services as s
 from ibms.indicators.models import Indicator, IndicatorEntry, SourceDocument
+from tests.constants import FUNC, FUND, PROVINCE
 
-from .conftest import FUNC, FUND, PROVINCE, YEAR, buckets, codes, create, doc, fresh, journal, one, unit
+from .builders import YEAR, buckets, codes, create, doc, fresh, journal, one, unit
 
 pytestmark = pytest.mark.django_db
 K = SourceDocument.Kind
@@ -246,10 +247,11 @@ class TestMovements:
 
     def test_movements_out_of_scope_are_not_found(self, user, budget):
         ind = one(budget, 1_000)
-        for who in ("county_budget", "fin_sector"):
-            with pytest.raises(DomainError) as e:
+        for who, error, code in (("county_budget", NotFound, "not_found"),  # another region's: out of scope
+                                 ("fin_sector", PermissionDenied, "permission_denied")):  # may not change indicators
+            with pytest.raises(error) as e:
                 s.indicator_increase(actor=user(who), indicator_id=ind.pk, amount=1, doc=doc())
-            assert isinstance(e.value, NotFound | PermissionDenied)
+            assert type(e.value) is error and e.value.code == code
         with pytest.raises(NotFound):
             s.indicator_decrease(actor=user("county_budget"), indicator_id=ind.pk, amount=1, doc=doc())
         assert buckets(ind)["amount"] == 1_000

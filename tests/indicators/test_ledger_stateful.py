@@ -27,8 +27,9 @@ from ibms.core import clock
 from ibms.core.errors import DomainError
 from ibms.indicators import services as s
 from ibms.indicators.models import Indicator, IndicatorEntry
+from tests.constants import COUNTY, FUNC, PROVINCE
 
-from .conftest import COUNTY, FUNC, PROVINCE, YEAR
+from .builders import YEAR
 
 pytestmark = pytest.mark.django_db
 BUCKETS = ("available", "reserved", "spent", "frozen", "allotted")

@@ -10,8 +10,9 @@ from ibms.core import verify
 from ibms.indicators import selectors
 from ibms.indicators import services as s
 from ibms.indicators.models import Indicator
+from tests.constants import COUNTY
 
-from .conftest import COUNTY, doc, one, unit
+from .builders import doc, one, unit
 
 pytestmark = pytest.mark.django_db
 

@@ -10,8 +10,9 @@ from openpyxl import load_workbook
 
 from ibms.indicators import services as s
 from ibms.indicators.models import Indicator, Reallocation, TransferNotice
+from tests.constants import COUNTY
 
-from .conftest import COUNTY, doc, fresh, one, unit
+from .builders import doc, fresh, one, unit
 
 pytestmark = pytest.mark.django_db
 

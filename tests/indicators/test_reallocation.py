@@ -10,8 +10,9 @@ from ibms.core.errors import Conflict, NotFound, PermissionDenied, ValidationFai
 from ibms.core.models import TodoItem
 from ibms.indicators import services as s
 from ibms.indicators.models import Indicator, IndicatorEntry, Reallocation, SourceDocument
+from tests.constants import PROVINCE
 
-from .conftest import OTHER_FUND, PERSONNEL_ECO, PROVINCE, buckets, codes, fresh, journal, one, unit
+from .builders import OTHER_FUND, PERSONNEL_ECO, buckets, codes, fresh, journal, one, unit
 
 pytestmark = pytest.mark.django_db
 

@@ -11,7 +11,7 @@ from ibms.core.errors import Conflict, NotFound, PermissionDenied, ValidationFai
 from ibms.indicators import services as s
 from ibms.indicators.models import IndicatorEntry, Reservation
 
-from .conftest import buckets, codes, journal, one
+from .builders import buckets, codes, journal, one
 
 pytestmark = pytest.mark.django_db
 

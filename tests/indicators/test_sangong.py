@@ -12,8 +12,9 @@ from ibms.demo.generator import SCALES, GenContext
 from ibms.indicators import services as s
 from ibms.indicators.gen import stage_indicators
 from ibms.indicators.models import Indicator
+from tests.constants import COUNTY, FUNC, FUND, PROVINCE
 
-from .conftest import COUNTY, FUNC, FUND, PROVINCE, YEAR, codes, create, doc, fresh, one, unit
+from .builders import YEAR, codes, create, doc, fresh, one, unit
 
 pytestmark = pytest.mark.django_db
 SANGONG, PLAIN, MEETING = "30217", "30201", "30215"  # 公务接待费 (三公), 办公费, 会议费 (not 三公)

@@ -12,21 +12,9 @@ from ibms.core.errors import Conflict, NotFound, PermissionDenied, ValidationFai
 from ibms.core.models import TodoItem
 from ibms.indicators import services as s
 from ibms.indicators.models import Indicator, SourceDocument, TransferNotice
+from tests.constants import CITY, COUNTY, OTHER_COUNTY, PROVINCE
 
-from .conftest import (
-    CITY,
-    COUNTY,
-    OTHER_COUNTY,
-    PROVINCE,
-    YEAR,
-    buckets,
-    codes,
-    doc,
-    fresh,
-    journal,
-    one,
-    unit,
-)
+from .builders import YEAR, buckets, codes, doc, fresh, journal, one, unit
 
 pytestmark = pytest.mark.django_db
 

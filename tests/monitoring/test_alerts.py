@@ -10,8 +10,9 @@ from ibms.core.audit import BusinessEvent
 from ibms.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from ibms.monitoring import engine, selectors, services
 from ibms.monitoring.models import Alert, AlertStatus, Rule
+from tests.constants import COUNTY
 
-from .conftest import COUNTY, ctx_for, raise_alert, subject_for
+from .builders import ctx_for, raise_alert, subject_for
 
 pytestmark = pytest.mark.django_db
 S = AlertStatus
@@ -102,20 +103,24 @@ def test_wrong_order(clerk, treasury, rule):
     with pytest.raises(Conflict) as exc:
         services.alert_verify(actor=treasury, pk=a.pk, outcome="normal")
     assert exc.value.code == "invalid_transition"
-    with pytest.raises(Conflict):
+    with pytest.raises(Conflict) as exc:
         services.alert_close(actor=treasury, pk=a.pk)  # a warning cannot be closed before it is explained
-    with pytest.raises(Conflict):
+    assert exc.value.code == "invalid_transition"
+    with pytest.raises(Conflict) as exc:
         services.alert_rectify(actor=treasury, pk=a.pk, ask="x")
+    assert exc.value.code == "invalid_transition"
     services.alert_explain(actor=clerk, pk=a.pk, explanation="说明")
-    with pytest.raises(Conflict):
+    with pytest.raises(Conflict) as exc:
         services.alert_explain(actor=clerk, pk=a.pk, explanation="再说明")
+    assert exc.value.code == "invalid_transition"
     with pytest.raises(ValidationFailed):
         services.alert_verify(actor=treasury, pk=a.pk, outcome="violation")  # a violation needs a comment
     with pytest.raises(ValidationFailed):
         services.alert_verify(actor=treasury, pk=a.pk, outcome="maybe")
     services.alert_verify(actor=treasury, pk=a.pk, outcome="normal")
-    with pytest.raises(Conflict):
+    with pytest.raises(Conflict) as exc:
         services.alert_rectify(actor=clerk, pk=a.pk, detail="x")
+    assert exc.value.code == "invalid_transition"
     assert Alert.objects.get(pk=a.pk).status == S.NORMAL
 
 

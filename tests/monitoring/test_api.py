@@ -8,7 +8,7 @@ import pytest
 
 from ibms.monitoring.models import Rule
 
-from .conftest import raise_alert
+from .builders import raise_alert
 
 pytestmark = pytest.mark.django_db
 API = "/api/v1/monitoring"

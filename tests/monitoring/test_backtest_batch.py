@@ -15,9 +15,10 @@ from ibms.monitoring import engine, services, sources
 from ibms.monitoring.context import sample_context
 from ibms.monitoring.models import Alert, BatchRun, Rule
 from ibms.monitoring.setup import read_rules
+from tests.constants import CITY, COUNTY, OTHER_COUNTY, PROVINCE
 
+from .builders import ctx_for, make_rule, subject_for
 from .cases import CASES
-from .conftest import CITY, COUNTY, OTHER_COUNTY, PROVINCE, ctx_for, make_rule, subject_for
 
 pytestmark = pytest.mark.django_db
 START, END = dt.date(2026, 6, 1), dt.date(2026, 12, 31)

@@ -10,8 +10,8 @@ from ibms.monitoring.context import sample_context
 from ibms.monitoring.models import Rule
 from ibms.monitoring.setup import read_rules
 
+from .builders import codes
 from .cases import CASES
-from .conftest import codes
 
 pytestmark = pytest.mark.django_db
 SHIPPED = read_rules()

@@ -12,8 +12,9 @@ from django.utils import timezone
 from ibms.monitoring import engine, services
 from ibms.monitoring.context import HISTORY_KEYS, sample_context
 from ibms.monitoring.models import Rule, WhitelistEntry
+from tests.constants import CITY, COUNTY, OTHER_CITY, OTHER_COUNTY, PROVINCE
 
-from .conftest import CITY, COUNTY, OTHER_CITY, OTHER_COUNTY, PROVINCE, codes, ctx_for, make_rule
+from .builders import codes, ctx_for, make_rule
 
 pytestmark = pytest.mark.django_db
 BIG = {"amount": 2_000_000}  # above the test rules' 1,000,000 limit; no shipped rule fires on it

@@ -8,7 +8,7 @@ import pytest
 
 from ibms.monitoring import engine
 
-from .conftest import codes, ctx_for, make_rule
+from .builders import codes, ctx_for, make_rule
 
 pytestmark = pytest.mark.django_db
 

@@ -7,7 +7,7 @@ import pytest
 
 from ibms.monitoring.models import Alert, BacktestRun, Rule, WhitelistEntry
 
-from .conftest import raise_alert
+from .builders import raise_alert
 
 pytestmark = pytest.mark.django_db
 

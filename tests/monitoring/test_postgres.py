@@ -12,7 +12,7 @@ from ibms.iam.models import User
 from ibms.monitoring import engine, services
 from ibms.monitoring.models import Alert, Rule
 
-from .conftest import codes, ctx_for, make_rule, subject_for
+from .builders import codes, ctx_for, make_rule, subject_for
 
 pytestmark = pytest.mark.postgres
 THREADS = 6

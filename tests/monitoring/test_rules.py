@@ -11,8 +11,9 @@ from ibms.core.audit import ChangeLog
 from ibms.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from ibms.monitoring import services
 from ibms.monitoring.models import BacktestRun, Rule
+from tests.constants import CITY
 
-from .conftest import CITY, make_rule
+from .builders import make_rule
 
 pytestmark = pytest.mark.django_db
 
@@ -70,8 +71,9 @@ def test_enable_needs_backtest_of_current_version(treasury):
     assert rule.enabled and rule.version == 1 and rule.name == "改名"
     rule = services.rule_update(actor=treasury, pk=rule.pk, data={"condition": "payment.amount >= params.limit"})
     assert not rule.enabled and rule.version == 2
-    with pytest.raises(Conflict):
+    with pytest.raises(Conflict) as exc:
         services.rule_enable(actor=treasury, pk=rule.pk)
+    assert exc.value.code == "backtest_required"
     assert BacktestRun.objects.filter(rule=rule).count() == 1
 
 

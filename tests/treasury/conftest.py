@@ -1,62 +1,11 @@
-"""Helpers for the treasury tests: indicators built through the indicator services, drafts through ours."""
+"""Fixtures for the treasury tests: the people who do each step and the bank simulator. Builders (indicators,
+drafts, one round of the worker) are in builders.py."""
 
 from __future__ import annotations
 
-import itertools
-
 import pytest
-from django.db import transaction
 
-from ibms.core import clock, outbox
-from ibms.indicators import services as ins
-from ibms.indicators.models import Indicator
-from ibms.masterdata.models import Payee, Unit
-from ibms.treasury import services as s
 from tests.banksim_process import BankSim
-
-PROVINCE = "990000000"
-YEAR = clock.fiscal_year()
-FUND, FUNC, ECO, GOV_ECO = "111", "2050202", "30201", "50201"
-_n = itertools.count(1)
-
-
-def school() -> Unit:
-    return Unit.objects.get(region_code=PROVINCE, code="001001")
-
-
-def indicator(budget_user, amount: int, **fields) -> Indicator:
-    n = next(_n)
-    with transaction.atomic():
-        src = ins.source_document_create(actor=budget_user, region_code=PROVINCE, year=YEAR, kind="budget_reply",
-                                         doc_no=f"支付测试〔{YEAR}〕{n:05d}号-{id(fields)}", title="支付测试",
-                                         doc_date=clock.today())
-        spec = {"fund_nature_code": FUND, "exp_func_code": FUNC, "dep_eco_code": ECO, "gov_eco_code": GOV_ECO,
-                **fields}
-        unit_id = spec.pop("unit_id", None) or school().pk
-        [ind] = ins.indicators_create(actor=budget_user, source=src, specs=[ins.IndicatorSpec(
-            amount=amount, unit_id=unit_id, **spec)])
-    return ind
-
-
-def payee() -> Payee:
-    return Payee.objects.filter(unit=school(), is_active=True).order_by("id").first()
-
-
-def draft(clerk, ind: Indicator, amount: int, **kw) -> s.DraftIn:
-    p = kw.pop("payee", None) or s.PayeeIn(payee_id=payee().pk)
-    return s.DraftIn(indicator_id=ind.pk, amount=amount, purpose=kw.pop("purpose", "购买办公用品"), payee=p, **kw)
-
-
-def create(clerk, ind: Indicator, amount: int, **kw):
-    return s.payment_request_create(actor=clerk, data=draft(clerk, ind, amount, **kw))
-
-
-def fresh(obj):
-    return type(obj).objects.get(pk=obj.pk)
-
-
-def codes(exc) -> list[str]:
-    return [v.code for v in getattr(exc, "violations", [])] or [exc.code]
 
 
 @pytest.fixture
@@ -85,14 +34,3 @@ def sim(tmp_path):
     bank = BankSim.start(tmp_path / "bank-sim")
     yield bank
     bank.stop()
-
-
-def work(sim=None, *, tick: bool = True) -> None:
-    """One round of the worker: send what is queued, let the bank pay, fetch the feed."""
-    from ibms.banks import services as banks
-
-    outbox.drain()
-    if sim is not None and tick:
-        sim.admin("/admin/tick")
-    banks.endpoint_poll_all()
-    outbox.drain()

@@ -10,13 +10,13 @@ from functools import partial
 from ninja import Router, Schema, Status
 
 from ibms.core.money import api_fen, fen_to_str
+from ibms.core.paging import Limit, Offset, window
 
 from . import closing, selectors, services
 from .models import DIMENSIONS, AccountSet, PostingRule, Voucher
 from .posting import LineSpec
 
 router = Router(tags=["会计核算"])
-MAX_LIMIT = 500
 
 
 class PeriodOut(Schema):
@@ -84,7 +84,7 @@ class AccountPatch(Schema):
     is_active: bool | None = None
 
 
-class LineIn(Schema):
+class VoucherLineIn(Schema):
     account_code: str
     debit: str = "0"
     credit: str = "0"
@@ -92,7 +92,7 @@ class LineIn(Schema):
     dims: dict[str, str] = {}
 
 
-class LineOut(Schema):
+class VoucherLineOut(Schema):
     line_no: int
     basis: str
     account_code: str
@@ -108,14 +108,14 @@ class VoucherIn(Schema):
     date: dt.date
     summary: str
     attachments: int = 0
-    lines: list[LineIn]
+    lines: list[VoucherLineIn]
 
 
 class VoucherEdit(Schema):
     date: dt.date
     summary: str
     attachments: int = 0
-    lines: list[LineIn]
+    lines: list[VoucherLineIn]
 
 
 class VoucherOut(Schema):
@@ -138,7 +138,7 @@ class VoucherOut(Schema):
 
 
 class VoucherDetail(VoucherOut):
-    lines: list[LineOut]
+    lines: list[VoucherLineOut]
 
 
 class VoucherPage(Schema):
@@ -180,7 +180,7 @@ class RuleLineOut(Schema):
     condition: str
 
 
-class RuleOut(Schema):
+class PostingRuleOut(Schema):
     id: int
     year: int
     code: str
@@ -216,7 +216,7 @@ def _voucher_out(v: Voucher, lines: bool = False) -> dict:
 
 _fen = partial(api_fen, blank=0, code="amount_invalid")
 
-def _lines(lines: list[LineIn]) -> list[LineSpec]:
+def _lines(lines: list[VoucherLineIn]) -> list[LineSpec]:
     return [LineSpec(basis="", account_code=ln.account_code.strip(), debit=_fen(ln.debit, f"lines.{i}.debit"),
                      credit=_fen(ln.credit, f"lines.{i}.credit"), summary=ln.summary, dims=dict(ln.dims))
             for i, ln in enumerate(lines, 1)]
@@ -225,10 +225,9 @@ def _lines(lines: list[LineIn]) -> list[LineSpec]:
 # --- account sets and accounts ---------------------------------------------------------------------
 
 @router.get("/sets", response=SetPage, summary="账套列表", operation_id="accounting_set_list")
-def list_sets(request, year: int | None = None, kind: str = "", q: str = "", limit: int = 50, offset: int = 0):
+def list_sets(request, year: int | None = None, kind: str = "", q: str = "", limit: Limit = 50, offset: Offset = 0):
     qs = selectors.account_set_list(actor=request.auth, year=year, kind=kind, q=q)
-    limit, offset = max(1, min(limit, MAX_LIMIT)), max(0, offset)
-    return {"count": qs.count(), "items": [_set_out(s) for s in qs[offset:offset + limit]]}
+    return {"count": qs.count(), "items": [_set_out(s) for s in window(qs, limit, offset)]}
 
 
 @router.post("/sets", response={201: SetOut}, summary="建账（单位账套或本级总预算会计账套）",
@@ -300,12 +299,11 @@ def year_end_close(request, pk: int):
 
 @router.get("/vouchers", response=VoucherPage, summary="凭证列表", operation_id="accounting_voucher_list")
 def list_vouchers(request, account_set_id: int | None = None, year: int | None = None, period_no: int | None = None,
-                  status: str = "", source: str = "", q: str = "", account_code: str = "", limit: int = 50,
-                  offset: int = 0):
+                  status: str = "", source: str = "", q: str = "", account_code: str = "", limit: Limit = 50,
+                  offset: Offset = 0):
     qs = selectors.voucher_list(actor=request.auth, account_set_id=account_set_id, year=year, period_no=period_no,
                             status=status, source=source, q=q, account_code=account_code)
-    limit, offset = max(1, min(limit, MAX_LIMIT)), max(0, offset)
-    return {"count": qs.count(), "items": [_voucher_out(v) for v in qs[offset:offset + limit]]}
+    return {"count": qs.count(), "items": [_voucher_out(v) for v in window(qs, limit, offset)]}
 
 
 @router.get("/vouchers/{int:pk}", response=VoucherDetail, summary="凭证详情（含分录）", operation_id="accounting_voucher_get")
@@ -373,7 +371,7 @@ def submit_event(request, payload: EventIn):
     return Status(201 if created else 200, body)
 
 
-@router.get("/rules", response=list[RuleOut], summary="记账规则（按年度）", operation_id="accounting_rule_list")
+@router.get("/rules", response=list[PostingRuleOut], summary="记账规则（按年度）", operation_id="accounting_rule_list")
 def list_rules(request, year: int, event_type: str = ""):
     qs = PostingRule.objects.permitted(request.auth).filter(year=year).prefetch_related("lines")
     if event_type:

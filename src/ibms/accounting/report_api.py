@@ -16,7 +16,7 @@ from .books import BASIS_LABELS, PeriodRange
 router = Router(tags=["会计账簿与报表"])
 
 
-class SetOut(Schema):
+class ReportSetOut(Schema):
     id: int
     code: str
     name: str
@@ -48,7 +48,7 @@ class BasisOut(Schema):
 
 
 class TrialBalanceOut(Schema):
-    account_set: SetOut
+    account_set: ReportSetOut
     period_start: int
     period_end: int
     balanced: bool
@@ -65,7 +65,7 @@ class StatementOut(Schema):
     code: str
     title: str
     report_no: str
-    account_set: SetOut
+    account_set: ReportSetOut
     period_start: int
     period_end: int
     columns: list[str]

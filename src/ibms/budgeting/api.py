@@ -4,15 +4,13 @@ as yuan strings; errors are {"code","message","detail"} with stable codes (see s
 
 from __future__ import annotations
 
-from dataclasses import fields as dc_fields
-from dataclasses import replace
-from functools import partial
+from dataclasses import asdict
 
 from django.db.models import Sum
 from ninja import Router, Status
 
-from ibms.core.money import api_fen, fen_to_str
-from ibms.core.scoping import require_perm
+from ibms.core.money import fen_to_str
+from ibms.core.paging import Limit, Offset, window
 
 from . import selectors, services
 from .models import BudgetLine, BudgetRound, Ceiling, Reply, Submission
@@ -33,15 +31,12 @@ from .schemas import (
     RoundIn,
     RoundOut,
     SubmissionOut,
-    UnitIn,
+    SubmissionUnitIn,
     UnitReplyIn,
+    service_input,
 )
 
 router = Router(tags=["预算编制"])
-MAX_LIMIT = 500
-
-
-_fen = partial(api_fen, code="amount_invalid")
 
 
 def _round_out(r: BudgetRound) -> dict:
@@ -83,22 +78,14 @@ def _reply_out(r: Reply) -> dict:
             "reply_date": r.reply_date, "doc_no": r.doc_no, "is_late": r.is_late}
 
 
-def _line_data(payload: LineIn) -> services.LineData:
-    data = payload.model_dump()
-    data["amount"] = _fen(payload.amount)
-    return services.LineData(**{f.name: data[f.name] for f in dc_fields(services.LineData)})
-
-
-def _round(request, round_id: int) -> BudgetRound:
-    require_perm(request.auth, "budgeting.view_budgetround")
-    return selectors.round_get(actor=request.auth, pk=round_id)
+def _round(request, round_id: int, reading: type | None = None) -> BudgetRound:
+    return selectors.round_get(actor=request.auth, pk=round_id, reading=reading)
 
 
 # --- rounds -------------------------------------------------------------------------------------
 
 @router.get("/rounds", response=list[RoundOut], summary="预算编制轮次列表", operation_id="budgeting_round_list")
 def list_rounds(request, year: int | None = None, stage: str = ""):
-    require_perm(request.auth, "budgeting.view_budgetround")
     return [_round_out(r) for r in selectors.round_list(actor=request.auth, year=year, stage=stage)]
 
 
@@ -150,39 +137,35 @@ def reply(request, round_id: int, payload: ReplyIn):
 @router.get("/rounds/{int:round_id}/lines", response=LinePage, summary="预算明细（按版本）",
             operation_id="budgeting_line_list")
 def list_lines(request, round_id: int, version: str = "", department_id: int | None = None,
-               unit_id: int | None = None, direction: str = "", limit: int = 100, offset: int = 0):
-    require_perm(request.auth, "budgeting.view_budgetline")
-    rnd = _round(request, round_id)
+               unit_id: int | None = None, direction: str = "", limit: Limit = 100, offset: Offset = 0):
+    rnd = _round(request, round_id, reading=BudgetLine)
     qs = selectors.round_line_list(actor=request.auth, rnd=rnd, version=version or rnd.open_version or "reply",
                                    department_id=department_id, unit_id=unit_id, direction=direction)
-    limit = max(1, min(limit, MAX_LIMIT))
     total = qs.aggregate(s=Sum("amount"))["s"] or 0
     return {"count": qs.count(), "total": fen_to_str(total),
-            "items": [_line_out(ln) for ln in qs[max(0, offset):max(0, offset) + limit]]}
+            "items": [_line_out(ln) for ln in window(qs, limit, offset)]}
 
 
 @router.post("/rounds/{int:round_id}/lines", response={201: LineOut}, summary="新增预算明细（当前开放版本）",
              operation_id="budgeting_line_create")
 def create_line(request, round_id: int, payload: LineIn):
-    line = services.line_create(actor=request.auth, round_id=round_id, data=_line_data(payload))
+    data = service_input(payload, services.LineData)
+    line = services.line_create(actor=request.auth, round_id=round_id, data=data)
     return Status(201, _line_out(line))
 
 
 @router.get("/lines/{int:line_id}", response=LineOut, summary="预算明细详情", operation_id="budgeting_line_get")
 def get_line(request, line_id: int):
-    require_perm(request.auth, "budgeting.view_budgetline")
     return _line_out(selectors.line_get(actor=request.auth, pk=line_id))
 
 
 @router.put("/lines/{int:line_id}", response=LineOut, summary="修改预算明细（未给出的字段保持不变）",
             operation_id="budgeting_line_update")
 def update_line(request, line_id: int, payload: LinePatch):
-    require_perm(request.auth, "budgeting.view_budgetline")
     current = selectors.line_get(actor=request.auth, pk=line_id)
-    changes = payload.model_dump(exclude_unset=True)
-    if "amount" in changes:
-        changes["amount"] = _fen(changes["amount"])
-    data = replace(services.LineData.of(current), **changes)
+    changes = payload.model_dump(exclude_unset=True)  # the fields given; the others keep the line's values
+    kept = {k: v for k, v in asdict(services.LineData.of(current)).items() if k not in changes}
+    data = service_input(changes, services.LineData, **kept)
     return _line_out(services.line_update(actor=request.auth, line_id=line_id, data=data))
 
 
@@ -194,7 +177,7 @@ def delete_line(request, line_id: int):
 
 @router.post("/rounds/{int:round_id}/generate", response={201: GenerateOut},
              summary="从项目库生成预算明细（基本支出、项目支出）", operation_id="budgeting_line_generate")
-def generate(request, round_id: int, payload: UnitIn):
+def generate(request, round_id: int, payload: SubmissionUnitIn):
     lines = services.lines_generate(actor=request.auth, round_id=round_id, unit_id=payload.unit_id)
     for ln in lines:
         ln.refresh_from_db()
@@ -206,14 +189,13 @@ def generate(request, round_id: int, payload: UnitIn):
 @router.get("/rounds/{int:round_id}/submissions", response=list[SubmissionOut], summary="报送情况",
             operation_id="budgeting_submission_list")
 def list_submissions(request, round_id: int, version: str = ""):
-    require_perm(request.auth, "budgeting.view_submission")
-    rnd = _round(request, round_id)
+    rnd = _round(request, round_id, reading=Submission)
     return [_sub_out(s) for s in selectors.submission_list(actor=request.auth, rnd=rnd, version=version)]
 
 
 @router.post("/rounds/{int:round_id}/submit", response=SubmissionOut,
              summary="报送（单位报主管部门；部门报财政，二上超控制数拒绝）", operation_id="budgeting_submit")
-def submit(request, round_id: int, payload: UnitIn):
+def submit(request, round_id: int, payload: SubmissionUnitIn):
     return _sub_out(services.submission_submit(actor=request.auth, round_id=round_id, unit_id=payload.unit_id))
 
 
@@ -236,17 +218,15 @@ def accept_submission(request, submission_id: int, payload: ReasonIn):
 @router.get("/rounds/{int:round_id}/ceilings", response=list[CeilingOut], summary="控制数",
             operation_id="budgeting_ceiling_list")
 def list_ceilings(request, round_id: int):
-    require_perm(request.auth, "budgeting.view_ceiling")
-    rnd = _round(request, round_id)
+    rnd = _round(request, round_id, reading=Ceiling)
     return [_ceiling_out(c) for c in selectors.ceiling_list(actor=request.auth, rnd=rnd)]
 
 
 @router.put("/rounds/{int:round_id}/ceilings", response=CeilingOut, summary="下达（或修改）控制数",
             operation_id="budgeting_ceiling_set")
 def set_ceiling(request, round_id: int, payload: CeilingIn):
-    ceiling = services.ceiling_set(actor=request.auth, round_id=round_id, department_id=payload.department_id,
-                                   fund_nature_code=payload.fund_nature_code, amount=_fen(payload.amount),
-                                   remark=payload.remark)
+    data = service_input(payload, services.CeilingData)
+    ceiling = services.ceiling_set(actor=request.auth, round_id=round_id, **asdict(data))
     return _ceiling_out(ceiling)
 
 
@@ -260,8 +240,7 @@ def delete_ceiling(request, ceiling_id: int):
 @router.get("/rounds/{int:round_id}/ceilings/usage", response=list[CeilingUseOut],
             summary="控制数使用情况（二上支出对比控制数）", operation_id="budgeting_ceiling_usage")
 def ceiling_usage(request, round_id: int, department_id: int | None = None):
-    require_perm(request.auth, "budgeting.view_ceiling")
-    rnd = _round(request, round_id)
+    rnd = _round(request, round_id, reading=Ceiling)
     return [{"department_id": d.pk, "fund_nature_code": u.fund_nature_code, "fund_nature_name": u.fund_nature_name,
              "ceiling": fen_to_str(u.ceiling), "used": fen_to_str(u.used), "remaining": fen_to_str(u.remaining),
              "exceeded": u.exceeded}
@@ -275,8 +254,7 @@ def ceiling_usage(request, round_id: int, department_id: int | None = None):
             summary="版本对比：一上 / 二上 / 批复（部门→单位→项目）", operation_id="budgeting_comparison")
 def comparison(request, round_id: int, department_id: int | None = None, unit_id: int | None = None,
                direction: str = "expenditure"):
-    require_perm(request.auth, "budgeting.view_budgetline")
-    rnd = _round(request, round_id)
+    rnd = _round(request, round_id, reading=BudgetLine)
     rows = selectors.comparison(actor=request.auth, rnd=rnd, department_id=department_id, unit_id=unit_id,
                                 direction=direction)
     return [{"level": r.level, "label": r.label, "department_id": r.department_id, "unit_id": r.unit_id,
@@ -291,9 +269,8 @@ def comparison(request, round_id: int, department_id: int | None = None, unit_id
 @router.get("/rounds/{int:round_id}/replies", response=list[ReplyOut], summary="批复情况（含超期标记）",
             operation_id="budgeting_reply_list")
 def list_replies(request, round_id: int):
-    require_perm(request.auth, "budgeting.view_reply")
-    rnd = _round(request, round_id)
-    return [_reply_out(r) for r in selectors.reply_list(actor=request.auth).filter(round=rnd)]
+    rnd = _round(request, round_id, reading=Reply)
+    return [_reply_out(r) for r in selectors.reply_list(actor=request.auth, rnd=rnd)]
 
 
 @router.post("/rounds/{int:round_id}/unit-replies", response=list[ReplyOut], summary="部门向所属单位批复",

@@ -13,7 +13,7 @@ from . import reports
 router = Router(tags=["预算报表"])
 
 
-class RoundOut(Schema):
+class ReportRoundOut(Schema):
     id: int
     region_code: str
     year: int
@@ -63,7 +63,7 @@ def _basis(request, round_id: int, version: str, unit_id: int | None) -> reports
     return reports.report_basis_get(actor=request.auth, round=rnd, version=version, unit_id=unit_id)
 
 
-@router.get("/rounds", response=list[RoundOut], summary="可查看报表的预算编制轮次")
+@router.get("/rounds", response=list[ReportRoundOut], summary="可查看报表的预算编制轮次")
 def list_rounds(request):
     return [{"id": r.pk, "region_code": r.region_code, "year": r.year, "name": r.name, "stage": r.stage}
             for r in reports.report_round_list(actor=request.auth)]

@@ -1,10 +1,29 @@
-"""Request and response schemas of /api/v1/budgeting/ (money as yuan strings)."""
+"""Request and response schemas of /api/v1/budgeting/ (money as yuan strings). The line and ceiling schemas are
+the services' own input types (`LineData`, `CeilingData`, built by `core.schemas.schema_from`); the others mirror
+services that take keyword arguments, not a dataclass, and are written here."""
 
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import replace
 
 from ninja import Schema
+from pydantic import create_model
+
+from ibms.core.errors import ValidationFailed
+from ibms.core.schemas import schema_from, to_service
+
+from .services import CeilingData, LineData
+
+
+def service_input(payload, dc: type, **overrides):
+    """`core.schemas.to_service`, with this API's documented code for an amount that is not a yuan amount:
+    `amount_invalid` (core's is `money_invalid`)."""
+    try:
+        return to_service(payload, dc, **overrides)
+    except ValidationFailed as exc:
+        raise ValidationFailed([replace(v, code="amount_invalid") if v.code == "money_invalid" else v
+                                for v in exc.violations]) from exc
 
 
 class RoundIn(Schema):
@@ -39,36 +58,12 @@ class ReplyIn(Schema):
     doc_date: dt.date
 
 
-class LineIn(Schema):
-    direction: str = "expenditure"
-    unit_id: int | None = None
-    project_id: int | None = None
-    revenue_code: str = ""
-    fund_nature_code: str = ""
-    exp_func_code: str = ""
-    dep_eco_code: str = ""
-    gov_eco_code: str = ""
-    amount: str
-    is_gov_pur: bool | None = None
-    sub_region_code: str = ""
-    transfer_type_code: str = ""
-    remark: str = ""
+LineIn = schema_from(LineData, name="LineIn")
 
-
-class LinePatch(Schema):
-    direction: str | None = None
-    unit_id: int | None = None
-    project_id: int | None = None
-    revenue_code: str | None = None
-    fund_nature_code: str | None = None
-    exp_func_code: str | None = None
-    dep_eco_code: str | None = None
-    gov_eco_code: str | None = None
-    amount: str | None = None
-    is_gov_pur: bool | None = None
-    sub_region_code: str | None = None
-    transfer_type_code: str | None = None
-    remark: str | None = None
+# A partial update: LineIn with every field optional; the fields given replace the line's (`exclude_unset`).
+# schema_from has no partial form (its fields keep the dataclass's defaults), so the schema is derived from LineIn.
+LinePatch = create_model("LinePatch", __base__=Schema,
+                         **{name: (f.annotation | None, None) for name, f in LineIn.model_fields.items()})
 
 
 class LineOut(Schema):
@@ -104,7 +99,7 @@ class LinePage(Schema):
     items: list[LineOut]
 
 
-class UnitIn(Schema):
+class SubmissionUnitIn(Schema):
     unit_id: int
 
 
@@ -132,11 +127,7 @@ class ReasonIn(Schema):
     reason: str = ""
 
 
-class CeilingIn(Schema):
-    department_id: int
-    fund_nature_code: str = ""
-    amount: str
-    remark: str = ""
+CeilingIn = schema_from(CeilingData, name="CeilingIn")
 
 
 class CeilingOut(Schema):

@@ -1,13 +1,15 @@
-"""Reads of budget preparation, each starting from `restrict(actor)`: rounds, the department overview,
-the workbench lines, ceilings and their use, the version comparison (一上 / 二上 / 批复), replies. The
-unscoped helpers (`fund_totals`, `ceiling_uses`, `code_names`) serve the services and callers that have already
-scoped the round and department."""
+"""Reads of budget preparation: rounds, the department overview, the workbench lines, ceilings and their use,
+the version comparison (一上 / 二上 / 批复), replies. A list of the pages and endpoints starts from
+`Model.objects.permitted(actor)` (403 without the view permission), one row from `get_in_scope`; the round page's
+panels and the workbench from `restrict(actor)` (empty instead). The unscoped helpers (`fund_totals`,
+`ceiling_uses`, `code_names`) serve the services and callers that have already scoped the round and department."""
 
 from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
 
+from django.db import models
 from django.db.models import IntegerField, Q, QuerySet, Sum, Value
 from django.db.models.functions import Coalesce
 
@@ -24,7 +26,7 @@ VERSIONS = [Version.FIRST_UP, Version.SECOND_UP, Version.REPLY]
 
 
 def round_list(*, actor, year: int | None = None, stage: str = ""):
-    qs = BudgetRound.objects.restrict(actor, VIEW)
+    qs = BudgetRound.objects.permitted(actor)
     if year:
         qs = qs.filter(year=year)
     if stage:
@@ -32,7 +34,12 @@ def round_list(*, actor, year: int | None = None, stage: str = ""):
     return qs.order_by("-year", "region_code")
 
 
-def round_get(*, actor, pk: int) -> BudgetRound:
+def round_get(*, actor, pk: int, reading: type[models.Model] | None = None) -> BudgetRound:
+    """One round in scope (403 without its view permission, 404 outside scope). `reading`: the model of the round's
+    rows the caller goes on to list (its lines, submissions, ceilings, replies) — a user without that model's view
+    permission is refused (403) before the round is looked up, so an out-of-scope round tells them nothing."""
+    if reading is not None:
+        reading.objects.permitted(actor)
     return get_in_scope(BudgetRound.objects, actor, VIEW, what="预算编制", pk=pk)
 
 
@@ -123,7 +130,7 @@ def department_submission(*, rnd: BudgetRound, version: str, department: Unit) -
 
 
 def submission_list(*, actor, rnd: BudgetRound, version: str = ""):
-    qs = Submission.objects.restrict(actor, VIEW).filter(round=rnd).select_related("unit")
+    qs = Submission.objects.permitted(actor).filter(round=rnd).select_related("unit")
     if version:
         qs = qs.filter(version=version)
     return qs.order_by("version", "unit_path")
@@ -176,7 +183,7 @@ def code_names(value_set: str, year: int) -> dict[str, str]:
 # --- ceilings -----------------------------------------------------------------------------------
 
 def ceiling_list(*, actor, rnd: BudgetRound):
-    return Ceiling.objects.restrict(actor, VIEW).filter(round=rnd).select_related("department")
+    return Ceiling.objects.permitted(actor).filter(round=rnd).select_related("department")
 
 
 def fund_totals(rnd: BudgetRound, version: str, department: Unit) -> dict[str, int]:
@@ -226,7 +233,7 @@ def comparison(*, actor, rnd: BudgetRound, department_id: int | None = None, uni
                direction: str = BudgetLine.Direction.EXPENDITURE) -> list[CompareRow]:
     """Side by side 一上 / 二上 / 批复 on the same key (department → unit → project and classification), with
     subtotals per unit and department and a grand total. Differences are 二上−一上 and 批复−二上."""
-    qs = BudgetLine.objects.restrict(actor, VIEW).filter(round=rnd)
+    qs = BudgetLine.objects.permitted(actor).filter(round=rnd)
     if direction:
         qs = qs.filter(direction=direction)
     if department_id:
@@ -285,12 +292,16 @@ def comparison_table(rows: list[CompareRow], *, title: str, subtitle: str = "") 
 
 
 def line_list(*, actor):
-    return (BudgetLine.objects.restrict(actor, VIEW).select_related("round", "unit", "department", "project")
+    return (BudgetLine.objects.permitted(actor).select_related("round", "unit", "department", "project")
             .order_by("-round__year", "round", "version", "unit_path", "id"))
 
 
-def reply_list(*, actor):
-    return (Reply.objects.restrict(actor, VIEW).select_related("round", "unit", "department")
+def reply_list(*, actor, rnd: BudgetRound | None = None, strict: bool = True):
+    """Replies in scope, of one round or all. `strict=False` for the round page's panel: empty instead of 403."""
+    qs = Reply.objects.permitted(actor) if strict else Reply.objects.restrict(actor, VIEW)
+    if rnd is not None:
+        qs = qs.filter(round=rnd)
+    return (qs.select_related("round", "unit", "department")
             .order_by("-round__year", "round", "level", "unit_path"))
 
 

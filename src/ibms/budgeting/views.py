@@ -4,21 +4,22 @@ or selector, render; a refused action re-renders its page with every reason (sta
 
 from __future__ import annotations
 
-import django_tables2 as tables
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
+from django_tables2 import RequestConfig
 
 from ibms.core.errors import DomainError, ValidationFailed
 from ibms.core.reports import report_response
 from ibms.core.scoping import CHANGE, require_perm, scope_of
-from ibms.core.views import MoneyColumn
 from ibms.masterdata.models import Unit
 
 from . import forms, selectors, services
-from .models import BudgetLine, BudgetRound, Submission, Version
+from .filtersets import LineFilter, ReplyFilter
+from .models import BudgetLine, BudgetRound, Ceiling, Submission, Version
+from .tables import LineTable, ReplyTable
 
 ROUND_ACTIONS = {
     "close_first_up": (services.round_first_up_close, "一上已结束，请下达控制数"),
@@ -42,7 +43,8 @@ def _is_finance(user) -> bool:
 @login_required
 @require_http_methods(["GET", "POST"])
 def round_list(request):
-    require_perm(request.user, "budgeting.view_budgetround")
+    rounds = selectors.round_list(actor=request.user, year=request.GET.get("year") or None,
+                                  stage=request.GET.get("stage", ""))  # refuses (403) before the form is handled
     form = forms.RoundForm(request.POST or None)
     error = None
     if request.method == "POST":
@@ -53,8 +55,6 @@ def round_list(request):
                 return redirect("budgeting:round", rnd.pk)
             except DomainError as exc:
                 error = exc
-    rounds = selectors.round_list(actor=request.user, year=request.GET.get("year") or None,
-                                  stage=request.GET.get("stage", ""))
     return render(request, "budgeting/round_list.html", {
         "rounds": rounds, "form": form, "error": error, "stages": BudgetRound.Stage.choices,
         "can_add": request.user.has_perm("budgeting.add_budgetround"), "page_title": "预算编制"},
@@ -65,7 +65,7 @@ def _round_context(request, rnd: BudgetRound) -> dict:
     stages = list(BudgetRound.Stage.choices)
     current = [s for s, _ in stages].index(rnd.stage)
     can_manage = request.user.has_perm("budgeting.change_budgetround") and _is_finance(request.user)
-    replies = list(selectors.reply_list(actor=request.user).filter(round=rnd))
+    replies = list(selectors.reply_list(actor=request.user, rnd=rnd, strict=False))
     return {"rnd": rnd, "stages": [(i, s, label) for i, (s, label) in enumerate(stages)], "current": current,
             "rows": selectors.department_overview(actor=request.user, rnd=rnd), "can_manage": can_manage,
             "replies": replies, "unit_replies_pending": any(r.reply_date is None for r in replies),
@@ -75,7 +75,6 @@ def _round_context(request, rnd: BudgetRound) -> dict:
 
 @login_required
 def round_detail(request, pk: int):
-    require_perm(request.user, "budgeting.view_budgetround")
     rnd = selectors.round_get(actor=request.user, pk=pk)
     return render(request, "budgeting/round.html", _round_context(request, rnd))
 
@@ -157,8 +156,7 @@ def unit_replies(request, pk: int):
 @login_required
 @require_http_methods(["GET", "POST"])
 def ceilings(request, pk: int):
-    require_perm(request.user, "budgeting.view_ceiling")
-    rnd = selectors.round_get(actor=request.user, pk=pk)
+    rnd = selectors.round_get(actor=request.user, pk=pk, reading=Ceiling)
     depts = selectors.department_list(actor=request.user, rnd=rnd)
     form = forms.CeilingForm(request.POST or None, departments=depts,
                              fund_choices=selectors.value_set_choices("fund_type", rnd.year, leaves_only=False))
@@ -215,8 +213,7 @@ def _workbench_context(request, rnd: BudgetRound, dept: Unit, version: str) -> d
 
 @login_required
 def workbench(request, pk: int, dept_id: int):
-    require_perm(request.user, "budgeting.view_budgetline")
-    rnd = selectors.round_get(actor=request.user, pk=pk)
+    rnd = selectors.round_get(actor=request.user, pk=pk, reading=BudgetLine)
     dept = selectors.department_get(actor=request.user, rnd=rnd, department_id=dept_id)
     version = request.GET.get("version") or _default_version(rnd)
     if version not in Version.values:
@@ -336,8 +333,7 @@ def line_edit(request, pk: int | None = None, line_id: int | None = None):
 
 @login_required
 def compare(request, pk: int):
-    require_perm(request.user, "budgeting.view_budgetline")
-    rnd = selectors.round_get(actor=request.user, pk=pk)
+    rnd = selectors.round_get(actor=request.user, pk=pk, reading=BudgetLine)
     depts = selectors.department_list(actor=request.user, rnd=rnd)
     dept_id = int(request.GET.get("department") or 0) or None
     direction = request.GET.get("direction", "expenditure")
@@ -354,30 +350,9 @@ def compare(request, pk: int):
 
 # --- lists --------------------------------------------------------------------------------------
 
-class LineTable(tables.Table):
-    round = tables.Column("预算编制", accessor="round__name", linkify=lambda record: reverse(
-        "budgeting:workbench", args=[record.round_id, record.department_id]) + f"?version={record.version}")
-    version = tables.Column("版本")
-    unit = tables.Column("单位", accessor="unit__name")
-    project = tables.Column("项目", accessor="project__name", default="—")
-    direction = tables.Column("收支")
-    exp_kind = tables.Column("支出类型", default="—")
-    revenue_code = tables.Column("收入来源", default="")
-    fund_nature_code = tables.Column("资金性质")
-    exp_func_code = tables.Column("功能分类")
-    dep_eco_code = tables.Column("部门经济分类")
-    gov_eco_code = tables.Column("政府经济分类")
-    amount = MoneyColumn("金额")
-
-    class Meta:
-        attrs = {"class": "table dense", "id": "table-lines"}
-        per_page = 50
-
-
 @login_required
 def line_list(request):
-    require_perm(request.user, "budgeting.view_budgetline")
-    return _filtered_list(request, selectors.line_list(actor=request.user), forms.LineFilter, LineTable, "预算明细查询")
+    return _filtered_list(request, selectors.line_list(actor=request.user), LineFilter, LineTable, "预算明细查询")
 
 
 def _filtered_list(request, qs, filter_class, table_class, title: str):
@@ -385,30 +360,13 @@ def _filtered_list(request, qs, filter_class, table_class, title: str):
     fs = filter_class(request.GET or None, queryset=qs, user=request.user)
     qs = fs.qs if fs.is_bound and fs.is_valid() else qs
     table = table_class(qs)
-    tables.RequestConfig(request, paginate={"per_page": 50}).configure(table)
+    RequestConfig(request, paginate={"per_page": 50}).configure(table)
     ctx = {"table": table, "filter": fs, "title": title, "page_title": title}
     if getattr(request, "htmx", False) and request.htmx.target == "list-body":
         return render(request, "budgeting/list_partial.html", ctx)
     return render(request, "budgeting/list.html", ctx)
 
 
-class ReplyTable(tables.Table):
-    round = tables.Column("预算编制", accessor="round__name", linkify=lambda record: reverse(
-        "budgeting:round", args=[record.round_id]))
-    level = tables.Column("层级")
-    unit = tables.Column("批复对象", accessor="unit__name")
-    amount = MoneyColumn("批复支出")
-    due_date = tables.DateColumn(verbose_name="期限", format="Y-m-d")
-    reply_date = tables.DateColumn(verbose_name="批复日期", format="Y-m-d", default="未批复")
-    doc_no = tables.Column("文号")
-    late_now = tables.BooleanColumn(verbose_name="超期", yesno="是,否", orderable=False)
-
-    class Meta:
-        attrs = {"class": "table dense", "id": "table-replies"}
-        per_page = 50
-
-
 @login_required
 def reply_list(request):
-    require_perm(request.user, "budgeting.view_reply")
-    return _filtered_list(request, selectors.reply_list(actor=request.user), forms.ReplyFilter, ReplyTable, "预算批复情况")
+    return _filtered_list(request, selectors.reply_list(actor=request.user), ReplyFilter, ReplyTable, "预算批复情况")

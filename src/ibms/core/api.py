@@ -4,27 +4,30 @@ gate: every write operation checks the permission `core.policy` maps it to, insi
 payload is parsed."""
 
 import functools
+import logging
 from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
 
 from django import forms as djforms
 from django.core.exceptions import FieldDoesNotExist
-from django.db import models
+from django.db import DataError, models
 from ninja import NinjaAPI, Router, Status
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
 from pydantic import create_model
 
 from . import policy
+from .context import current_request_id
 from .errors import DomainError
 from .money import MoneyField, fen_to_str
+from .paging import Limit, Offset, window
 from .resources import Resource, all_resources
 from .scoping import CHANGE, VIEW, get_in_scope
 from .services import resource_create, resource_update
 from .views import filterset_class
 
-MAX_LIMIT = 500
+log = logging.getLogger("ibms.api")
 
 
 def serialize(resource: Resource, obj: models.Model) -> dict[str, Any]:
@@ -78,7 +81,7 @@ def resource_router(resource: Resource) -> Router:
     Page = create_model(f"{resource.model.__name__}Page", count=(int, ...), items=(list[Out], ...))
 
     @router.get("/", response=Page, summary=f"{resource.title}列表", operation_id=f"{resource.slug}_list")
-    def list_rows(request, limit: int = 50, offset: int = 0):
+    def list_rows(request, limit: Limit = 50, offset: Offset = 0):
         qs = resource.queryset(request.auth, VIEW)
         params = {k: v for k, v in request.GET.items() if k not in ("limit", "offset")}
         fs = filterset_class(resource)(params or None, queryset=qs)
@@ -86,8 +89,7 @@ def resource_router(resource: Resource) -> Router:
             raise DomainError(code="invalid_filter", message="查询条件不正确", detail=fs.errors.get_json_data(),
                               http_status=422)
         qs = fs.qs if fs.is_bound else qs
-        limit = max(1, min(limit, MAX_LIMIT))
-        return {"count": qs.count(), "items": [serialize(resource, o) for o in qs[offset:offset + limit]]}
+        return {"count": qs.count(), "items": [serialize(resource, o) for o in window(qs, limit, offset)]}
 
     @router.get("/{int:pk}", response=Out, summary=f"{resource.title}详情", operation_id=f"{resource.slug}_get")
     def get_row(request, pk: int):
@@ -159,6 +161,21 @@ def install_error_handlers(api: NinjaAPI) -> None:
         message = HTTP_MESSAGES.get(exc.status_code, "请求未能处理")
         return api.create_response(request, {"code": f"http_{exc.status_code}", "message": message,
                                              "detail": str(exc)}, status=exc.status_code)
+
+    @api.exception_handler(OverflowError)
+    @api.exception_handler(DataError)
+    def out_of_range(request, exc):
+        # a number the database cannot hold (a huge id or year in a query): the request is wrong, not the server
+        log.info("value out of range request_id=%s: %s", current_request_id(), exc)
+        return api.create_response(request, {"code": "value_out_of_range", "message": "请求中的数值超出允许范围",
+                                             "detail": None}, status=422)
+
+    @api.exception_handler(Exception)
+    def unexpected(request, exc):
+        rid = current_request_id()
+        log.exception("unhandled error in %s %s request_id=%s", request.method, request.path, rid)
+        return api.create_response(request, {"code": "server_error", "message": f"系统内部错误，请联系管理员（请求编号 {rid}）",
+                                             "detail": {"request_id": rid}}, status=500)
 
 
 class WriteGate:

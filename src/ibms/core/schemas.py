@@ -82,7 +82,9 @@ def schema_from(dc: type, *, name: str = "", exclude: tuple[str, ...] = ()) -> t
               for f in dataclasses.fields(dc) if f.name not in exclude and f.init}
     app = dc.__module__.removeprefix("ibms.").split(".")[0].title()  # unique across apps in the OpenAPI document
     schema = create_model(name or f"{app}{dc.__name__}", __base__=Schema, **fields)
-    schema.__doc__ = (dc.__doc__ or "").strip() or None
+    doc = (dc.__doc__ or "").strip()
+    # a dataclass without a docstring gets its signature as __doc__: not a description for the OpenAPI document
+    schema.__doc__ = None if doc.startswith(f"{dc.__name__}(") else doc or None
     _cache[key] = schema
     return schema
 

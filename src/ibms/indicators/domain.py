@@ -12,7 +12,7 @@ from pathlib import Path
 from django.conf import settings
 
 from ibms.core.errors import Violation, invalid
-from ibms.core.money import format_fen
+from ibms.core.money import Fen, format_fen
 
 BUCKET_NAMES = {"available": "可用余额", "reserved": "预占", "spent": "已支付", "frozen": "冻结",
                 "allotted": "已下达/转出"}
@@ -45,7 +45,7 @@ class Doc:
 class IndicatorSpec:
     """One indicator to create (budgeting's reply lines, adjustments, the generator)."""
 
-    amount: int
+    amount: Fen
     fund_nature_code: str
     exp_func_code: str
     unit_id: int | None = None
@@ -70,7 +70,7 @@ class Split:
     """One line of a distribution (分配): an executable indicator for a unit, classification refinable."""
 
     unit_id: int
-    amount: int
+    amount: Fen
     project_id: int | None = None
     exp_func_code: str = ""
     dep_eco_code: str = ""
@@ -82,7 +82,7 @@ class Split:
 class ReallocIn:
     """An in-line of a 调剂: an existing indicator, or a new one for a unit/project/classification."""
 
-    amount: int
+    amount: Fen
     indicator_id: int | None = None
     unit_id: int | None = None
     project_id: int | None = None

@@ -1,4 +1,6 @@
-"""Reads of the indicator ledger: lists within scope, the journal, lineage, and the balance check."""
+"""Reads of the indicator ledger: lists within scope, the journal, lineage, the lookups the pages make, and the
+balance check. Every list starts from `permitted` (403 without the model's view permission), every single row
+from `get_in_scope` (403 without it, 404 out of scope), so the pages and endpoints repeat no read check."""
 
 from __future__ import annotations
 
@@ -7,13 +9,15 @@ from dataclasses import dataclass, field
 from django.db import connection
 from django.db.models import Q, QuerySet
 
-from ibms.core.scoping import VIEW, get_in_scope
+from ibms.core.scoping import CHANGE, VIEW, get_in_scope
+from ibms.masterdata.models import Unit
 
 from .models import (
     BUCKETS,
     Indicator,
     IndicatorEntry,
     Reallocation,
+    ReallocationLine,
     Reservation,
     SourceDocument,
     TransferNotice,
@@ -26,7 +30,7 @@ def indicator_list(*, actor, year: int | None = None, region_code: str = "", uni
                    department_code: str = "", source_kind: str = "", fund_nature_code: str = "",
                    exp_func_code: str = "", flags: list[str] | None = None, executable: bool | None = None,
                    q: str = "") -> QuerySet[Indicator]:
-    qs = Indicator.objects.restrict(actor, VIEW).select_related("unit", "department", "source", "project")
+    qs = Indicator.objects.permitted(actor).select_related("unit", "department", "source", "project")
     if year:
         qs = qs.filter(year=year)
     if region_code:
@@ -54,6 +58,27 @@ def indicator_list(*, actor, year: int | None = None, region_code: str = "", uni
 def indicator_get(*, actor, pk: int) -> Indicator:
     return get_in_scope(Indicator.objects.select_related("unit", "department", "source", "project", "parent"),
                         actor, VIEW, what="指标", pk=pk)
+
+
+def indicators_written(rows: list[Indicator]) -> QuerySet[Indicator]:
+    """The indicators a service has just created for the caller, in id order, as the response shows them."""
+    return Indicator.objects.filter(pk__in=[r.pk for r in rows]).select_related("source", "unit").order_by("id")
+
+
+def indicator_changeable(*, actor, pk: int) -> bool:
+    """May the actor move this indicator: the change permission and the indicator within their write scope."""
+    return (actor.has_perm("indicators.change_indicator")
+            and Indicator.objects.restrict(actor, CHANGE).filter(pk=pk).exists())
+
+
+def indicator_ids_by_code(*, actor, codes: set[str]) -> dict[str, int]:
+    """Code → id of the indicators the actor may change (the 调剂 form names indicators by code)."""
+    return dict(Indicator.objects.restrict(actor, CHANGE).filter(code__in=codes).values_list("code", "pk"))
+
+
+def unit_ids_by_code(*, region_code: str, codes: list[str]) -> dict[str, int]:
+    """Code → id of the region's budget units (the forms name units by code)."""
+    return dict(Unit.objects.filter(region_code=region_code, code__in=codes).values_list("code", "pk"))
 
 
 def indicator_entries(*, actor, pk: int) -> QuerySet[IndicatorEntry]:
@@ -125,7 +150,7 @@ def indicator_lineage(*, actor, pk: int, limit: int = 500) -> Lineage:
 
 
 def source_document_list(*, actor, year: int | None = None, kind: str = "", q: str = "") -> QuerySet[SourceDocument]:
-    qs = SourceDocument.objects.restrict(actor, VIEW)
+    qs = SourceDocument.objects.permitted(actor)
     if year:
         qs = qs.filter(year=year)
     if kind:
@@ -136,7 +161,7 @@ def source_document_list(*, actor, year: int | None = None, kind: str = "", q: s
 
 
 def reallocation_list(*, actor, status: str = "") -> QuerySet[Reallocation]:
-    qs = Reallocation.objects.restrict(actor, VIEW)
+    qs = Reallocation.objects.permitted(actor)
     return qs.filter(status=status) if status else qs
 
 
@@ -145,8 +170,12 @@ def reallocation_get(*, actor, pk: int) -> Reallocation:
                         what="调剂单", pk=pk)
 
 
+def reallocation_lines(r: Reallocation) -> list[ReallocationLine]:
+    return list(r.lines.select_related("indicator", "unit", "result").order_by("direction", "id"))
+
+
 def transfer_notice_list(*, actor, status: str = "", incoming_only: bool = False) -> QuerySet[TransferNotice]:
-    qs = TransferNotice.objects.restrict(actor, VIEW)
+    qs = TransferNotice.objects.permitted(actor)
     if incoming_only:
         qs = qs.filter(region_code=getattr(actor, "region_code", ""))
     return qs.filter(status=status) if status else qs
@@ -155,6 +184,12 @@ def transfer_notice_list(*, actor, status: str = "", incoming_only: bool = False
 def transfer_notice_get(*, actor, pk: int) -> TransferNotice:
     return get_in_scope(TransferNotice.objects.select_related("received_indicator", "received_doc"), actor, VIEW,
                         what="转移支付通知", pk=pk)
+
+
+def transfer_notice_receivable(*, actor, notice: TransferNotice) -> bool:
+    """May the actor receive this notice now: still sent, the receive permission, within their write scope."""
+    return (notice.status == TransferNotice.Status.SENT and actor.has_perm("indicators.change_transfernotice")
+            and TransferNotice.objects.restrict(actor, CHANGE).filter(pk=notice.pk).exists())
 
 
 # --- ibms verify ------------------------------------------------------------------------------------------------

@@ -3,22 +3,21 @@ shown on the same form with their Chinese message (status 422/409/404 …)."""
 
 from __future__ import annotations
 
-import django_tables2 as tables
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
-from django.urls import reverse
 from django.views.decorators.http import require_http_methods
+from django_tables2 import RequestConfig
 
 from ibms.core import excel
 from ibms.core.errors import DomainError, NotFound, Violation
-from ibms.core.scoping import CHANGE, require_perm
-from ibms.core.views import MoneyColumn, xlsx_response
-from ibms.masterdata.models import Unit
+from ibms.core.scoping import require_perm
+from ibms.core.views import xlsx_response
 
 from . import forms as f
 from . import selectors, services
 from .models import BUCKETS, Indicator, Reallocation, SourceDocument, TransferNotice
+from .tables import IndicatorTable, flag_labels
 
 EXPORT_COLUMNS = [
     excel.Column("code", "指标编码", width=24), excel.Column("region_code", "财政区划"),
@@ -35,65 +34,36 @@ EXPORT_COLUMNS = [
 ]
 
 
-def _flags(ind: Indicator) -> str:
-    return "、".join(label for name, label in selectors.FLAG_FIELDS.items() if getattr(ind, name))
-
-
 def _export_row(ind: Indicator) -> dict:
     return {"code": ind.code, "region_code": ind.region_code, "year": ind.year, "doc_no": ind.source.doc_no,
             "source_kind": ind.source.get_kind_display(), "department": str(ind.department or ""),
             "unit": str(ind.unit or "（财政待分）"), "project": str(ind.project or ""),
             "fund_nature_code": ind.fund_nature_code, "exp_func_code": ind.exp_func_code,
             "dep_eco_code": ind.dep_eco_code, "gov_eco_code": ind.gov_eco_code,
-            "executable": "可执行" if ind.is_executable else "待分", "flags": _flags(ind),
+            "executable": "可执行" if ind.is_executable else "待分", "flags": flag_labels(ind),
             "summary": ind.summary, **{b: getattr(ind, b) for b in ("amount", *BUCKETS)}}
-
-
-class IndicatorTable(tables.Table):
-    code = tables.Column("指标编码", linkify=lambda record: reverse("indicators:detail", args=[record.pk]))
-    year = tables.Column("年度")
-    source = tables.Column("来源文件", accessor="source__doc_no")
-    unit = tables.Column("预算单位", default="（财政待分）")
-    fund_nature_code = tables.Column("资金性质")
-    exp_func_code = tables.Column("功能分类")
-    dep_eco_code = tables.Column("经济分类")
-    flags = tables.Column("标识", empty_values=(), orderable=False)
-    amount = MoneyColumn("指标金额")
-    available = MoneyColumn("可用余额")
-    reserved = MoneyColumn("预占")
-    spent = MoneyColumn("已支付")
-    frozen = MoneyColumn("冻结")
-
-    class Meta:
-        attrs = {"class": "table dense", "id": "table-indicators"}
-
-    def render_flags(self, record):
-        return ("待分 " if not record.is_executable else "") + _flags(record)
 
 
 @login_required
 def indicator_list(request):
-    require_perm(request.user, "indicators.view_indicator")
     form = f.FilterForm(request.GET or None)
     qs = selectors.indicator_list(actor=request.user, **form.params())
     if request.GET.get("export") == "xlsx":
         rows = (_export_row(i) for i in qs.iterator(chunk_size=2000))
         return xlsx_response(excel.export_rows(EXPORT_COLUMNS, rows, title="预算指标"), "预算指标.xlsx")
     table = IndicatorTable(qs)
-    tables.RequestConfig(request, paginate={"per_page": 25}).configure(table)
+    RequestConfig(request, paginate={"per_page": 25}).configure(table)
     return render(request, "indicators/list.html", {"table": table, "form": form})
 
 
 @login_required
 def indicator_detail(request, pk: int):
-    require_perm(request.user, "indicators.view_indicator")
     lin = selectors.indicator_lineage(actor=request.user, pk=pk)
     ind = lin.indicator
     entries = Paginator(selectors.indicator_entries(actor=request.user, pk=pk), 100).get_page(request.GET.get("page"))
-    can_change = (request.user.has_perm("indicators.change_indicator")
-                  and Indicator.objects.restrict(request.user, CHANGE).filter(pk=pk).exists())
+    can_change = selectors.indicator_changeable(actor=request.user, pk=pk)
     return render(request, "indicators/detail.html", {
-        "ind": ind, "lin": lin, "entries": entries, "can_change": can_change, "flags": _flags(ind),
+        "ind": ind, "lin": lin, "entries": entries, "can_change": can_change, "flags": flag_labels(ind),
         "bucket_rows": [("指标金额", ind.amount), ("可用余额", ind.available), ("预占", ind.reserved),
                         ("已支付", ind.spent), ("冻结", ind.frozen), ("已下达/转出", ind.allotted)]})
 
@@ -164,8 +134,8 @@ def indicator_distribute(request, pk: int):
         status = 422
         if form.is_valid() and lines.is_valid():
             wanted = [d for d in lines.cleaned_data if d]
-            units = {u.code: u.pk for u in Unit.objects.filter(region_code=ind.region_code,
-                                                               code__in=[d["unit_code"].strip() for d in wanted])}
+            units = selectors.unit_ids_by_code(region_code=ind.region_code,
+                                               codes=[d["unit_code"].strip() for d in wanted])
             missing = [d["unit_code"] for d in wanted if d["unit_code"].strip() not in units]
             if missing:
                 errors = [Violation("unit_unknown", f"本区划不存在单位：{'、'.join(missing)}")]
@@ -186,7 +156,6 @@ def indicator_distribute(request, pk: int):
 
 @login_required
 def reallocation_list(request):
-    require_perm(request.user, "indicators.view_reallocation")
     rows = selectors.reallocation_list(actor=request.user, status=request.GET.get("status", ""))
     page = Paginator(rows, 25).get_page(request.GET.get("page"))
     return render(request, "indicators/reallocation_list.html", {
@@ -208,11 +177,9 @@ def reallocation_new(request):
             out_rows = [d for d in outs.cleaned_data if d]
             in_rows = [d for d in ins.cleaned_data if d]
             codes = {d["indicator_code"].strip() for d in (*out_rows, *in_rows) if d.get("indicator_code")}
-            by_code = dict(Indicator.objects.restrict(request.user, CHANGE).filter(code__in=codes)
-                           .values_list("code", "pk"))
-            region = getattr(request.user, "region_code", "")
-            units = dict(Unit.objects.filter(region_code=region, code__in=[
-                d["unit_code"].strip() for d in in_rows if d.get("unit_code")]).values_list("code", "pk"))
+            by_code = selectors.indicator_ids_by_code(actor=request.user, codes=codes)
+            units = selectors.unit_ids_by_code(region_code=getattr(request.user, "region_code", ""), codes=[
+                d["unit_code"].strip() for d in in_rows if d.get("unit_code")])
             missing = sorted(codes - set(by_code)) + sorted(
                 d["unit_code"] for d in in_rows if not d.get("indicator_code") and d["unit_code"].strip() not in units)
             if missing:
@@ -238,7 +205,6 @@ def reallocation_new(request):
 @login_required
 @require_http_methods(["GET", "POST"])
 def reallocation_detail(request, pk: int):
-    require_perm(request.user, "indicators.view_reallocation")
     r = selectors.reallocation_get(actor=request.user, pk=pk)
     form = f.ReviewForm(request.POST or None)
     errors, status = [], 200
@@ -252,7 +218,7 @@ def reallocation_detail(request, pk: int):
                 return redirect("indicators:reallocation-detail", pk)
             except DomainError as exc:
                 errors, status = exc.violations_or_self, exc.http_status
-    lines = list(r.lines.select_related("indicator", "unit", "result").order_by("direction", "id"))
+    lines = selectors.reallocation_lines(r)
     can_review = (r.status == Reallocation.Status.SUBMITTED and request.user.has_perm("indicators.change_reallocation")
                   and r.submitted_by_id != request.user.pk)
     return render(request, "indicators/reallocation_detail.html", {
@@ -263,7 +229,6 @@ def reallocation_detail(request, pk: int):
 
 @login_required
 def transfer_list(request):
-    require_perm(request.user, "indicators.view_transfernotice")
     rows = selectors.transfer_notice_list(actor=request.user, status=request.GET.get("status", ""))
     page = Paginator(rows, 25).get_page(request.GET.get("page"))
     return render(request, "indicators/transfer_list.html", {"page": page,
@@ -273,7 +238,6 @@ def transfer_list(request):
 @login_required
 @require_http_methods(["GET", "POST"])
 def transfer_detail(request, pk: int):
-    require_perm(request.user, "indicators.view_transfernotice")
     notice = selectors.transfer_notice_get(actor=request.user, pk=pk)
     form = f.ReceiveForm(request.POST or None)
     errors, status = [], 200
@@ -288,16 +252,13 @@ def transfer_detail(request, pk: int):
                 return redirect("indicators:detail", ind.pk)
             except DomainError as exc:
                 errors, status = exc.violations_or_self, exc.http_status
-    can_receive = (notice.status == TransferNotice.Status.SENT
-                   and request.user.has_perm("indicators.change_transfernotice")
-                   and TransferNotice.objects.restrict(request.user, CHANGE).filter(pk=pk).exists())
+    can_receive = selectors.transfer_notice_receivable(actor=request.user, notice=notice)
     return render(request, "indicators/transfer_detail.html", {"n": notice, "form": form, "errors": errors,
                                                                "can_receive": can_receive}, status=status)
 
 
 @login_required
 def document_list(request):
-    require_perm(request.user, "indicators.view_sourcedocument")
     year = request.GET.get("year", "")
     rows = selectors.source_document_list(actor=request.user, year=int(year) if year.isdigit() else None,
                                       kind=request.GET.get("kind", ""), q=request.GET.get("q", "").strip())

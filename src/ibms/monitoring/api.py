@@ -11,12 +11,12 @@ from typing import Any
 from ninja import Router, Schema, Status
 
 from ibms.core.money import api_fen, fen_to_str
+from ibms.core.paging import Limit, Offset, window
 
 from . import selectors, services
 from .models import Alert, BacktestRun, BatchRun, Rule, WhitelistEntry
 
 router = Router(tags=["动态监控"])
-MAX_LIMIT = 500
 
 
 _fen = partial(api_fen, blank=0)
@@ -245,11 +245,10 @@ def _batch(b: BatchRun) -> dict:
 
 @router.get("/alerts", response=AlertPage, summary="疑点列表（queue: explain 待说明 / verify 待核实 / rectify 违规整改）",
             operation_id="monitoring_alert_list")
-def alert_list(request, queue: str = "all", q: str = "", action: str = "", status: str = "", offset: int = 0,
-               limit: int = 50):
+def alert_list(request, queue: str = "all", q: str = "", action: str = "", status: str = "", offset: Offset = 0,
+               limit: Limit = 50):
     qs = selectors.alert_queue(actor=request.auth, queue=queue, q=q, action=action, status=status)
-    limit = max(1, min(limit, MAX_LIMIT))
-    return {"count": qs.count(), "items": [_alert(a) for a in qs[max(0, offset):max(0, offset) + limit]]}
+    return {"count": qs.count(), "items": [_alert(a) for a in window(qs, limit, offset)]}
 
 
 @router.get("/alerts/{int:pk}", response=AlertOut, summary="疑点详情", operation_id="monitoring_alert_get")

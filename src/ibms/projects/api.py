@@ -11,13 +11,13 @@ from ninja import Router, Schema, Status
 
 from ibms.core.errors import ValidationFailed, Violation
 from ibms.core.money import api_fen, fen_to_str
+from ibms.core.paging import MAX_LIMIT, Limit, Offset, window
 
 from . import selectors, services
 from .domain import CostLineData, NeedData, ProjectData, TargetData
 from .models import Project
 
 router = Router(tags=["项目库"])
-MAX_LIMIT = 500
 
 
 class PlanIn(Schema):
@@ -165,7 +165,7 @@ class ProjectPage(Schema):
     items: list[ProjectOut]
 
 
-class ReviewIn(Schema):
+class ProjectReviewIn(Schema):
     decision: str  # approve | return
     reason: str = ""
     score: str | None = None
@@ -248,12 +248,10 @@ def _detail(p: Project) -> dict:
 
 @router.get("/", response=ProjectPage, summary="项目列表（数据权限范围内）", operation_id="projects_list")
 def list_projects(request, status: str = "", category: str = "", department_id: int | None = None,
-                  year: int | None = None, q: str = "", limit: int = 50, offset: int = 0):
+                  year: int | None = None, q: str = "", limit: Limit = 50, offset: Offset = 0):
     qs = selectors.project_list(request.auth, status=status, category=category, department_id=department_id,
                                 year=year, q=q).prefetch_related("year_plans")
-    limit = max(1, min(limit, MAX_LIMIT))
-    offset = max(0, offset)
-    return {"count": qs.count(), "items": [_out(p) for p in qs[offset:offset + limit]]}
+    return {"count": qs.count(), "items": [_out(p) for p in window(qs, limit, offset)]}
 
 
 @router.get("/budgetable", response=list[ProjectOut], summary="可编入预算的项目（已入库且周期覆盖该年度）",
@@ -289,7 +287,7 @@ def submit_project(request, pk: int):
 
 @router.post("/{int:pk}/review", response=ProjectDetailOut, summary="审核：通过或退回（退回须填写原因）",
              operation_id="projects_review")
-def review_project(request, pk: int, payload: ReviewIn):
+def review_project(request, pk: int, payload: ProjectReviewIn):
     if payload.decision not in ("approve", "return"):
         raise ValidationFailed([Violation("decision_invalid", "审核结论只能是 approve（通过）或 return（退回）",
                                           "decision")])

@@ -1,15 +1,15 @@
 """The /api/v1/ surface: OpenAPI docs, session and token auth, every registered resource."""
 
-from ninja import NinjaAPI
 from ninja.security import django_auth
 
 from ibms.core.api import add_resource_routers, install_error_handlers, install_write_gate
+from ibms.core.openapi import DocumentedAPI
 from ibms.iam.auth import TokenAuth
 
-api = NinjaAPI(title="预算管理一体化系统 API", version="1", urls_namespace="api-v1",
-               auth=[TokenAuth(), django_auth],
-               description="财政部门与预算单位业务接口。金额以字符串表示的元（两位小数）传输；错误统一为 "
-                           '{"code","message","detail"}。')
+api = DocumentedAPI(title="预算管理一体化系统 API", version="1", urls_namespace="api-v1",
+                    auth=[TokenAuth(), django_auth],
+                    description="财政部门与预算单位业务接口。金额以字符串表示的元（两位小数）传输；错误统一为 "
+                                '{"code","message","detail"}。')
 install_error_handlers(api)
 
 

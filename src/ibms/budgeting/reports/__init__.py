@@ -17,7 +17,6 @@ from .basis import (
     EXPENDITURE,
     PROJECT,
     REVENUE,
-    VIEW_PERM,
     Fact,
     ReportBasis,
     default_version,
@@ -52,7 +51,7 @@ from .rows import RevenueItem, fund_columns, level_parent, numeral, revenue_item
 
 __all__ = [
     "BASIC", "DEPARTMENT", "DISCLOSURE", "ECO_LEVELS", "EXPENDITURE", "FUNC_LEVELS", "GROUP_TITLES", "INDENT",
-    "MAX_DETAIL_ROWS", "OTHER_FUND", "PROJECT", "REVENUE", "TABLES", "UNCLASSIFIED", "VIEW_PERM", "Fact", "Group",
+    "MAX_DETAIL_ROWS", "OTHER_FUND", "PROJECT", "REVENUE", "TABLES", "UNCLASSIFIED", "Fact", "Group",
     "Layout", "ReportBasis", "RevenueItem", "TableSpec", "default_version", "fund_columns", "layout", "layout_path",
     "level_parent", "numeral", "report_basis_get", "report_group_build", "report_round_get", "report_round_list",
     "report_table_build", "report_unit_list", "revenue_items", "table_specs", "tree_rows", "unit_rows",

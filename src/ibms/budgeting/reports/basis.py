@@ -10,14 +10,14 @@ from functools import cached_property
 from django.db.models import Q, QuerySet, Sum
 
 from ibms.core.errors import invalid
-from ibms.core.scoping import VIEW, get_in_scope, require_perm, scope_of
+from ibms.core.scoping import VIEW, get_in_scope, scope_of
 from ibms.masterdata.models import Region, Unit, ValueSetItem
 from ibms.masterdata.selectors import region_chain
 
+from .. import selectors
 from ..models import BudgetLine, BudgetRound, Version
 from .layout import Layout, layout
 
-VIEW_PERM = "budgeting.view_budgetline"
 REVENUE, EXPENDITURE = BudgetLine.Direction.REVENUE.value, BudgetLine.Direction.EXPENDITURE.value
 BASIC, PROJECT = BudgetLine.ExpKind.BASIC.value, BudgetLine.ExpKind.PROJECT.value
 
@@ -129,13 +129,14 @@ class ReportBasis:
 
 
 def report_round_list(*, actor) -> QuerySet:
-    require_perm(actor, VIEW_PERM)
+    """The rounds whose tables the user may read; the tables are made of budget lines, so a user without their view
+    permission is refused (403)."""
+    BudgetLine.objects.permitted(actor)
     return BudgetRound.objects.restrict(actor, VIEW).order_by("-year", "region_code")
 
 
 def report_round_get(*, actor, round_id: int) -> BudgetRound:
-    require_perm(actor, VIEW_PERM)
-    return get_in_scope(BudgetRound.objects, actor, VIEW, what="预算编制", pk=round_id)
+    return selectors.round_get(actor=actor, pk=round_id, reading=BudgetLine)
 
 
 def report_unit_list(*, actor, round: BudgetRound) -> list[Unit]:
@@ -155,8 +156,7 @@ def _own_unit(actor, region_code: str) -> Unit | None:
 
 def report_basis_get(*, actor, round: BudgetRound, version: str = "", unit_id: int | None = None) -> ReportBasis:
     """Scope check and the lines of one round, version and unit subtree. Out-of-scope units are not found."""
-    require_perm(actor, VIEW_PERM)
-    lines = BudgetLine.objects.restrict(actor, VIEW).filter(round=round)
+    lines = BudgetLine.objects.permitted(actor).filter(round=round)
     if unit_id is not None:
         unit = get_in_scope(Unit.objects.filter(region_code=round.region_code), actor, VIEW, what="单位", pk=unit_id)
     else:

@@ -11,7 +11,7 @@ round and then every submission of the round, so it waits for line writes in fli
 their lock, see the new stage."""
 
 from ._common import PREPARE_DOC, ROUND_DOC, UNIT_REPLY_DOC, VERSION_LABEL
-from .ceilings import ceiling_delete, ceiling_set
+from .ceilings import CeilingData, ceiling_delete, ceiling_set
 from .line_values import LineData
 from .lines import line_create, line_delete, line_update, lines_generate
 from .replies import round_reply, unit_replies_record
@@ -25,8 +25,8 @@ from .rounds import (
 from .submissions import submission_accept, submission_return, submission_submit
 
 __all__ = [
-    "PREPARE_DOC", "ROUND_DOC", "UNIT_REPLY_DOC", "VERSION_LABEL", "LineData", "ceiling_delete", "ceiling_set",
-    "line_create", "line_delete", "line_update", "lines_generate", "round_approval_record", "round_consolidate",
-    "round_create", "round_first_up_close", "round_reply", "round_second_up_start", "submission_accept",
-    "submission_return", "submission_submit", "unit_replies_record",
+    "PREPARE_DOC", "ROUND_DOC", "UNIT_REPLY_DOC", "VERSION_LABEL", "CeilingData", "LineData", "ceiling_delete",
+    "ceiling_set", "line_create", "line_delete", "line_update", "lines_generate", "round_approval_record",
+    "round_consolidate", "round_create", "round_first_up_close", "round_reply", "round_second_up_start",
+    "submission_accept", "submission_return", "submission_submit", "unit_replies_record",
 ]

@@ -3,11 +3,13 @@ within them."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from django.db import transaction
 
 from ibms.core import audit
 from ibms.core.errors import Conflict, ValidationFailed, Violation
-from ibms.core.money import format_fen
+from ibms.core.money import Fen, format_fen
 from ibms.core.scoping import CHANGE, get_in_scope, require_perm
 from ibms.masterdata.models import Unit
 
@@ -16,7 +18,17 @@ from ..models import BudgetRound, Ceiling, Version
 from ._common import Stage, _lock_round, _value_set_codes
 
 
-def ceiling_set(*, actor, round_id: int, department_id: int, fund_nature_code: str, amount: int,
+@dataclass(kw_only=True)
+class CeilingData:
+    """A department's ceiling for a fund nature, as finance issues it (what `ceiling_set` takes besides the round)."""
+
+    department_id: int
+    fund_nature_code: str = ""  # a code covers its children; '' every fund nature
+    amount: Fen  # fen (the API's schema, built from this class, takes a yuan string)
+    remark: str = ""
+
+
+def ceiling_set(*, actor, round_id: int, department_id: int, fund_nature_code: str, amount: Fen,
                 remark: str = "") -> Ceiling:
     """Issue (or change) a department's ceiling for a fund nature; a code covers its children, '' all."""
     require_perm(actor, "budgeting.add_ceiling")
@@ -41,10 +53,7 @@ def ceiling_set(*, actor, round_id: int, department_id: int, fund_nature_code: s
                                              fund_nature_code=code, amount=amount, remark=remark[:200])
             audit.record_change(ceiling, "create")
         else:
-            before = audit.snapshot(ceiling)
-            ceiling.amount, ceiling.remark = amount, remark[:200]
-            ceiling.save(update_fields=["amount", "remark", "updated_at"])
-            audit.record_change(ceiling, "update", before)
+            audit.update_fields(ceiling, amount=amount, remark=remark[:200])
         audit.record_event("budgeting.ceiling_issued", obj=ceiling,
                            payload={"department": dept.code, "fund_nature": code, "amount": amount})
         return ceiling

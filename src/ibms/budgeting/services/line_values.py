@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 
 from ibms.core.errors import ValidationFailed, Violation, invalid
+from ibms.core.money import Fen
 from ibms.masterdata.models import Region, Unit
 from ibms.masterdata.selectors import classification_violation, gov_eco_for, is_sangong, sangong_eco_codes
 from ibms.projects.models import Project
@@ -17,9 +18,9 @@ from ..setup import defaults, revenue_fund_natures
 from ._common import _department_of
 
 
-@dataclass
+@dataclass(kw_only=True)
 class LineData:
-    """What a person enters for a budget line; money in fen. Blank classification takes the project's."""
+    """What a person enters for a budget line. Blank classification takes the project's."""
 
     direction: str = BudgetLine.Direction.EXPENDITURE
     unit_id: int | None = None
@@ -29,7 +30,7 @@ class LineData:
     exp_func_code: str = ""
     dep_eco_code: str = ""
     gov_eco_code: str = ""
-    amount: int = 0
+    amount: Fen  # fen (the API's schema, built from this class, takes a yuan string)
     is_gov_pur: bool | None = None
     sub_region_code: str = ""
     transfer_type_code: str = ""

@@ -59,10 +59,8 @@ def round_reply(*, actor, round_id: int, doc_no: str, title: str, doc_date: dt.d
         BudgetLine.objects.bulk_update(expenditure, ["indicator"], batch_size=1000)
         audit.record_changes(expenditure, "update")
         projects_start_execution(project_ids=sorted({ln.project_id for ln in expenditure}))
-        before = audit.snapshot(rnd)
-        rnd.reply_doc_no, rnd.reply_title, rnd.reply_date = doc_no[:60], (title or source.title)[:200], doc_date
-        rnd.save(update_fields=["reply_doc_no", "reply_title", "reply_date", "updated_at"])
-        audit.record_change(rnd, "update", before)
+        audit.update_fields(rnd, reply_doc_no=doc_no[:60], reply_title=(title or source.title)[:200],
+                            reply_date=doc_date)
         _create_replies(actor, rnd, expenditure, doc_no, doc_date)
         workflow.transition(rnd, Stage.REPLIED, transitions=BudgetRound.TRANSITIONS, field="stage",
                             event_code="budgeting.replied",

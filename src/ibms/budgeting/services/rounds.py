@@ -155,10 +155,7 @@ def round_approval_record(*, actor, round_id: int, doc_no: str, approval_date: d
             raise Conflict("wrong_stage", f"当前阶段“{rnd.get_stage_display()}”不能登记人大批准")
         if approval_date.year not in (rnd.year - 1, rnd.year):
             raise invalid("date_invalid", f"批准日期应在{rnd.year - 1}年或{rnd.year}年", "approval_date")
-        before = audit.snapshot(rnd)
-        rnd.approval_doc_no, rnd.approval_date = doc_no[:60], approval_date
-        rnd.save(update_fields=["approval_doc_no", "approval_date", "updated_at"])
-        audit.record_change(rnd, "update", before)
+        audit.update_fields(rnd, approval_doc_no=doc_no[:60], approval_date=approval_date)
         workflow.transition(rnd, Stage.APPROVED, transitions=BudgetRound.TRANSITIONS, field="stage",
                             event_code="budgeting.approved", payload={"doc_no": doc_no,
                                                                       "date": approval_date.isoformat()})

@@ -62,11 +62,8 @@ def submission_submit(*, actor, round_id: int, unit_id: int) -> Submission:
                 audit.record_event_now("budgeting.submission_refused", obj=sub,
                                        message="above ceiling", payload={"violations": [p.as_dict() for p in problems]})
                 raise ValidationFailed(problems, "超过控制数，不能报送")
-        before = audit.snapshot(sub)
-        sub.expenditure_total, sub.revenue_total = expenditure, revenue
-        sub.submitted_by, sub.submitted_at = actor, timezone.now()
-        sub.save(update_fields=["expenditure_total", "revenue_total", "submitted_by", "submitted_at", "updated_at"])
-        audit.record_change(sub, "update", before)
+        audit.update_fields(sub, expenditure_total=expenditure, revenue_total=revenue, submitted_by=actor,
+                            submitted_at=timezone.now())
         workflow.transition(sub, Submission.Status.SUBMITTED, transitions=Submission.TRANSITIONS,
                             event_code="budgeting.submitted", payload={"version": version, "amount": expenditure})
         workflow.todo_close(doc_type=PREPARE_DOC, obj=sub, user=actor)
@@ -126,10 +123,7 @@ def _review(actor, submission_id: int, *, approve: bool, reason: str) -> Submiss
         reason = (reason or "").strip()
         if not approve and not reason:
             raise invalid("reason_required", "退回必须填写原因", "reason")
-        before = audit.snapshot(sub)
-        sub.review_comment = reason[:300]
-        sub.save(update_fields=["review_comment", "updated_at"])
-        audit.record_change(sub, "update", before)
+        audit.update_fields(sub, review_comment=reason[:300])
         target = Submission.Status.ACCEPTED if approve else Submission.Status.RETURNED
         workflow.transition(sub, target, transitions=Submission.TRANSITIONS,
                             event_code="budgeting.submission_accepted" if approve else "budgeting.submission_returned",

@@ -8,26 +8,20 @@ from typing import Any
 from ninja import Router, Schema
 
 from ibms.core.money import api_fen, fen_to_str
+from ibms.core.schemas import schema_from
 
 from .. import selectors
 from ..domain import Doc
 from ..models import BUCKETS, Indicator, SourceDocument, TransferNotice
 
 router = Router(tags=["指标管理"])
-MAX_LIMIT = 500
 
 _fen = api_fen
 
 
-class DocIn(Schema):
-    doc_no: str
-    title: str = ""
-    doc_date: dt.date | None = None
-    upper_doc_no: str = ""
-    adj_batch_no: str = ""
-
-    def to_doc(self) -> Doc:
-        return Doc(self.doc_no, self.title, self.doc_date, self.upper_doc_no, self.adj_batch_no)
+# The document of a movement is the service's own input type (indicators.domain.Doc); `to_service(payload.doc,
+# Doc)` turns it back.
+DocIn = schema_from(Doc, name="DocIn")
 
 
 class IndicatorOut(Schema):

@@ -10,13 +10,14 @@ from ninja import Schema, Status
 
 from ibms.core import clock
 from ibms.core.money import fen_to_str
-from ibms.core.scoping import VIEW, get_in_scope, require_perm
+from ibms.core.paging import Limit, Offset, window
+from ibms.core.schemas import schema_from, to_service
+from ibms.core.scoping import VIEW, get_in_scope
 
 from .. import selectors, services
-from ..domain import IndicatorSpec, Split
-from ..models import BUCKETS, Indicator, IndicatorEntry, Reservation, SourceDocument, TransferNotice
+from ..domain import Doc, IndicatorSpec, Split
+from ..models import BUCKETS, IndicatorEntry, Reservation, SourceDocument, TransferNotice
 from .common import (
-    MAX_LIMIT,
     DocIn,
     IndicatorOut,
     IndicatorPage,
@@ -107,33 +108,27 @@ def _res(r: Reservation) -> dict[str, Any]:
 def list_indicators(request, year: int | None = None, region_code: str = "", unit_code: str = "",
                     department_code: str = "", source_kind: str = "", fund_nature_code: str = "",
                     exp_func_code: str = "", flag: str = "", executable: bool | None = None, q: str = "",
-                    limit: int = 50, offset: int = 0):
-    require_perm(request.auth, "indicators.view_indicator")
+                    limit: Limit = 50, offset: Offset = 0):
     qs = selectors.indicator_list(actor=request.auth, year=year, region_code=region_code, unit_code=unit_code,
                                   department_code=department_code, source_kind=source_kind,
                                   fund_nature_code=fund_nature_code, exp_func_code=exp_func_code,
                                   flags=[x for x in flag.split(",") if x], executable=executable, q=q)
-    limit, offset = max(1, min(limit, MAX_LIMIT)), max(0, offset)
-    return {"count": qs.count(), "items": [_ind(i) for i in qs[offset:offset + limit]]}
+    return {"count": qs.count(), "items": [_ind(i) for i in window(qs, limit, offset)]}
 
 
 @router.get("/{int:pk}", response=IndicatorOut, summary="指标详情", operation_id="indicator_get")
 def get_indicator(request, pk: int):
-    require_perm(request.auth, "indicators.view_indicator")
     return _ind(selectors.indicator_get(actor=request.auth, pk=pk))
 
 
 @router.get("/{int:pk}/entries", response=list[EntryOut], summary="指标变动明细", operation_id="indicator_entries")
-def get_entries(request, pk: int, limit: int = 200, offset: int = 0):
-    require_perm(request.auth, "indicators.view_indicator")
+def get_entries(request, pk: int, limit: Limit = 200, offset: Offset = 0):
     qs = selectors.indicator_entries(actor=request.auth, pk=pk)
-    limit, offset = max(1, min(limit, MAX_LIMIT)), max(0, offset)
-    return [_entry(e) for e in qs[offset:offset + limit]]
+    return [_entry(e) for e in window(qs, limit, offset)]
 
 
 @router.get("/{int:pk}/lineage", response=LineageOut, summary="指标来源与去向", operation_id="indicator_lineage")
 def get_lineage(request, pk: int):
-    require_perm(request.auth, "indicators.view_indicator")
     lin = selectors.indicator_lineage(actor=request.auth, pk=pk)
     return {"indicator": _ind(lin.indicator), "source": _src(lin.source),
             "ancestors": [_node(n) for n in lin.ancestors], "children": [_node(n) for n in lin.children],
@@ -149,23 +144,9 @@ class SourceIn(DocIn):
     kind: str
 
 
-class SpecIn(Schema):
-    amount: str
-    fund_nature_code: str
-    exp_func_code: str
-    unit_id: int | None = None
-    department_id: int | None = None
-    project_id: int | None = None
-    gov_eco_code: str = ""
-    dep_eco_code: str = ""
-    pay_type_code: str = ""
-    is_executable: bool = True
-    is_gov_pur: bool = False
-    is_track: bool = False
-    is_sanbao: bool = False
-    is_sangong: bool = False
-    rec_region_code: str = ""
-    summary: str = ""
+# One indicator to create is the service's IndicatorSpec (the source and budget-type codes follow the document's
+# kind: not offered here).
+SpecIn = schema_from(IndicatorSpec, name="SpecIn", exclude=("source_type_code", "bgt_type_code"))
 
 
 class CreateIn(Schema):
@@ -174,11 +155,9 @@ class CreateIn(Schema):
 
 
 @router.get("/source-documents", response=list[SourceOut], summary="指标来源文件", operation_id="indicator_sources")
-def list_sources(request, year: int | None = None, kind: str = "", q: str = "", limit: int = 50, offset: int = 0):
-    require_perm(request.auth, "indicators.view_sourcedocument")
+def list_sources(request, year: int | None = None, kind: str = "", q: str = "", limit: Limit = 50, offset: Offset = 0):
     qs = selectors.source_document_list(actor=request.auth, year=year, kind=kind, q=q)
-    limit, offset = max(1, min(limit, MAX_LIMIT)), max(0, offset)
-    return [_src(s) for s in qs[offset:offset + limit]]
+    return [_src(s) for s in window(qs, limit, offset)]
 
 
 @router.post("/source-documents", response={201: SourceOut}, summary="登记来源文件",
@@ -194,11 +173,9 @@ def create_source(request, payload: SourceIn):
 @router.post("/", response={201: list[IndicatorOut]}, summary="依据来源文件生成指标", operation_id="indicator_create")
 def create_indicators(request, payload: CreateIn):
     source = get_in_scope(SourceDocument.objects, request.auth, VIEW, what="来源文件", pk=payload.source_id)
-    specs = [IndicatorSpec(**{**s.model_dump(), "amount": _fen(s.amount, f"specs[{n}].amount")})
-             for n, s in enumerate(payload.specs)]
+    specs = [to_service(s, IndicatorSpec, path=f"specs[{n}]") for n, s in enumerate(payload.specs)]
     rows = services.indicators_create(actor=request.auth, source=source, specs=specs)
-    return Status(201, [_ind(i) for i in Indicator.objects.filter(pk__in=[r.pk for r in rows])
-                        .select_related("source", "unit").order_by("id")])
+    return Status(201, [_ind(i) for i in selectors.indicators_written(rows)])
 
 
 # --- movements ----------------------------------------------------------------------------------------------------
@@ -219,14 +196,7 @@ class AdjustIn(Schema):
     memo: str = ""
 
 
-class SplitIn(Schema):
-    unit_id: int
-    amount: str
-    project_id: int | None = None
-    exp_func_code: str = ""
-    dep_eco_code: str = ""
-    gov_eco_code: str = ""
-    summary: str = ""
+SplitIn = schema_from(Split, name="SplitIn")
 
 
 class DistributeIn(Schema):
@@ -251,24 +221,23 @@ class CarryIn(Schema):
 @router.post("/{int:pk}/distribute", response={201: list[IndicatorOut]}, summary="待分指标分配",
              operation_id="indicator_distribute")
 def distribute(request, pk: int, payload: DistributeIn):
-    splits = [Split(**{**s.model_dump(), "amount": _fen(s.amount, f"splits[{n}].amount")})
-              for n, s in enumerate(payload.splits)]
-    kids = services.indicator_distribute(actor=request.auth, indicator_id=pk, doc=payload.doc.to_doc(), splits=splits)
-    return Status(201, [_ind(i) for i in Indicator.objects.filter(pk__in=[k.pk for k in kids])
-                        .select_related("source", "unit").order_by("id")])
+    splits = [to_service(s, Split, path=f"splits[{n}]") for n, s in enumerate(payload.splits)]
+    kids = services.indicator_distribute(actor=request.auth, indicator_id=pk, splits=splits,
+                                         doc=to_service(payload.doc, Doc))
+    return Status(201, [_ind(i) for i in selectors.indicators_written(kids)])
 
 
 @router.post("/{int:pk}/increase", response=IndicatorOut, summary="追加", operation_id="indicator_increase")
 def increase(request, pk: int, payload: IncreaseIn):
     services.indicator_increase(actor=request.auth, indicator_id=pk, amount=_fen(payload.amount),
-                                doc=payload.doc.to_doc(), kind=payload.kind, memo=payload.memo)
+                                doc=to_service(payload.doc, Doc), kind=payload.kind, memo=payload.memo)
     return _moved(pk, request)
 
 
 @router.post("/{int:pk}/decrease", response=IndicatorOut, summary="追减", operation_id="indicator_decrease")
 def decrease(request, pk: int, payload: AmountIn):
     services.indicator_decrease(actor=request.auth, indicator_id=pk, amount=_fen(payload.amount),
-                                doc=payload.doc.to_doc(), memo=payload.memo)
+                                doc=to_service(payload.doc, Doc), memo=payload.memo)
     return _moved(pk, request)
 
 
@@ -276,28 +245,28 @@ def decrease(request, pk: int, payload: AmountIn):
              operation_id="indicator_adjust")
 def adjust(request, pk: int, payload: AdjustIn):
     services.indicator_adjust(actor=request.auth, indicator_id=pk, delta=_fen(payload.delta, "delta"),
-                              doc=payload.doc.to_doc(), memo=payload.memo)
+                              doc=to_service(payload.doc, Doc), memo=payload.memo)
     return _moved(pk, request)
 
 
 @router.post("/{int:pk}/freeze", response=IndicatorOut, summary="冻结", operation_id="indicator_freeze")
 def freeze(request, pk: int, payload: AmountIn):
     services.indicator_freeze(actor=request.auth, indicator_id=pk, amount=_fen(payload.amount),
-                              doc=payload.doc.to_doc(), reason=payload.memo)
+                              doc=to_service(payload.doc, Doc), reason=payload.memo)
     return _moved(pk, request)
 
 
 @router.post("/{int:pk}/unfreeze", response=IndicatorOut, summary="解冻", operation_id="indicator_unfreeze")
 def unfreeze(request, pk: int, payload: AmountIn):
     services.indicator_unfreeze(actor=request.auth, indicator_id=pk, amount=_fen(payload.amount),
-                                doc=payload.doc.to_doc(), reason=payload.memo)
+                                doc=to_service(payload.doc, Doc), reason=payload.memo)
     return _moved(pk, request)
 
 
 @router.post("/{int:pk}/recall", response=IndicatorOut, summary="收回", operation_id="indicator_recall")
 def recall(request, pk: int, payload: AmountIn):
     services.indicator_recall(actor=request.auth, indicator_id=pk, amount=_fen(payload.amount),
-                              doc=payload.doc.to_doc(), memo=payload.memo)
+                              doc=to_service(payload.doc, Doc), memo=payload.memo)
     return _moved(pk, request)
 
 
@@ -305,14 +274,14 @@ def recall(request, pk: int, payload: AmountIn):
              operation_id="indicator_transfer_allot")
 def transfer(request, pk: int, payload: TransferIn):
     notice = services.transfer_allot(actor=request.auth, indicator_id=pk, rec_region_code=payload.rec_region_code,
-                                     amount=_fen(payload.amount), doc=payload.doc.to_doc(), kind=payload.kind,
-                                     transfer_type=payload.transfer_type, notice_date=payload.notice_date)
+                                     amount=_fen(payload.amount), doc=to_service(payload.doc, Doc),
+                                     kind=payload.kind, transfer_type=payload.transfer_type,
+                                     notice_date=payload.notice_date)
     return Status(201, _notice(notice))
 
 
 @router.post("/carry-over", response={201: list[IndicatorOut]}, summary="年末结转", operation_id="indicator_carry_over")
 def carry_over(request, payload: CarryIn):
     news = services.indicator_carry_over(actor=request.auth, indicator_ids=payload.indicator_ids,
-                                         doc=payload.doc.to_doc())
-    return Status(201, [_ind(i) for i in Indicator.objects.filter(pk__in=[n.pk for n in news])
-                        .select_related("source", "unit").order_by("id")])
+                                         doc=to_service(payload.doc, Doc))
+    return Status(201, [_ind(i) for i in selectors.indicators_written(news)])

@@ -8,12 +8,13 @@ from typing import Any
 from ninja import Schema, Status
 
 from ibms.core.money import fen_to_str
-from ibms.core.scoping import require_perm
+from ibms.core.paging import Limit, Offset, window
+from ibms.core.schemas import schema_from, to_service
 
 from .. import selectors, services
 from ..domain import ReallocIn
 from ..models import Reallocation
-from .common import MAX_LIMIT, IndicatorOut, NoticeOut, _fen, _moved, _notice, router
+from .common import IndicatorOut, NoticeOut, _fen, _moved, _notice, router
 
 # --- 调剂 -------------------------------------------------------------------------------------------------------------
 
@@ -22,14 +23,7 @@ class OutLineIn(Schema):
     amount: str
 
 
-class InLineIn(Schema):
-    amount: str
-    indicator_id: int | None = None
-    unit_id: int | None = None
-    project_id: int | None = None
-    exp_func_code: str = ""
-    dep_eco_code: str = ""
-    gov_eco_code: str = ""
+InLineIn = schema_from(ReallocIn, name="InLineIn")
 
 
 class ReallocationIn(Schema):
@@ -77,16 +71,13 @@ def _realloc(r: Reallocation) -> dict[str, Any]:
 
 
 @router.get("/reallocations", response=list[ReallocationOut], summary="指标调剂单", operation_id="reallocation_list")
-def list_reallocations(request, status: str = "", limit: int = 50, offset: int = 0):
-    require_perm(request.auth, "indicators.view_reallocation")
+def list_reallocations(request, status: str = "", limit: Limit = 50, offset: Offset = 0):
     qs = selectors.reallocation_list(actor=request.auth, status=status)
-    limit, offset = max(1, min(limit, MAX_LIMIT)), max(0, offset)
-    return [_realloc(r) for r in qs[offset:offset + limit]]
+    return [_realloc(r) for r in window(qs, limit, offset)]
 
 
 @router.get("/reallocations/{int:pk}", response=ReallocationOut, summary="调剂单详情", operation_id="reallocation_get")
 def get_reallocation(request, pk: int):
-    require_perm(request.auth, "indicators.view_reallocation")
     return _realloc(selectors.reallocation_get(actor=request.auth, pk=pk))
 
 
@@ -96,8 +87,7 @@ def submit_reallocation(request, payload: ReallocationIn):
     r = services.reallocation_submit(
         actor=request.auth, reason=payload.reason,
         outs=[(o.indicator_id, _fen(o.amount, f"outs[{n}].amount")) for n, o in enumerate(payload.outs)],
-        ins=[ReallocIn(**{**i.model_dump(), "amount": _fen(i.amount, f"ins[{n}].amount")})
-             for n, i in enumerate(payload.ins)])
+        ins=[to_service(i, ReallocIn, path=f"ins[{n}]") for n, i in enumerate(payload.ins)])
     return Status(201, _realloc(r))
 
 
@@ -118,17 +108,14 @@ class ReceiveIn(Schema):
 
 @router.get("/transfer-notices", response=list[NoticeOut], summary="转移支付通知（下达与待接收）",
             operation_id="transfer_notice_list")
-def list_notices(request, status: str = "", incoming: bool = False, limit: int = 50, offset: int = 0):
-    require_perm(request.auth, "indicators.view_transfernotice")
+def list_notices(request, status: str = "", incoming: bool = False, limit: Limit = 50, offset: Offset = 0):
     qs = selectors.transfer_notice_list(actor=request.auth, status=status, incoming_only=incoming)
-    limit, offset = max(1, min(limit, MAX_LIMIT)), max(0, offset)
-    return [_notice(n) for n in qs[offset:offset + limit]]
+    return [_notice(n) for n in window(qs, limit, offset)]
 
 
 @router.get("/transfer-notices/{int:pk}", response=NoticeOut, summary="转移支付通知详情",
             operation_id="transfer_notice_get")
 def get_notice(request, pk: int):
-    require_perm(request.auth, "indicators.view_transfernotice")
     return _notice(selectors.transfer_notice_get(actor=request.auth, pk=pk))
 
 

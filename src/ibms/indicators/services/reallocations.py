@@ -136,12 +136,8 @@ def reallocation_review(*, actor, pk: int, approve: bool, comment: str = "") -> 
         if not approve and not comment.strip():
             raise invalid("reason_required", "退回必须填写原因", "comment")
         lines = list(r.lines.order_by("id"))
-        if approve:
-            _apply_reallocation(actor, r, lines)
-        before = audit.snapshot(r)
-        r.reviewed_by, r.review_comment = actor, comment.strip()[:300]
-        r.save(update_fields=["reviewed_by", "review_comment", "source", "updated_at"])
-        audit.record_change(r, "update", before)
+        source = _apply_reallocation(actor, r, lines) if approve else r.source
+        audit.update_fields(r, reviewed_by=actor, review_comment=comment.strip()[:300], source=source)
         target = Reallocation.Status.APPROVED if approve else Reallocation.Status.REJECTED
         workflow.transition(r, target, transitions=Reallocation.TRANSITIONS,
                             event_code="indicators.reallocation_approved" if approve
@@ -150,7 +146,9 @@ def reallocation_review(*, actor, pk: int, approve: bool, comment: str = "") -> 
         return r
 
 
-def _apply_reallocation(actor, r: Reallocation, lines: list[ReallocationLine]) -> None:
+def _apply_reallocation(actor, r: Reallocation, lines: list[ReallocationLine]) -> SourceDocument:
+    """The approval's writes: the 调剂 document, new receiving indicators, the lines' results, the paired entries.
+    Returns the document (the caller records it on the 调剂单)."""
     outs = [ln for ln in lines if ln.direction == "out"]
     ins = [ln for ln in lines if ln.direction == "in"]
     locked = indicators_lock(actor, [ln.indicator_id for ln in lines if ln.indicator_id])
@@ -160,7 +158,6 @@ def _apply_reallocation(actor, r: Reallocation, lines: list[ReallocationLine]) -
     _check_reallocation([(locked[ln.indicator_id], ln.amount) for ln in outs], specs)
     source = _create_source(actor, region_code=r.region_code, year=r.year, kind=Kind.TRANSFER_IN,
                             doc=Doc(r.number, f"指标调剂：{r.reason}"[:200]))
-    r.source = source
     new_lines = [(ln, spec) for ln, (ind, spec, _) in zip(ins, specs, strict=True) if ind is None]
     if new_lines:
         news = _build_rows(source, [s for _, s in new_lines], parents=[template] * len(new_lines), allow_zero=True)
@@ -183,3 +180,4 @@ def _apply_reallocation(actor, r: Reallocation, lines: list[ReallocationLine]) -
         ledger.move(in_ind, E.REALLOCATE_IN, {"available": x}, source=source, counterpart=out_ind,
                     memo=f"自 {out_ind.code} 调剂调入")
     ledger.write()
+    return source

@@ -107,12 +107,8 @@ def transfer_receive(*, actor, notice_id: int, doc_no: str, doc_title: str = "",
             summary=notice.upper_doc_title)
         [ind] = _build_rows(source, [spec], parents=[upper])
         _insert(actor, [ind], counterparts=[upper], memo=f"接收上级转移支付 {notice.upper_doc_no}")
-        before = audit.snapshot(notice)
-        notice.received_doc, notice.received_indicator = source, ind
-        notice.received_by, notice.received_at = actor, timezone.now()
-        notice.save(update_fields=["received_doc", "received_indicator", "received_by", "received_at",
-                                   "updated_at"])
-        audit.record_change(notice, "update", before)
+        audit.update_fields(notice, received_doc=source, received_indicator=ind, received_by=actor,
+                            received_at=timezone.now())
         workflow.transition(notice, TransferNotice.Status.RECEIVED, transitions=TransferNotice.TRANSITIONS,
                             event_code="indicators.transfer_received", payload={"indicator": ind.code})
         workflow.todo_close(doc_type=DOC_TRANSFER, obj=notice, user=actor)
