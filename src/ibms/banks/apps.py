@@ -8,11 +8,8 @@ class BanksConfig(AppConfig):
 
     def ready(self) -> None:
         from ibms.core import verify
-        from ibms.core.views import register_nav
 
         from . import selectors, services  # noqa: F401 - registers the outbox handler `banks.send` and periodic `banks.poll`
 
-        # the roles' permissions: data/policy/permissions/banks.csv
-        register_nav("银行报文", "/banks/", "banks.view_bankmessage", group="国库集中支付")
+        # menu: data/navigation/banks.csv; the roles' permissions: data/policy/permissions/banks.csv
         verify.register("banks.messages", selectors.message_problems)
-        register_nav("代理银行接口", "/banks/endpoints/", "banks.view_bankendpoint", group="国库集中支付")

@@ -206,19 +206,6 @@ def resource_urls():
     ]
 
 
-_nav_links: list[tuple[str, str, str, str]] = []
-
-
-def register_nav(title: str, url: str, perm: str = "", *, group: str = "") -> None:
-    """A page that is not a resource list (a workbench, a report), shown under `group` to holders of `perm`."""
-    if (title, url, perm, group) not in _nav_links:
-        _nav_links.append((title, url, perm, group))
-
-
-def nav_links() -> list[tuple[str, str, str, str]]:
-    return list(_nav_links)
-
-
 def navigation_groups(user) -> list[tuple[str, list[Resource]]]:
     groups: dict[str, list[Resource]] = {}
     for r in all_resources():
