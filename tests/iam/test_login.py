@@ -74,11 +74,17 @@ def test_failed_logins_lock_the_account_and_are_audited_with_ip(client, user, pa
     assert BusinessEvent.objects.filter(code="iam.login_refused_locked", object_id=str(u.pk)).exists()
 
 
-def test_unknown_usernames_are_counted_but_lock_nobody(client, three_strikes):
+def test_unknown_usernames_are_counted_and_locked_like_accounts(client, three_strikes):
+    """The answer does not tell which names exist: an unknown name is locked at the same count, for the same time."""
     resp = _lock(client, "no_such_user")
-    assert LOCK_MESSAGE not in resp.content.decode()
-    assert LoginFailure.objects.filter(username="no_such_user").count() == 3
+    assert LOCK_MESSAGE in resp.content.decode()
     assert BusinessEvent.objects.filter(code="iam.login_failed", payload__username="no_such_user").count() == 3
+    assert BusinessEvent.objects.filter(code="iam.account_locked", payload__username="no_such_user").exists()
+    # the lock replaces the name's count (the client address's throttle still sees the failures)
+    assert not LoginFailure.objects.filter(username="no_such_user", cleared=False).exists()
+    assert LoginFailure.objects.filter(username="no_such_user", cleared=True).count() == 3
+    assert LOCK_MESSAGE in _login(client, "no_such_user", "anything").content.decode()
+    assert BusinessEvent.objects.filter(code="iam.login_refused_locked", payload__username="no_such_user").exists()
 
 
 def test_security_admin_unlock_restores_login(client, client_as, user, password, three_strikes):
@@ -137,3 +143,10 @@ def test_audit_log_is_for_the_audit_admin_not_the_sys_admin(client_as):
 def test_nav_shows_user_admin_only_to_those_who_may(client_as):
     assert "/iam/users/" in client_as("sysadmin").get("/").content.decode()
     assert "/iam/users/" not in client_as("fin_budget").get("/").content.decode()
+
+
+def test_logout_is_audited(client, password, user):
+    assert _login(client, "fin_budget", password).status_code == 302
+    assert client.post("/logout/", REMOTE_ADDR=IP).status_code == 302
+    ev = BusinessEvent.objects.filter(code="iam.logout").order_by("-id").first()
+    assert ev is not None and ev.object_id == str(user("fin_budget").pk) and ev.payload["ip"] == IP

@@ -283,7 +283,7 @@ def test_a_token_user_refused_is_audited_by_name(user):
     from ibms.iam import services as iam_services
 
     clerk = user("school_clerk")
-    with_token = iam_services.token_issue(actor=user("secadmin"), user_id=clerk.pk, name="接口测试")[1]
+    with_token = iam_services.token_issue(actor=clerk, name="接口测试")[1]
     c = Client(HTTP_AUTHORIZATION=f"Bearer {with_token}")
     resp = c.post("/api/v1/indicators/1/increase", "{}", content_type="application/json")
     assert resp.status_code == 403, resp.content

@@ -1,5 +1,6 @@
-"""API tokens: Bearer auth, revocation and expiry (401), stored only as an SM3 digest, issue/revoke by API and
-page (the value is shown once)."""
+"""API tokens: Bearer auth, revocation and expiry (401), stored only as an SM3 digest, issued by their user only
+(never by the security administrator for someone else), revoked by the user or the security administrator, by API
+and page (the value is shown once)."""
 
 from __future__ import annotations
 
@@ -24,7 +25,7 @@ def bearer(raw: str) -> dict:
 
 @pytest.fixture
 def issued(user):
-    return token_issue(actor=user("secadmin"), user_id=user("school_clerk").pk, name="单位财务软件对接")
+    return token_issue(actor=user("school_clerk"), name="单位财务软件对接")
 
 
 def test_bearer_token_authenticates_api_calls(issued):
@@ -57,8 +58,7 @@ def test_revoked_token_is_401(issued, user):
 
 
 def test_expired_token_is_401(user):
-    tok, raw = token_issue(actor=user("secadmin"), user_id=user("fin_budget").pk, name="对账",
-                           expires_at=timezone.now() + dt.timedelta(days=1))
+    tok, raw = token_issue(actor=user("fin_budget"), name="对账", expires_at=timezone.now() + dt.timedelta(days=1))
     assert Client().get("/api/v1/me", **bearer(raw)).status_code == 200
     ApiToken.objects.filter(pk=tok.pk).update(expires_at=timezone.now() - dt.timedelta(seconds=1))  # time passes
     resp = Client().get("/api/v1/me", **bearer(raw))
@@ -85,37 +85,58 @@ def test_only_the_digest_is_stored(issued):
 
 
 def test_issue_refusals(user):
-    sec = user("secadmin")
-    with pytest.raises(PermissionDenied):
-        token_issue(actor=user("sysadmin"), user_id=user("fin_budget").pk, name="x")
+    fin = user("fin_budget")
+    for admin in ("sysadmin", "secadmin", "auditadmin"):
+        with pytest.raises(PermissionDenied):
+            token_issue(actor=user(admin), user_id=fin.pk, name="x")
     with pytest.raises(ValidationFailed) as exc:
-        token_issue(actor=sec, user_id=user("fin_budget").pk, name="x",
-                    expires_at=timezone.now() - dt.timedelta(minutes=1))
+        token_issue(actor=fin, name="x", expires_at=timezone.now() - dt.timedelta(minutes=1))
     assert exc.value.code == "token_expiry_past"
     with pytest.raises(ValidationFailed) as exc:
-        token_issue(actor=sec, user_id=user("fin_budget").pk, name="  ")
+        token_issue(actor=fin, name="  ")
     assert exc.value.code == "token_name_required"
-    # The provincial security administrator reads but does not write the lower levels.
-    with pytest.raises(NotFound):
-        token_issue(actor=sec, user_id=user("city_treasury").pk, name="x")
+    # Nobody — whatever they hold — mints a token that acts as someone else.
+    with pytest.raises(PermissionDenied) as exc:
+        token_issue(actor=fin, user_id=user("fin_treasury").pk, name="x")
+    assert exc.value.code == "token_not_own"
+    assert not ApiToken.objects.filter(user__username="fin_treasury").exists()
+
+
+def test_revoke_is_the_owners_or_the_security_admins(user):
+    tok, _ = token_issue(actor=user("school_clerk"), name="对接")
+    with pytest.raises(NotFound):  # another user's token is none of theirs
+        token_revoke(actor=user("school_reviewer"), token_id=tok.pk)
+    with pytest.raises(NotFound):  # the provincial security administrator reads but does not write lower levels
+        token_revoke(actor=user("secadmin"), token_id=token_issue(actor=user("city_treasury"), name="x")[0].pk)
+    assert token_revoke(actor=user("school_clerk"), token_id=tok.pk).revoked_at is not None
 
 
 def test_api_issue_use_and_revoke(client_as, user):
     sec = client_as("secadmin")
     target = user("fin_treasury")
-    resp = sec.post("/api/v1/iam/tokens", {"user_id": target.pk, "name": "代理银行回单接口",
-                                           "expires_at": (timezone.now() + dt.timedelta(days=30)).isoformat()},
+    resp = sec.post("/api/v1/iam/tokens", {"user_id": target.pk, "name": "代理银行回单接口"},
                     content_type="application/json")
+    assert resp.status_code == 403 and resp.json()["code"] == "permission_denied"  # no token for someone else
+    owner = client_as("fin_treasury")
+    resp = owner.post("/api/v1/iam/tokens", {"user_id": user("fin_budget").pk, "name": "x"},
+                      content_type="application/json")
+    assert resp.status_code == 403 and resp.json()["code"] == "token_not_own"
+    resp = owner.post("/api/v1/iam/tokens", {"name": "代理银行回单接口",
+                                             "expires_at": (timezone.now() + dt.timedelta(days=30)).isoformat()},
+                      content_type="application/json")
     assert resp.status_code == 201, resp.content
     body = resp.json()
     raw = body["token"]
-    assert body["prefix"] and raw.startswith(f"ibms_{body['prefix']}_")
+    assert body["prefix"] and raw.startswith(f"ibms_{body['prefix']}_") and body["user_id"] == target.pk
     assert Client().get("/api/v1/me", **bearer(raw)).json()["username"] == "fin_treasury"
 
-    # A token may not issue tokens for itself unless its user may (fin_treasury may not).
-    resp = Client().post("/api/v1/iam/tokens", {"user_id": target.pk, "name": "x"}, content_type="application/json",
-                         **bearer(raw))
-    assert resp.status_code == 403 and resp.json()["code"] == "permission_denied"
+    # A token may not mint tokens (which would outlive its revocation) nor change its user's password.
+    resp = Client().post("/api/v1/iam/tokens", {"name": "x"}, content_type="application/json", **bearer(raw))
+    assert resp.status_code == 403 and resp.json()["code"] == "not_with_token"
+    resp = Client().post("/api/v1/iam/password", {"old_password": "x", "new_password": "y"},
+                         content_type="application/json", **bearer(raw))
+    assert resp.status_code == 403 and resp.json()["code"] == "not_with_token"
+    assert ApiToken.objects.filter(user=target).count() == 1
 
     resp = sec.delete(f"/api/v1/iam/tokens/{body['id']}")
     assert resp.status_code == 204
@@ -131,8 +152,11 @@ def test_api_issue_use_and_revoke(client_as, user):
 def test_token_page_shows_the_value_once(client_as, user):
     sec = client_as("secadmin")
     target = user("fin_sector")
-    assert sec.get(f"/iam/users/{target.pk}/tokens/new/").status_code == 200
-    resp = sec.post(f"/iam/users/{target.pk}/tokens/new/", {"name": "绩效系统对接"})
+    assert sec.get("/iam/account/tokens/new/").status_code == 403
+    me = client_as("fin_sector")
+    assert 'id="token-issue"' in me.get("/iam/account/").content.decode()
+    assert me.get("/iam/account/tokens/new/").status_code == 200
+    resp = me.post("/iam/account/tokens/new/", {"name": "绩效系统对接"})
     assert resp.status_code == 200
     html = resp.content.decode()
     assert "只显示这一次" in html
@@ -145,9 +169,13 @@ def test_token_page_shows_the_value_once(client_as, user):
 
     detail = sec.get(f"/iam/users/{target.pk}/").content.decode()
     assert tok.prefix in detail and raw not in detail
+    mine = me.get("/iam/account/").content.decode()
+    assert tok.prefix in mine and raw not in mine
 
     resp = sec.post(f"/iam/tokens/{tok.pk}/revoke/")
     assert resp.status_code == 302
     tok.refresh_from_db()
     assert tok.revoked_at is not None
     assert Client().get("/api/v1/me", **bearer(raw)).status_code == 401
+    assert BusinessEvent.objects.filter(code="iam.token_revoked", payload__token_id=tok.pk,
+                                        actor_name="secadmin").exists()

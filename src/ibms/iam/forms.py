@@ -1,5 +1,6 @@
 from django import forms
 from django.contrib.auth.forms import AuthenticationForm
+from django.contrib.auth.password_validation import password_validators_help_texts
 from django.core.exceptions import ValidationError
 
 from ibms.core.forms import ScopedModelForm
@@ -15,14 +16,16 @@ class LoginForm(AuthenticationForm):
         "invalid_login": "用户名或密码不正确。",
         "inactive": "该账户已停用。",
         "locked": "登录失败次数过多，账户已临时锁定，请稍后再试或联系安全管理员。",
+        "throttled": "本地址登录失败次数过多，请稍后再试。",
     }
 
     def clean(self):
         try:
             return super().clean()
         except ValidationError:
-            if getattr(self.request, "ibms_login_locked", False):
-                raise ValidationError(self.error_messages["locked"], code="locked") from None
+            for flag, key in (("ibms_login_throttled", "throttled"), ("ibms_login_locked", "locked")):
+                if getattr(self.request, flag, False):
+                    raise ValidationError(self.error_messages[key], code=key) from None
             raise
 
 
@@ -55,16 +58,14 @@ class OrganizationForm(ScopedModelForm):
 
 
 class UserCreateForm(forms.Form):
+    """The system administrator opens an account: no password (the system generates a one-time initial one) and no
+    roles (granted afterwards by the security administrator — 三员分立)."""
+
     username = forms.CharField(label="用户名", max_length=150)
     real_name = forms.CharField(label="姓名", max_length=50)
     phone = forms.CharField(label="电话", max_length=20, required=False)
     organization = forms.ModelChoiceField(Organization.objects.all(), label="所属机构",
                                           widget=forms.Select(attrs={"class": "select"}))
-    roles = forms.ModelMultipleChoiceField(Role.objects.all(), to_field_name="code", label="角色",
-                                           widget=forms.CheckboxSelectMultiple,
-                                           help_text="管理员角色（系统管理员、安全保密管理员、安全审计员）只能单独担任")
-    password1 = forms.CharField(label="初始密码", widget=forms.PasswordInput(render_value=False), strip=False)
-    password2 = forms.CharField(label="确认密码", widget=forms.PasswordInput(render_value=False), strip=False)
 
     def __init__(self, *args, user=None, **kwargs):
         super().__init__(*args, **kwargs)
@@ -72,12 +73,37 @@ class UserCreateForm(forms.Form):
         self.fields["organization"].queryset = (Organization.objects.restrict(user, CHANGE).filter(is_active=True)
                                                 .order_by("kind", "code"))
         self.fields["organization"].label_from_instance = lambda o: f"{o.name}（{o.get_kind_display()}）"
-        self.fields["roles"].label_from_instance = lambda r: f"{r.name}（{r.get_org_kind_display()}）"
+
+
+class RoleGrantForm(forms.Form):
+    role = forms.ModelChoiceField(Role.objects.all(), to_field_name="code", label="授予角色",
+                                  widget=forms.Select(attrs={"class": "select"}),
+                                  help_text="管理员角色（系统管理员、安全保密管理员、安全审计员）只能单独担任")
+
+    def __init__(self, *args, target=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        if target is not None:  # the roles that fit the account's organisation
+            kind = target.organization.kind if target.organization_id else Organization.Kind.ADMIN
+            self.fields["role"].queryset = Role.objects.filter(org_kind=kind).order_by("code")
+        self.fields["role"].label_from_instance = lambda r: f"{r.name}（{r.code}）"
+
+
+class PasswordChangeForm(forms.Form):
+    old_password = forms.CharField(label="原密码", strip=False,
+                                   widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}))
+    new_password1 = forms.CharField(label="新密码", strip=False,
+                                    widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}))
+    new_password2 = forms.CharField(label="确认新密码", strip=False,
+                                    widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}))
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["new_password1"].help_text = "；".join(password_validators_help_texts())
 
     def clean(self):
         data = super().clean()
-        if data.get("password1") and data.get("password2") and data["password1"] != data["password2"]:
-            self.add_error("password2", ValidationError("两次输入的密码不一致", code="password_mismatch"))
+        if data.get("new_password1") and data.get("new_password2") and data["new_password1"] != data["new_password2"]:
+            self.add_error("new_password2", ValidationError("两次输入的密码不一致", code="password_mismatch"))
         return data
 
 

@@ -6,6 +6,7 @@ from functools import cached_property
 
 from django.contrib.auth.models import AbstractUser, Group, UserManager
 from django.db import models
+from django.utils import timezone
 
 from ibms.core.audit import audited
 from ibms.core.scoping import DataScope, ScopedManager, ScopedQuerySet, ScopeSpec
@@ -71,13 +72,18 @@ class ScopedUserManager(UserManager.from_queryset(ScopedQuerySet)):
     use_in_migrations = True
 
 
-@audited(exclude=("last_login", "locked_until"))
+# Bookkeeping columns left out of the row audit; their changes are business events (iam.password_changed, …).
+@audited(exclude=("last_login", "locked_until", "must_change_password", "password_changed_at"))
 class User(AbstractUser):
     organization = models.ForeignKey(Organization, verbose_name="所属机构", null=True, blank=True,
                                      on_delete=models.PROTECT, related_name="users")
     real_name = models.CharField("姓名", max_length=50, blank=True)
     phone = models.CharField("电话", max_length=20, blank=True)
     locked_until = models.DateTimeField("锁定至", null=True, blank=True)
+    # Set for a system-generated (initial) password: nothing but the password change until it is changed.
+    must_change_password = models.BooleanField("须修改密码", default=False)
+    # Counts the password's age (IBMS_PASSWORD_MAX_AGE_DAYS); a new row's password counts from its creation.
+    password_changed_at = models.DateTimeField("密码修改时间", default=timezone.now)
 
     objects = ScopedUserManager()
     scope_spec = ScopeSpec(region_field="organization__region_code", unit_path_field="organization__unit__path")
@@ -85,7 +91,7 @@ class User(AbstractUser):
     class Meta:
         verbose_name = verbose_name_plural = "用户"
         ordering = ["username"]
-        permissions = [("unlock_user", "解除账户锁定")]
+        permissions = [("unlock_user", "解除账户锁定"), ("grant_role", "授予、撤销用户角色")]
 
     def __str__(self) -> str:
         return self.real_name or self.username
@@ -124,10 +130,37 @@ class ScopeGrant(models.Model):
                                                violation_error_message="该用户已被授权查看此区划")]
 
 
+class PasswordHistory(models.Model):
+    """The hashes of a user's passwords, newest last: a new password may not be one of the last few."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="password_history")
+    password = models.CharField(max_length=128)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "密码历史"
+        indexes = [models.Index(fields=["user", "-id"], name="iam_pwhist_user_idx")]
+
+
 class LoginFailure(models.Model):
+    """A failed password, counted per user name (the account lock) and per client address (the IP throttle)."""
+
     username = models.CharField(max_length=150, db_index=True)
     ip = models.CharField(max_length=45, blank=True)
     at = models.DateTimeField(auto_now_add=True, db_index=True)
+    # Set when a lock, an unlock or a successful login restarts the account's count; the address still counts it.
+    cleared = models.BooleanField(default=False)
+
+    class Meta:
+        indexes = [models.Index(fields=["ip", "at"], name="iam_loginfail_ip_at_idx")]
+
+
+class LoginLock(models.Model):
+    """A lock on a user name no account has: at the failure limit it is locked like an account (the same answer,
+    for the same time), so the login form does not tell which names exist."""
+
+    username = models.CharField(max_length=150, unique=True)
+    locked_until = models.DateTimeField()
 
 
 @audited(exclude=("last_used_at",))

@@ -18,6 +18,7 @@ from django.conf import settings
 from django.contrib.auth.models import Group, Permission
 from django.db import transaction
 
+from ibms.core import audit
 from ibms.core.policy import PolicyError, known_permissions, policy_rows
 
 from .models import Role
@@ -41,9 +42,21 @@ ROLES: list[tuple[str, str, str]] = [
 ]
 ADMIN_ROLES = {"sys_admin", "security_admin", "audit_admin"}
 
-# 三员分立: the administrator roles manage accounts, tokens, certificates and read the audit log; of the business data
-# they see only the regions and units an account is placed in.
-ADMIN_PERMISSION_PREFIXES = ("iam.", "core.view_", "masterdata.view_region", "masterdata.view_unit")
+# 三员分立: the administrator roles manage accounts, roles, tokens, certificates and read the audit log; no business
+# data — of the master data only the regions and units an account is placed in. The audit log is the audit
+# administrator's alone, and opening an account (`iam.add_user`) and granting its roles (`iam.grant_role`) are never
+# one role's: two people's acts.
+ADMIN_PERMISSION_PREFIXES = ("iam.",)
+ADMIN_PERMISSIONS = frozenset({"core.view_changelog", "core.view_businessevent", "masterdata.view_region",
+                               "masterdata.view_unit"})
+AUDIT_PERMISSIONS = frozenset({"core.view_changelog", "core.view_businessevent"})
+SEPARATE_DUTIES = [frozenset({"iam.add_user", "iam.grant_role"})]
+
+
+def admin_may_hold(role: str, perm: str) -> bool:
+    if perm in AUDIT_PERMISSIONS:
+        return role == "audit_admin"
+    return perm.startswith(ADMIN_PERMISSION_PREFIXES) or perm in ADMIN_PERMISSIONS
 
 POLICY_COLUMNS = ["role", "permission", "why"]
 
@@ -78,11 +91,16 @@ def load_policy() -> list[Grant]:
             raise PolicyError(f"{where}: no model declares the permission {perm!r}")
         if not why:
             raise PolicyError(f"{where}: the reason (why) is missing")
-        if role in ADMIN_ROLES and not perm.startswith(ADMIN_PERMISSION_PREFIXES):
-            raise PolicyError(f"{where}: {role} is an administrator role: no business permission (三员分立)")
+        if role in ADMIN_ROLES and not admin_may_hold(role, perm):
+            raise PolicyError(f"{where}: {role} is an administrator role: no business permission, the audit log "
+                              f"only for audit_admin (三员分立)")
         if (role, perm) in seen:
             raise PolicyError(f"{where}: {role} {perm} is granted twice")
         seen.add((role, perm))
+        for duties in SEPARATE_DUTIES:
+            if perm in duties and any((role, other) in seen for other in duties - {perm}):
+                raise PolicyError(f"{where}: {role} would hold both of {', '.join(sorted(duties))}: opening an "
+                                  f"account and granting its roles are two people's acts (三员分立)")
         grants.append(Grant(role, perm, why, where))
     return grants
 
@@ -110,9 +128,17 @@ def sync_roles() -> int:
     missing = sorted(wanted - by_name.keys())
     if missing:
         raise PolicyError(f"permissions not in the database (run migrate): {', '.join(missing)}")
+    changed: dict[str, dict[str, list[str]]] = {}
     with transaction.atomic():
         for code, name, kind in ROLES:
             group, _ = Group.objects.get_or_create(name=f"role:{code}")
             Role.objects.update_or_create(code=code, defaults={"name": name, "org_kind": kind, "group": group})
-            group.permissions.set([by_name[p] for p in sorted(policy[code])])
+            held = {f"{p.content_type.app_label}.{p.codename}"
+                    for p in group.permissions.select_related("content_type")}
+            if held != policy[code]:
+                changed[code] = {"granted": sorted(policy[code] - held), "revoked": sorted(held - policy[code])}
+                group.permissions.set([by_name[p] for p in sorted(policy[code])])
+        if changed:  # a role's permissions granted or revoked: recorded like a user's roles
+            audit.record_event("iam.role_permissions_synced", message="permission policy applied",
+                               payload={"roles": changed})
     return len(ROLES)

@@ -3,11 +3,14 @@ view permission, from `permitted` / `get_in_scope`)."""
 
 from __future__ import annotations
 
+import datetime as dt
+
+from django.conf import settings
 from django.db.models import Q, QuerySet
 
 from ibms.core.scoping import VIEW, get_in_scope
 
-from .models import ApiToken, Role, User, UserCertificate
+from .models import ApiToken, LoginFailure, LoginLock, Role, User, UserCertificate
 
 
 def user_list(*, actor, q: str = "", region_code: str = "", organization_id: int | None = None) -> QuerySet[User]:
@@ -42,3 +45,25 @@ def certificates_of(*, actor, user: User) -> list[UserCertificate]:
 def role_names(user: User) -> list[str]:
     """Role names from prefetched groups (see user_list)."""
     return [g.role.name for g in user.groups.all() if hasattr(g, "role")]
+
+
+# --- login: is this name locked, this address throttled ---------------------------------------------------------
+
+def login_locked(*, username: str, user: User | None, now: dt.datetime) -> bool:
+    """An account's lock, or — for a name no account has — the name's, so both answer alike."""
+    if user is not None:
+        return bool(user.locked_until and user.locked_until > now)
+    return LoginLock.objects.filter(username=username[:150], locked_until__gt=now).exists()
+
+
+def login_ip_throttled(*, ip: str, now: dt.datetime) -> bool:
+    """Whether `ip` has reached IBMS_LOGIN_IP_MAX_FAILURES failed logins within IBMS_LOGIN_IP_WINDOW_SECONDS."""
+    limit = settings.IBMS_LOGIN_IP_MAX_FAILURES
+    if limit <= 0 or not ip:
+        return False
+    since = now - dt.timedelta(seconds=settings.IBMS_LOGIN_IP_WINDOW_SECONDS)
+    return LoginFailure.objects.filter(ip=ip, at__gte=since)[:limit].count() >= limit
+
+
+def own_tokens(*, actor) -> list[ApiToken]:
+    return list(ApiToken.objects.filter(user_id=actor.pk).order_by("-id"))

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 
 from django.conf import settings
+from django.contrib.auth.hashers import make_password
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, transaction
@@ -14,9 +15,20 @@ from django.utils import timezone
 from ibms.core import audit
 from ibms.core.crypto import CryptoError, load_public_key, public_key_fingerprint
 from ibms.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed, Violation, invalid
+from ibms.core.models import BusinessEvent
 from ibms.core.scoping import CHANGE, check_write_scope, get_in_scope, require_perm, scope_of
 
-from .models import ApiToken, LoginFailure, Organization, Role, User, UserCertificate
+from .models import (
+    ApiToken,
+    LoginFailure,
+    LoginLock,
+    Organization,
+    PasswordHistory,
+    Role,
+    User,
+    UserCertificate,
+)
+from .passwords import change_reason, generate_initial_password
 from .roles import ADMIN_ROLES
 from .tokens import digest, issue_token_value
 
@@ -56,9 +68,17 @@ def _user_in_scope(actor, user_id: int, *, lock: bool = False) -> User:
     return get_in_scope(qs, actor, CHANGE, what="用户", pk=user_id)
 
 
-def user_create(*, actor, username: str, password: str, organization: Organization | None, roles: list[str],
-                real_name: str = "", phone: str = "") -> User:
+def user_create(*, actor, username: str, organization: Organization | None, real_name: str = "", phone: str = "",
+                password: str | None = None, roles: list[str] | None = None) -> tuple[User, str]:
+    """Open an account (the 系统管理员, `iam.add_user`). Returns the user and their one-time initial password,
+    generated here and shown once: nobody chooses it, and the user must change it at first login. The account has
+    no role: the 安全保密管理员 grants them (`role_grant`), so opening and empowering an account are two people's
+    acts (三员分立). `password` and `roles` exist only to be refused."""
     require_perm(actor, "iam.add_user")
+    if password:
+        raise refused("password_not_allowed", "初始密码由系统生成，开设账户时不能指定密码", "password")
+    if roles:
+        raise refused("roles_not_allowed", "角色由安全保密管理员另行授予，开设账户时不能指定角色（三员分立）", "roles")
     username = (username or "").strip()
     if organization is None:
         if not scope_of(actor).unrestricted:
@@ -68,13 +88,15 @@ def user_create(*, actor, username: str, password: str, organization: Organizati
             raise refused("organization_inactive", "所属机构已停用", "organization")
         check_write_scope(actor, region_code=organization.region_code,
                           unit_path=organization.unit.path if organization.unit_id else None, spec=User.scope_spec)
-    role_objs = check_roles(organization, roles)
     user = User(username=username, organization=organization, real_name=(real_name or "").strip(),
-                phone=(phone or "").strip())
-    try:
-        validate_password(password, user)
-    except DjangoValidationError as exc:
-        raise refused("weak_password", "密码不符合要求：" + "；".join(exc.messages), "password") from exc
+                phone=(phone or "").strip(), must_change_password=True)
+    for _ in range(20):  # a generated password fails only by resembling the user name: draw again
+        initial = generate_initial_password()
+        try:
+            validate_password(initial, user)
+            break
+        except DjangoValidationError:
+            continue
     try:
         with transaction.atomic(durable=True):
             if User.objects.filter(username=username).exists():
@@ -84,14 +106,64 @@ def user_create(*, actor, username: str, password: str, organization: Organizati
             except DjangoValidationError as exc:
                 raise ValidationFailed([Violation(m.code or "invalid", m.message % (m.params or {}), f)
                                         for f, msgs in exc.error_dict.items() for m in msgs]) from exc
-            user.set_password(password)
+            user.set_password(initial)
             user.save()
-            user.groups.set([r.group for r in role_objs])
+            PasswordHistory.objects.create(user=user, password=user.password)
             audit.record_change(user, "create")
             audit.record_event("iam.user_created", obj=user, region_code=user.region_code,
-                               payload={"username": username, "roles": sorted(set(roles))})
+                               payload={"username": username, "organization": user.organization_id,
+                                        "created_by": actor.pk, "initial_password": "generated"})
     except IntegrityError as exc:  # a concurrent create of the same username
         raise Conflict("username_taken", f"用户名 {username} 已存在") from exc
+    return user, initial
+
+
+def _creator_id(user: User) -> int | None:
+    """Who opened the account (`iam.user_created` names them, whoever the audit context says is acting)."""
+    return (BusinessEvent.objects.filter(code="iam.user_created", object_type="iam.user", object_id=str(user.pk))
+            .values_list("payload__created_by", flat=True).first())
+
+
+def _role_target(actor, user_id: int) -> User:
+    """The account whose roles `actor` (the 安全保密管理员, `iam.grant_role`) changes, locked: in their write scope,
+    neither their own account nor one they opened themselves (two people's acts, whatever one holds)."""
+    if not (actor and actor.is_authenticated and actor.has_perm("iam.grant_role")):
+        raise PermissionDenied("只有安全保密管理员可以授予或撤销角色（三员分立）", code="grant_denied")
+    user = _user_in_scope(actor, user_id, lock=True)
+    if user.pk == actor.pk:
+        raise PermissionDenied("不能为本人授予或撤销角色（三员分立）", code="grant_self")
+    if _creator_id(user) == actor.pk:
+        raise PermissionDenied("开设账户的人员不能为该账户授予或撤销角色（三员分立）", code="grant_own_account")
+    return user
+
+
+def role_grant(*, actor, user_id: int, role: str) -> User:
+    """Grant one role; 三员分立 and the organisation's kind are checked on the roles the user then holds."""
+    with transaction.atomic(durable=True):
+        user = _role_target(actor, user_id)
+        if not user.is_active:
+            raise refused("user_inactive", "用户已停用，不能授予角色", "role")
+        held = set(Role.objects.filter(group__user=user).values_list("code", flat=True))
+        if role in held:
+            return user
+        role_objs = {r.code: r for r in check_roles(user.organization, [*held, role])}
+        user.groups.add(role_objs[role].group)
+        audit.record_event("iam.role_granted", obj=user, region_code=user.region_code,
+                           payload={"username": user.username, "role": role, "roles": sorted(held | {role})})
+    return user
+
+
+def role_revoke(*, actor, user_id: int, role: str) -> User:
+    """Revoke one role; revoking a role the user does not hold changes nothing."""
+    with transaction.atomic(durable=True):
+        user = _role_target(actor, user_id)
+        r = Role.objects.filter(code=role, group__user=user).select_related("group").first()
+        if r is None:
+            return user
+        user.groups.remove(r.group)
+        held = set(Role.objects.filter(group__user=user).values_list("code", flat=True))
+        audit.record_event("iam.role_revoked", obj=user, region_code=user.region_code,
+                           payload={"username": user.username, "role": role, "roles": sorted(held)})
     return user
 
 
@@ -104,7 +176,7 @@ def user_unlock(*, actor, user_id: int) -> User:
         before = audit.snapshot(user)
         was_locked = user.locked_until is not None
         User.objects.filter(pk=user.pk).update(locked_until=None)
-        LoginFailure.objects.filter(username=user.username).delete()
+        _clear_failures(user.username)
         user.locked_until = None
         audit.record_change(user, "update", before)
         audit.record_event("iam.account_unlocked", obj=user, region_code=user.region_code,
@@ -112,9 +184,15 @@ def user_unlock(*, actor, user_id: int) -> User:
         return user
 
 
-def token_issue(*, actor, user_id: int, name: str, expires_at: dt.datetime | None = None) -> tuple[ApiToken, str]:
-    """Returns the token row and the token value, which is shown once and never stored (only its SM3 digest)."""
+def token_issue(*, actor, name: str, expires_at: dt.datetime | None = None,
+                user_id: int | None = None) -> tuple[ApiToken, str]:
+    """A user issues a token for themselves (`iam.add_apitoken`): a token acts as its user, so nobody — the 安全保密
+    管理员 included — can mint one that acts as someone else. Returns the token row and the token value, which is
+    shown once and never stored (only its SM3 digest)."""
     require_perm(actor, "iam.add_apitoken")
+    if user_id is not None and user_id != actor.pk:
+        raise PermissionDenied("接口令牌只能由用户本人签发，不能为他人签发", code="token_not_own")
+    user_id = actor.pk
     name = (name or "").strip()
     if not name:
         raise refused("token_name_required", "请填写令牌用途", "name")
@@ -123,7 +201,7 @@ def token_issue(*, actor, user_id: int, name: str, expires_at: dt.datetime | Non
     if expires_at is not None and expires_at <= timezone.now():
         raise refused("token_expiry_past", "到期时间必须晚于当前时间", "expires_at")
     with transaction.atomic(durable=True):
-        user = _user_in_scope(actor, user_id)
+        user = User.objects.select_related("organization").get(pk=user_id)
         if not user.is_active:
             raise refused("user_inactive", "用户已停用，不能签发令牌", "user")
         prefix, raw = issue_token_value()
@@ -137,11 +215,16 @@ def token_issue(*, actor, user_id: int, name: str, expires_at: dt.datetime | Non
 
 
 def token_revoke(*, actor, token_id: int) -> ApiToken:
-    """Revoke a token; revoking an already revoked token changes nothing."""
-    require_perm(actor, "iam.change_apitoken")
+    """Revoke a token: the 安全保密管理员 (`iam.change_apitoken`) any in their scope, a user their own; revoking
+    an already revoked token changes nothing."""
+    if not (actor and actor.is_authenticated and (actor.has_perm("iam.change_apitoken")
+                                                  or actor.has_perm("iam.add_apitoken"))):
+        raise PermissionDenied("没有权限吊销接口令牌", code="permission_denied")
+    owners = (User.objects.restrict(actor, CHANGE) if actor.has_perm("iam.change_apitoken")
+              else User.objects.filter(pk=actor.pk))
     with transaction.atomic(durable=True):
         tok = (ApiToken.objects.select_for_update(of=("self",)).select_related("user", "user__organization")
-               .filter(pk=token_id, user__in=User.objects.restrict(actor, CHANGE)).first())
+               .filter(pk=token_id, user__in=owners).first())
         if tok is None:
             raise NotFound("接口令牌")
         user = tok.user
@@ -180,36 +263,91 @@ def certificate_bind(*, actor, user_id: int, public_key_pem: str, subject: str =
 # --- authentication bookkeeping: columns left out of row audit, recorded as business events instead ---------
 
 
+def _clear_failures(username: str) -> None:
+    """Restart an account's failure count (lock, unlock, login) — not the address's (`selectors.login_ip_throttled`)."""
+    LoginFailure.objects.filter(username=username[:150], cleared=False).update(cleared=True)
+
+
 def login_succeeded(*, user: User, ip: str) -> None:
     with transaction.atomic(durable=True):
-        LoginFailure.objects.filter(username=user.username).delete()
+        _clear_failures(user.username)
         audit.record_event("iam.login_succeeded", region_code=user.region_code, obj=user, payload={"ip": ip})
 
 
-def login_refused_locked(*, user: User, ip: str) -> None:
+def logout_recorded(*, user: User, ip: str) -> None:
     with transaction.atomic(durable=True):
-        audit.record_event("iam.login_refused_locked", region_code=user.region_code, obj=user,
-                           message="account locked", payload={"ip": ip})
+        audit.record_event("iam.logout", region_code=user.region_code, obj=user, payload={"ip": ip})
+
+
+def login_refused_locked(*, username: str, user: User | None, ip: str) -> None:
+    with transaction.atomic(durable=True):
+        audit.record_event("iam.login_refused_locked", region_code=user.region_code if user else "", obj=user,
+                           message="account locked", payload={"username": username[:150], "ip": ip})
+
+
+def login_throttled(*, username: str, ip: str) -> None:
+    with transaction.atomic(durable=True):
+        audit.record_event("iam.login_throttled", message="too many failed logins from this address",
+                           payload={"username": username[:150], "ip": ip})
 
 
 def login_failed(*, username: str, user: User | None, ip: str) -> bool:
-    """Count a failed password; at the limit lock the account. Returns whether it is now locked."""
+    """Count a failed password; at the limit lock the account — or, for a name no account has, the name, so that
+    both answer alike. Returns whether it is now locked."""
     now = timezone.now()
     region = user.region_code if user else ""
+    lock_for = dt.timedelta(seconds=settings.IBMS_LOGIN_LOCK_SECONDS)
+    ip_window = dt.timedelta(seconds=settings.IBMS_LOGIN_IP_WINDOW_SECONDS)
     with transaction.atomic(durable=True):
+        # Rows older than both windows count for nothing any more.
+        LoginFailure.objects.filter(at__lt=now - max(lock_for, ip_window)).delete()
         LoginFailure.objects.create(username=username[:150], ip=ip)
-        window = now - dt.timedelta(seconds=settings.IBMS_LOGIN_LOCK_SECONDS)
-        failures = LoginFailure.objects.filter(username=username, at__gte=window).count()
+        failures = LoginFailure.objects.filter(username=username[:150], cleared=False,
+                                               at__gte=now - lock_for).count()
         audit.record_event("iam.login_failed", region_code=region, obj=user,
                            payload={"username": username[:150], "ip": ip, "failures": failures})
-        if user is None or failures < settings.IBMS_LOGIN_MAX_FAILURES:
+        if failures < settings.IBMS_LOGIN_MAX_FAILURES:
             return False
-        User.objects.filter(pk=user.pk).update(locked_until=now + dt.timedelta(seconds=settings.IBMS_LOGIN_LOCK_SECONDS))
-        # The lock replaces the counted failures, so the count restarts when the lock ends or is lifted.
-        LoginFailure.objects.filter(username=username).delete()
+        if user is not None:
+            User.objects.filter(pk=user.pk).update(locked_until=now + lock_for)
+        else:
+            LoginLock.objects.filter(locked_until__lte=now).delete()
+            LoginLock.objects.update_or_create(username=username[:150], defaults={"locked_until": now + lock_for})
+        # The lock replaces the counted failures, so the count restarts when the lock ends or is lifted; the
+        # client address's throttle still counts them (deleting them would let a guesser spread over names).
+        _clear_failures(username)
         audit.record_event("iam.account_locked", region_code=region, obj=user,
-                           payload={"failures": failures, "ip": ip, "locked_seconds": settings.IBMS_LOGIN_LOCK_SECONDS})
+                           payload={"username": username[:150], "failures": failures, "ip": ip,
+                                    "locked_seconds": settings.IBMS_LOGIN_LOCK_SECONDS})
         return True
+
+
+def password_change(*, actor, old_password: str, new_password: str) -> User:
+    """A user changes their own password: the old one first, then every rule (`passwords`, the history included).
+    Clears the forced change (initial password, expiry) and restarts the password's age."""
+    if not (actor and actor.is_authenticated):
+        raise PermissionDenied()
+    user = User.objects.select_related("organization").get(pk=actor.pk)
+    if not user.check_password(old_password or ""):
+        audit.record_event_now("iam.password_change_failed", obj=user, region_code=user.region_code,
+                               message="old password wrong", payload={"username": user.username})
+        raise refused("old_password_wrong", "原密码不正确", "old_password")
+    try:
+        validate_password(new_password or "", user)
+    except DjangoValidationError as exc:
+        raise refused("weak_password", "密码不符合要求：" + "；".join(exc.messages), "new_password") from exc
+    reason = change_reason(user) or "voluntary"
+    with transaction.atomic(durable=True):
+        user = User.objects.select_for_update().select_related("organization").get(pk=actor.pk)
+        audit.update_fields(user, password=make_password(new_password), must_change_password=False,
+                            password_changed_at=timezone.now())
+        PasswordHistory.objects.create(user=user, password=user.password)
+        keep = list(PasswordHistory.objects.filter(user=user).order_by("-id")
+                    .values_list("id", flat=True)[:max(1, settings.IBMS_PASSWORD_HISTORY)])
+        PasswordHistory.objects.filter(user=user).exclude(id__in=keep).delete()
+        audit.record_event("iam.password_changed", obj=user, region_code=user.region_code,
+                           payload={"username": user.username, "reason": reason})
+    return user
 
 
 def token_used(*, token: ApiToken, at: dt.datetime) -> None:

@@ -3,20 +3,22 @@
 from __future__ import annotations
 
 from django.contrib import messages
+from django.contrib.auth import update_session_auth_hash
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
 from ibms.core import excel
-from ibms.core.errors import Conflict, ValidationFailed, Violation
+from ibms.core.errors import Conflict, ValidationFailed, Violation, invalid
 from ibms.core.scoping import CHANGE, require_perm
 from ibms.core.views import xlsx_response
 
-from . import selectors, services
-from .forms import CertificateBindForm, TokenIssueForm, UserCreateForm
+from . import passwords, selectors, services
+from .forms import CertificateBindForm, PasswordChangeForm, RoleGrantForm, TokenIssueForm, UserCreateForm
 from .models import User
 
 USER_COLUMNS = [excel.Column("username", "用户名"), excel.Column("real_name", "姓名"),
@@ -24,13 +26,14 @@ USER_COLUMNS = [excel.Column("username", "用户名"), excel.Column("real_name",
                 excel.Column("active", "启用", kind="bool")]
 
 
-def _apply_errors(form, exc: ValidationFailed | Conflict) -> list[str]:
-    """Put each violation on its field when the form has it; return the rest for the error box."""
+def _apply_errors(form, exc: ValidationFailed | Conflict, fields: dict[str, str] | None = None) -> list[str]:
+    """Put each violation on its field when the form has it (`fields` maps a service field to the form's); return
+    the rest for the error box."""
     rest: list[str] = []
     violations = getattr(exc, "violations", None) or [
         Violation(exc.code, exc.message, "username" if exc.code == "username_taken" else "")]
     for v in violations:
-        name = {"password": "password1"}.get(v.field, v.field)
+        name = (fields or {}).get(v.field, v.field)
         if name in form.fields:
             form.add_error(name, v.message)
         else:
@@ -55,6 +58,7 @@ def user_list(request):
         "can_add": request.user.has_perm("iam.add_user")})
 
 
+@never_cache
 @login_required
 @require_http_methods(["GET", "POST"])
 def user_create(request):
@@ -65,14 +69,15 @@ def user_create(request):
         if form.is_valid():
             d = form.cleaned_data
             try:
-                user = services.user_create(actor=request.user, username=d["username"], password=d["password1"],
-                                            organization=d["organization"], roles=[r.code for r in d["roles"]],
-                                            real_name=d["real_name"], phone=d["phone"])
+                user, initial = services.user_create(actor=request.user, username=d["username"],
+                                                     organization=d["organization"], real_name=d["real_name"],
+                                                     phone=d["phone"])
             except (ValidationFailed, Conflict) as exc:
                 errors = _apply_errors(form, exc)
             else:
-                messages.success(request, f"已创建用户 {user.username}")
-                return redirect("iam-user-detail", user.pk)
+                # The only time the initial password is ever shown; the user must change it at first login.
+                return render(request, "iam/user_created.html", {"obj": user, "initial_password": initial,
+                                                                 "page_title": "账户已开设"})
     else:
         form = UserCreateForm(user=request.user)
     return render(request, "iam/user_form.html", {"form": form, "errors": errors, "page_title": "新增用户"},
@@ -84,6 +89,7 @@ def user_detail(request, pk: int):
     user = selectors.user_get(actor=request.user, pk=pk)
     actor = request.user
     in_change_scope = User.objects.restrict(actor, CHANGE).filter(pk=pk).exists()
+    can_grant = in_change_scope and actor.has_perm("iam.grant_role") and user.pk != actor.pk
     return render(request, "iam/user_detail.html", {
         "obj": user, "roles": selectors.roles_of(user), "now": timezone.now(), "page_title": f"用户：{user}",
         "tokens": selectors.tokens_of(actor=actor, user=user),
@@ -91,10 +97,30 @@ def user_detail(request, pk: int):
         "show_tokens": actor.has_perm("iam.view_apitoken"),
         "show_certificates": actor.has_perm("iam.view_usercertificate"),
         "can_unlock": in_change_scope and actor.has_perm("iam.unlock_user"),
-        "can_issue_token": in_change_scope and actor.has_perm("iam.add_apitoken"),
+        "can_grant": can_grant, "grant_form": RoleGrantForm(target=user) if can_grant else None,
         "can_revoke_token": in_change_scope and actor.has_perm("iam.change_apitoken"),
         "can_bind": in_change_scope and actor.has_perm("iam.add_usercertificate"),
     })
+
+
+@login_required
+@require_POST
+def role_grant(request, pk: int):
+    form = RoleGrantForm(request.POST)
+    if not form.is_valid():
+        raise invalid("role_required", "请选择要授予的角色", "role")
+    role = form.cleaned_data["role"]
+    user = services.role_grant(actor=request.user, user_id=pk, role=role.code)
+    messages.success(request, f"已为 {user.username} 授予角色 {role.name}")
+    return redirect("iam-user-detail", pk)
+
+
+@login_required
+@require_POST
+def role_revoke(request, pk: int, role: str):
+    user = services.role_revoke(actor=request.user, user_id=pk, role=role)
+    messages.success(request, f"已撤销 {user.username} 的角色 {role}")
+    return redirect("iam-user-detail", pk)
 
 
 @login_required
@@ -105,17 +131,28 @@ def user_unlock(request, pk: int):
     return redirect("iam-user-detail", pk)
 
 
+@login_required
+def account(request):
+    """The user's own account: password age, change, and their own API tokens."""
+    actor = request.user
+    return render(request, "iam/account.html", {
+        "obj": actor, "roles": selectors.roles_of(actor), "now": timezone.now(), "page_title": "我的账户",
+        "tokens": selectors.own_tokens(actor=actor), "can_issue_token": actor.has_perm("iam.add_apitoken"),
+        "password_expires": passwords.expires_at(actor)})
+
+
 @never_cache
 @login_required
 @require_http_methods(["GET", "POST"])
-def token_issue(request, pk: int):
+def token_issue(request):
+    """A user issues an API token for themselves (a token acts as its user; nobody mints one for another)."""
     require_perm(request.user, "iam.add_apitoken")
-    user = selectors.user_get(actor=request.user, pk=pk)
+    user = request.user
     errors: list[str] = []
     form = TokenIssueForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            tok, raw = services.token_issue(actor=request.user, user_id=pk, name=form.cleaned_data["name"],
+            tok, raw = services.token_issue(actor=user, name=form.cleaned_data["name"],
                                             expires_at=form.cleaned_data["expires_at"])
         except ValidationFailed as exc:
             errors = _apply_errors(form, exc)
@@ -128,11 +165,42 @@ def token_issue(request, pk: int):
                   status=422 if request.method == "POST" else 200)
 
 
+@never_cache
+@login_required
+@require_http_methods(["GET", "POST"])
+def password_change(request):
+    """Change one's own password; the page every other page leads to while the password is an initial one or has
+    expired (`middleware.PasswordChangeMiddleware`)."""
+    reason = passwords.change_reason(request.user)
+    nxt = request.POST.get("next") or request.GET.get("next") or ""
+    if not url_has_allowed_host_and_scheme(nxt, allowed_hosts={request.get_host()},
+                                           require_https=request.is_secure()):
+        nxt = ""
+    errors: list[str] = []
+    form = PasswordChangeForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        d = form.cleaned_data
+        try:
+            user = services.password_change(actor=request.user, old_password=d["old_password"],
+                                            new_password=d["new_password1"])
+        except ValidationFailed as exc:
+            errors = _apply_errors(form, exc, {"new_password": "new_password1"})
+        else:
+            update_session_auth_hash(request, user)  # the session stays valid with the new password
+            messages.success(request, "密码已修改")
+            return redirect(nxt or "/")
+    return render(request, "iam/password_change.html", {
+        "form": form, "errors": errors, "reason": reason, "reason_text": passwords.REASON_TEXT.get(reason, ""),
+        "next": nxt, "page_title": "修改密码"}, status=422 if request.method == "POST" else 200)
+
+
 @login_required
 @require_POST
 def token_revoke(request, pk: int):
     tok = services.token_revoke(actor=request.user, token_id=pk)
     messages.success(request, f"已吊销令牌 {tok.prefix}…")
+    if tok.user_id == request.user.pk:
+        return redirect("iam-account")
     return redirect("iam-user-detail", tok.user_id)
 
 
