@@ -164,6 +164,7 @@ def run_settled(n: int, clients: int) -> tuple[float, float, list[str]]:
     last receipt is applied, numbers)."""
     from django.db import connection
 
+    from ibms.demo.users import DEMO_PIN
     from ibms.treasury import services as t
 
     clerk, reviewer = _user("school_clerk"), _user("school_reviewer")
@@ -177,7 +178,7 @@ def run_settled(n: int, clients: int) -> tuple[float, float, list[str]]:
             for ind, payee, amount in chunk:
                 req = t.payment_request_create(actor=clerk, data=draft(ind, payee, amount, "办公用品采购（压测）"))
                 t.payment_request_submit(actor=clerk, pk=req.pk, idempotency_key=uuid.uuid4().hex)
-                t.payment_request_review(actor=reviewer, pk=req.pk, approve=True)
+                t.payment_request_review(actor=reviewer, pk=req.pk, approve=True, pin=DEMO_PIN)
                 with lock:
                     numbers.append(req.number)
         except BaseException as exc:  # noqa: BLE001 - reported after the run
@@ -223,6 +224,7 @@ def monitoring_cost(samples: int) -> dict[str, float]:
 
 
 def run_batch(lines: int) -> dict[str, float]:
+    from ibms.demo.users import DEMO_PIN
     from ibms.indicators.models import Indicator
     from ibms.treasury import services as t
     from ibms.treasury.models import PaymentRequest
@@ -243,7 +245,7 @@ def run_batch(lines: int) -> dict[str, float]:
     t.payment_request_submit(actor=clerk, pk=req.pk, idempotency_key=uuid.uuid4().hex)
     out["submit"] = time.perf_counter() - t1
     t1 = time.perf_counter()
-    t.payment_request_review(actor=reviewer, pk=req.pk, approve=True)
+    t.payment_request_review(actor=reviewer, pk=req.pk, approve=True, pin=DEMO_PIN)
     out["approve_sign"] = time.perf_counter() - t1
     t1 = time.perf_counter()
     wait_paid([req.number], timeout=900)

@@ -1,12 +1,13 @@
-"""Values many tests share: the demo province 华夏省's region codes (ibms.demo.province.REGIONS) and password, and
-the classification the treasury and indicator tests give the indicators they build."""
+"""Values many tests share: the demo province 华夏省's region codes (ibms.demo.province.REGIONS), password and signing
+PIN (every demo signer's), and the classification the treasury and indicator tests give the indicators they build."""
 
 from __future__ import annotations
 
 from ibms.demo.province import DEMO_PASSWORD
+from ibms.demo.users import DEMO_PIN
 
-__all__ = ["CITY", "COUNTY", "DEMO_PASSWORD", "ECO", "FUNC", "FUND", "GOV_ECO", "OTHER_CITY", "OTHER_COUNTY",
-           "PROVINCE"]
+__all__ = ["CITY", "COUNTY", "DEMO_PASSWORD", "DEMO_PIN", "ECO", "FUNC", "FUND", "GOV_ECO", "OTHER_CITY",
+           "OTHER_COUNTY", "PROVINCE"]
 
 PROVINCE = "990000000"  # 华夏省
 CITY = "990100000"  # 东川市

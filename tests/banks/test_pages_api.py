@@ -11,7 +11,7 @@ from ibms.banks.models import BankMessage
 from ibms.masterdata.models import Unit
 from tests.constants import PROVINCE
 
-from .builders import dispatch, drain
+from .builders import dispatch, drain, unit_signer
 
 
 @pytest.fixture
@@ -23,7 +23,7 @@ def setup_messages(db, bank_sim, user):
     other = Unit.objects.filter(region_code=PROVINCE).exclude(path__startswith=school.path).first()
     with inbound.override("ack", None), inbound.override("receipt", lambda m: None):
         dispatch(user, school, "ZF-P-0001", amount=88_00)
-        dispatch(user, other, "ZF-P-0002", amount=11_00)
+        dispatch(user, other, "ZF-P-0002", amount=11_00, signer=unit_signer(other, "other_reviewer"))
         drain()
         bank_sim.faults(tamper=True)
         bank_sim.admin("/admin/tick")

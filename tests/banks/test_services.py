@@ -11,7 +11,7 @@ import pytest
 from django.db import transaction
 
 from ibms.banks import inbound, keys, services
-from ibms.banks.models import BankEndpoint, BankMessage, SigningKey
+from ibms.banks.models import BankEndpoint, BankMessage, Signer, SigningKey
 from ibms.core.crypto import CryptoError
 from ibms.core.errors import PermissionDenied, ValidationFailed
 from ibms.core.models import OutboxMessage
@@ -336,7 +336,9 @@ def test_endpoint_register_errors_are_clear(db, bank_sim, user):
     assert exc.value.violations[0].code == "bank_trust_failed"
     ep = services.endpoint_register(actor=fin, agent_bank_code="SIM", region_code=PROVINCE, base_url=bank_sim.url,
                                     admin_token=bank_sim.admin_token)
-    assert ep.trusted_keys == [services.signing_key_ensure_for_finance(PROVINCE).fingerprint]
+    signers = Signer.objects.filter(region_code=PROVINCE, status="active").values_list("fingerprint", flat=True)
+    assert set(ep.trusted_keys) == {services.signing_key_ensure_for_finance(PROVINCE).fingerprint, *signers}
+    assert signers and {s["fingerprint"] for s in bank_sim.admin("/admin/signers")["signers"]} == set(signers)
     with pytest.raises(PermissionDenied) as denied:
         services.endpoint_register(actor=user("school_clerk"), agent_bank_code="X", region_code=PROVINCE,
                                    base_url=bank_sim.url)

@@ -28,7 +28,8 @@ from ibms.treasury import selectors
 from ibms.treasury import services as s
 from ibms.treasury.models import PaymentRequest, PaymentVoucher
 from tests.banksim_process import BankSim
-from tests.treasury.conftest import create, indicator
+from tests.constants import DEMO_PIN
+from tests.treasury.builders import create, indicator
 
 pytestmark = pytest.mark.postgres
 
@@ -87,7 +88,7 @@ def approved_requests(user, ind: Indicator) -> list[PaymentRequest]:
     for i in range(PAYMENTS):
         req = create(clerk, ind, 10_000 + i)
         s.payment_request_submit(actor=clerk, pk=req.pk, idempotency_key=uuid.uuid4().hex)
-        s.payment_request_review(actor=reviewer, pk=req.pk, approve=True)
+        s.payment_request_review(actor=reviewer, pk=req.pk, approve=True, pin=DEMO_PIN)
         reqs.append(PaymentRequest.objects.get(pk=req.pk))
     return reqs
 
@@ -150,11 +151,13 @@ import sys, django
 django.setup()
 from ibms.iam.models import User
 from ibms.treasury import services as s
+from ibms.demo.users import DEMO_PIN
 step, pk = sys.argv[1], int(sys.argv[2])
 if step == "submit":
     s.payment_request_submit(actor=User.objects.get(username="school_clerk"), pk=pk, idempotency_key="crash-" + sys.argv[2])
 else:
-    s.payment_request_review(actor=User.objects.get(username="school_reviewer"), pk=pk, approve=True)
+    s.payment_request_review(actor=User.objects.get(username="school_reviewer"), pk=pk, approve=True,
+                             pin=DEMO_PIN)
 """
 
 

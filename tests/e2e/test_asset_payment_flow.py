@@ -10,8 +10,9 @@ import pytest
 
 from ibms.accounting.models import Voucher
 from ibms.treasury.models import PaymentRequest
+from tests.constants import DEMO_PIN
 from tests.e2e.test_payment_flow import run_worker_until_paid, sim, switch_user  # noqa: F401 - the sim fixture
-from tests.treasury.conftest import indicator
+from tests.treasury.builders import indicator
 
 pytestmark = pytest.mark.e2e
 
@@ -39,6 +40,7 @@ def test_asset_purchase_books_a_fixed_asset(page, login, sim, user):  # noqa: F8
 
     switch_user(page, login, "school_reviewer")
     page.goto(f"/treasury/requests/{req.pk}/")
+    page.fill("#id_pin", DEMO_PIN)
     page.click("#review-form button[value=approve]")
     page.wait_for_function("document.querySelector('#request-status').innerText.includes('已生成凭证')")
     voucher = run_worker_until_paid(req)

@@ -1,6 +1,7 @@
 """A payment in Chromium, paid by the bank simulator: the school's clerk enters a payment to the school's own
 income account, which trips the red warning "transfer to own-funds accounts"; the submit is refused until the
-clerk explains it; the reviewer approves; the worker sends the signed voucher to the simulator (its own process),
+clerk explains it; the reviewer approves with their signing PIN (a wrong one is refused first), which signs the
+voucher with their own key; the worker sends the signed voucher to the simulator (its own process),
 which pays; the worker applies the receipt; the indicator page shows the spending."""
 
 from __future__ import annotations
@@ -15,7 +16,8 @@ from ibms.indicators.models import Indicator
 from ibms.masterdata.models import BankAccount, Unit
 from ibms.treasury.models import PaymentRequest, PaymentVoucher
 from tests.banksim_process import BankSim
-from tests.treasury.conftest import indicator
+from tests.constants import DEMO_PIN
+from tests.treasury.builders import indicator
 
 pytestmark = pytest.mark.e2e
 
@@ -80,6 +82,11 @@ def test_clerk_explains_red_warning_reviewer_approves_bank_pays(page, login, sim
     switch_user(page, login, "school_reviewer")
     page.goto(f"/treasury/requests/{req.pk}/")
     assert "科研专户" in page.content()  # the reviewer sees the explanation
+    page.fill("#id_pin", "Wrong#2026")  # approving signs the voucher with the reviewer's own key: a wrong PIN
+    page.click("#review-form button[value=approve]")
+    page.wait_for_selector("[data-code=pin_wrong]")
+    assert "审核中" in page.inner_text("#request-status")
+    page.fill("#id_pin", DEMO_PIN)
     page.click("#review-form button[value=approve]")
     page.wait_for_function("document.querySelector('#request-status').innerText.includes('已生成凭证')")
 

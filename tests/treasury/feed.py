@@ -18,6 +18,7 @@ from ibms.iam.models import User
 from ibms.treasury import handlers
 from ibms.treasury import services as s
 from ibms.treasury.models import PaymentRequest, PaymentVoucher
+from tests.constants import DEMO_PIN
 
 _refund_no = itertools.count(1)
 
@@ -30,7 +31,7 @@ def approve(clerk, reviewer, req: PaymentRequest, key: str = "") -> PaymentVouch
         banks.endpoint_register(actor=User.objects.get(username="fin_treasury"), agent_bank_code=code,
                                 region_code=req.region_code, base_url="http://127.0.0.1:9",
                                 public_pem=generate_sm2_keypair().public_pem.decode())
-    s.payment_request_review(actor=reviewer, pk=req.pk, approve=True)
+    s.payment_request_review(actor=reviewer, pk=req.pk, approve=True, pin=DEMO_PIN)
     return PaymentVoucher.objects.get(request_id=req.pk)
 
 

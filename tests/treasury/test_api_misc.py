@@ -7,7 +7,9 @@ import json
 
 import pytest
 
-from .conftest import indicator, payee
+from tests.constants import DEMO_PIN
+
+from .builders import indicator, payee
 
 pytestmark = pytest.mark.django_db
 API = "/api/v1/treasury"
@@ -46,7 +48,7 @@ def test_check_withdraw_and_refusals(client_as, user):
     assert {d["code"] for d in r.json()["detail"]} >= {"number_required", "name_required", "amount_not_positive"}
     r = post(client_as("fin_treasury"), f"{API}/allocations", {"indicator_id": ind.pk, "alloc_type": "1",
                                                                "amount": "5000.00", "purpose": "",
-                                                               "payee_region_code": "990222000"})
+                                                               "payee_region_code": "990222000", "pin": DEMO_PIN})
     assert r.status_code == 422
     assert {d["code"] for d in r.json()["detail"]} >= {"purpose_required", "payee_region_invalid", "overdraw"}
     assert post(c, f"{API}/allocations", {"indicator_id": ind.pk, "alloc_type": "1", "amount": "1.00",

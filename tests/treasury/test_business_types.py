@@ -12,8 +12,9 @@ from ibms.core.errors import ValidationFailed
 from ibms.treasury import selectors
 from ibms.treasury import services as s
 from ibms.treasury.models import PaymentRequest
+from tests.constants import FUNC, PROVINCE
 
-from .conftest import FUNC, PROVINCE, codes, create, fresh, indicator
+from .builders import codes, create, fresh, indicator
 from .feed import approve, bank, receipt, refund
 
 

@@ -18,7 +18,7 @@ from ibms.treasury import services as s
 from ibms.treasury.models import PaymentRequest
 from tests.threads import run_together
 
-from .conftest import create, fresh, indicator
+from .builders import create, fresh, indicator
 
 pytestmark = pytest.mark.postgres
 

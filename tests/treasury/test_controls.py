@@ -15,7 +15,7 @@ from ibms.treasury import services as s
 from ibms.treasury.domain import vt_code_for
 from ibms.treasury.models import PaymentRequest
 
-from .conftest import codes, create, fresh, indicator, school
+from .builders import codes, create, fresh, indicator, school
 
 pytestmark = pytest.mark.django_db
 

@@ -12,8 +12,9 @@ from ibms.indicators.models import Reservation
 from ibms.treasury import selectors
 from ibms.treasury import services as s
 from ibms.treasury.models import Allocation, PaymentRequest, PaymentVoucher
+from tests.constants import DEMO_PIN
 
-from .conftest import create, fresh, indicator, work
+from .builders import create, fresh, indicator, work
 
 pytestmark = pytest.mark.django_db
 
@@ -36,7 +37,7 @@ def test_timeout_leaves_unknown_until_query(user, sim):
     req = _submitted(user, ind, 12_345, "unk-1")
     _connect(sim, user, fresh(req).agent_bank_code, timeout_seconds=1)
     sim.faults(timeout=3)
-    s.payment_request_review(actor=user("school_reviewer"), pk=req.pk, approve=True)
+    s.payment_request_review(actor=user("school_reviewer"), pk=req.pk, approve=True, pin=DEMO_PIN)
     outbox.drain()
     v = PaymentVoucher.objects.get(request=req)
     assert v.state == "unknown"  # visible, not retried under a new number, reservation kept
@@ -58,7 +59,7 @@ def test_direct_payment_has_finance_seal(user, sim):
     ind = indicator(user("fin_budget"), 1_000_000, pay_type_code="11")
     req = _submitted(user, ind, 1000, "dir-1")
     _connect(sim, user, fresh(req).agent_bank_code)
-    s.payment_request_review(actor=user("school_reviewer"), pk=req.pk, approve=True)
+    s.payment_request_review(actor=user("school_reviewer"), pk=req.pk, approve=True, pin=DEMO_PIN)
     v = PaymentVoucher.objects.get(request=req)
     assert v.vt_code == "5201" and v.signers == "unit+finance" and v.pay_method == "direct"
     work(sim)
@@ -77,12 +78,12 @@ def test_allocation_round_trip(user, sim, kind):
     _connect(sim, user, code)
     if kind == Allocation.Kind.LOWER_FINANCE:
         a = s.allocation_create(actor=treasury, indicator_id=ind.pk, alloc_type=kind, amount=300_000,
-                                purpose="拨付东川市教育补助", payee_region_code="990100000")
+                                purpose="拨付东川市教育补助", payee_region_code="990100000", pin=DEMO_PIN)
         assert a.payee_account_no == "9901000000011"  # the lower finance's account, found by itself
     else:
         unit = Unit.objects.get(region_code="990000000", code="002001")
         a = s.allocation_create(actor=treasury, indicator_id=ind.pk, alloc_type=kind, amount=300_000,
-                                purpose="拨付医院设备补助", payee_unit_id=unit.pk)
+                                purpose="拨付医院设备补助", payee_unit_id=unit.pk, pin=DEMO_PIN)
         assert a.payee_unit_id == unit.pk and a.payee_account_no
     v = PaymentVoucher.objects.get(allocation=a)
     assert v.vt_code == "5207" and v.signers == "finance" and fresh(ind).reserved == 300_000
@@ -103,7 +104,7 @@ def test_verify_catches_tampering(user, sim):
     assert any("holds no reservation" in p for p in selectors.reservation_problems())
     Reservation.objects.filter(consumer=fresh(req).consumer).update(status="reserved")
     _connect(sim, user, fresh(req).agent_bank_code)
-    s.payment_request_review(actor=user("school_reviewer"), pk=req.pk, approve=True)
+    s.payment_request_review(actor=user("school_reviewer"), pk=req.pk, approve=True, pin=DEMO_PIN)
     work(sim)
     v = PaymentVoucher.objects.get(request=req)
     assert selectors.spent_problems() == []
@@ -131,7 +132,7 @@ def test_clearing_reconciliation_and_monitoring_source(user, sim):
     ind = indicator(user("fin_budget"), 1_000_000)
     req = _submitted(user, ind, 4_321, "clr-1")
     _connect(sim, user, fresh(req).agent_bank_code)
-    s.payment_request_review(actor=user("school_reviewer"), pk=req.pk, approve=True)
+    s.payment_request_review(actor=user("school_reviewer"), pk=req.pk, approve=True, pin=DEMO_PIN)
     work(sim)
     v = PaymentVoucher.objects.get(request=req)
     assert v.state == "paid"
@@ -165,7 +166,7 @@ def test_fault_run_duplicate_reorder_replay_delay(user, sim):
     _connect(sim, user, fresh(reqs[0]).agent_bank_code)
     sim.admin("/admin/bad-accounts", {"accounts": []})
     for r in reqs:
-        s.payment_request_review(actor=user("school_reviewer"), pk=r.pk, approve=True)
+        s.payment_request_review(actor=user("school_reviewer"), pk=r.pk, approve=True, pin=DEMO_PIN)
     sim.faults(duplicate=True, reorder=True, replay=True, delay_receipts=1)
     outbox.drain()
     sim.admin("/admin/tick")

@@ -20,8 +20,9 @@ from ibms.masterdata.models import FiscalYear
 from ibms.treasury import selectors
 from ibms.treasury import services as s
 from ibms.treasury.models import Allocation, PaymentRequest, PaymentVoucher
+from tests.constants import DEMO_PIN, PROVINCE
 
-from .conftest import PROVINCE, YEAR, create, draft, fresh, indicator, payee
+from .builders import YEAR, create, draft, fresh, indicator, payee
 
 pytestmark = pytest.mark.django_db
 API = "/api/v1/treasury"
@@ -49,7 +50,7 @@ def test_an_executing_year_takes_payments(budget, clerk, reviewer, user):
     req = create(clerk, ind, 10_000)
     s.payment_request_submit(actor=clerk, pk=req.pk, idempotency_key="fy-exec")
     _endpoint(user, req)
-    assert s.payment_request_review(actor=reviewer, pk=req.pk, approve=True).status == "approved"
+    assert s.payment_request_review(actor=reviewer, pk=req.pk, approve=True, pin=DEMO_PIN).status == "approved"
 
 
 def test_a_closed_year_refuses_submit_and_changes_nothing(budget, clerk):
@@ -76,7 +77,7 @@ def test_a_closed_year_refuses_the_approval_but_not_the_return(budget, clerk, re
     set_status(FiscalYear.Status.CLOSED)
     before = state(ind)
     with pytest.raises(Conflict) as e:
-        s.payment_request_review(actor=reviewer, pk=req.pk, approve=True)
+        s.payment_request_review(actor=reviewer, pk=req.pk, approve=True, pin=DEMO_PIN)
     assert e.value.code == "fiscal_year_closed" and state(ind) == before and fresh(req).status == "submitted"
     s.payment_request_review(actor=reviewer, pk=req.pk, approve=False, comment="年度已结账")
     assert fresh(req).status == "rejected" and fresh(ind).reserved == 0
@@ -119,7 +120,7 @@ def test_the_bank_receipt_of_a_voucher_sent_before_closing_is_applied(budget, cl
     req = create(clerk, ind, 10_000)
     s.payment_request_submit(actor=clerk, pk=req.pk, idempotency_key="fy-receipt")
     _endpoint(user, req)
-    s.payment_request_review(actor=reviewer, pk=req.pk, approve=True)
+    s.payment_request_review(actor=reviewer, pk=req.pk, approve=True, pin=DEMO_PIN)
     set_status(FiscalYear.Status.CLOSED)
     v = selectors.voucher_find(PROVINCE, None, PaymentVoucher.objects.get(request=req).number)
     # dated in March: outside the adjustment period, where a person could no longer book

@@ -10,7 +10,7 @@ import pytest
 
 from ibms.treasury.models import PaymentRequest
 
-from .conftest import indicator, payee
+from .builders import indicator, payee
 
 pytestmark = pytest.mark.django_db
 

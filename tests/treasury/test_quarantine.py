@@ -19,8 +19,9 @@ from ibms.core.models import OutboxMessage, TodoItem
 from ibms.treasury import handlers
 from ibms.treasury import services as s
 from ibms.treasury.models import PaymentRequest, PaymentVoucher, ReconDifference
+from tests.constants import DEMO_PIN, PROVINCE
 
-from .conftest import PROVINCE, create, fresh, indicator, school, work
+from .builders import create, fresh, indicator, school, work
 
 pytestmark = pytest.mark.django_db
 
@@ -36,14 +37,17 @@ def receipts() -> list[BankMessage]:
 
 def test_receipt_for_a_voucher_we_never_issued_is_quarantined(sim, user, client_as):
     connect(sim, user, "SIM")
+    signed_by = banks.signer_unlock(actor=user("school_reviewer"), kind="unit", region_code=PROVINCE, unit=school(),
+                                    pin=DEMO_PIN)
     with transaction.atomic():  # a voucher the bank pays that treasury never issued (sent around treasury)
         banks.voucher_dispatch(actor=user("school_reviewer"), region_code=PROVINCE, year=dt.date.today().year,
                                vt_code="5201", voucher_no="ZF-FORGED-0001", agent_bank_code="SIM",
                                header={"VouDate": dt.date.today().isoformat(), "PayAmt": 880_00,
-                                       "PayAcctNo": "ZB-990-001001", "PayAcctName": "省第一实验中学"},
+                                       "PayAcctNo": "ZB-990-001001", "PayAcctName": "省第一实验中学",
+                                       "AgencyCode": school().code},
                                details=[{"PayeeAcctNo": "6222000011112222", "PayeeAcctName": "某公司",
                                          "PayAmt": 880_00}],
-                               signers=[banks.signing_key_ensure_for_unit(school())])
+                               signers=[banks.signing_key_ensure_for_unit(school())], personal=[signed_by])
     OutboxMessage.objects.filter(processed_at__isnull=True).update(available_at=timezone.now())
     work(sim)
     (bm,) = receipts()
@@ -85,7 +89,7 @@ def test_a_handler_that_keeps_failing_is_quarantined_then_reapplied(sim, user, s
     req = create(clerk, ind, 12_345)
     connect(sim, user, req.agent_bank_code)
     s.payment_request_submit(actor=clerk, pk=req.pk, idempotency_key="q-1")
-    s.payment_request_review(actor=reviewer, pk=req.pk, approve=True)
+    s.payment_request_review(actor=reviewer, pk=req.pk, approve=True, pin=DEMO_PIN)
 
     def broken(msg):
         raise RuntimeError("a bug in the receipt handler")

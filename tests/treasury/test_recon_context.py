@@ -14,8 +14,9 @@ from ibms.monitoring.context import HISTORY_KEYS
 from ibms.treasury import monitoring_context, selectors
 from ibms.treasury import services as s
 from ibms.treasury.models import PaymentRequest, PaymentVoucher, ReconDifference
+from tests.constants import DEMO_PIN
 
-from .conftest import create, fresh, indicator
+from .builders import create, fresh, indicator
 
 pytestmark = pytest.mark.django_db
 
@@ -28,7 +29,7 @@ def _paid(user, ind, amount, key) -> PaymentVoucher:
     if not BankEndpoint.objects.filter(agent_bank_code=code, region_code="990000000").exists():
         banks.endpoint_register(actor=user("fin_treasury"), agent_bank_code=code, region_code="990000000",
                                 base_url="http://127.0.0.1:9", public_pem=generate_sm2_keypair().public_pem.decode())
-    s.payment_request_review(actor=user("school_reviewer"), pk=req.pk, approve=True)
+    s.payment_request_review(actor=user("school_reviewer"), pk=req.pk, approve=True, pin=DEMO_PIN)
     v = selectors.voucher_find("990000000", None, PaymentVoucher.objects.get(request=req).number)
     s.voucher_receipt_apply(v, xpay_amt=amount, xpay_date=clock.today(), business_no=f"B{key}")
     return fresh(v)

@@ -15,7 +15,7 @@ from ibms.treasury import services as s
 from ibms.treasury.models import PaymentRequest
 from ibms.treasury.setup import DOC_PAYMENT
 
-from .conftest import codes, create, fresh, indicator, school
+from .builders import codes, create, fresh, indicator, school
 
 pytestmark = pytest.mark.django_db
 

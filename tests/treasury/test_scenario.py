@@ -16,8 +16,9 @@ from ibms.core.verify import run_all
 from ibms.indicators.models import Reservation
 from ibms.treasury import selectors
 from ibms.treasury.models import Contract, PaymentRequest, PaymentVoucher, ReconDifference
+from tests.constants import DEMO_PIN
 
-from .conftest import fresh, indicator, payee, school, work
+from .builders import fresh, indicator, payee, school, work
 
 API = "/api/v1/treasury"
 
@@ -59,7 +60,7 @@ def test_payment_round_trip(client_as, user, sim):
     assert submit(clerk, req["id"], "scenario-1").json()["status"] == "submitted"  # same key, same answer
     queue = reviewer.get(f"{API}/review-queue").json()
     assert req["id"] in [x["id"] for x in queue["items"]]
-    r = post(reviewer, f"{API}/requests/{req['id']}/review", {"approve": True, "comment": "同意"})
+    r = post(reviewer, f"{API}/requests/{req['id']}/review", {"approve": True, "comment": "同意", "pin": DEMO_PIN})
     assert r.status_code == 200, r.content
     body = r.json()
     assert body["status"] == "approved" and body["voucher_state"] == "sent"
@@ -128,7 +129,7 @@ def test_return_for_bad_payee_account_voids(client_as, user, sim):
     connect(sim, user, PaymentRequest.objects.get(pk=req["id"]).agent_bank_code)
     sim.admin("/admin/bad-accounts", {"accounts": [{"acct": "6222990000123456", "reason": "收款账号不存在"}]})
     assert submit(clerk, req["id"], "ret-1").status_code == 200
-    assert post(reviewer, f"{API}/requests/{req['id']}/review", {"approve": True}).status_code == 200
+    assert post(reviewer, f"{API}/requests/{req['id']}/review", {"approve": True, "pin": DEMO_PIN}).status_code == 200
     work(sim)
     v = PaymentVoucher.objects.get(request_id=req["id"])
     assert v.state == "returned" and "收款账号不存在" in v.return_reason
@@ -153,7 +154,7 @@ def test_batch_payroll_and_contract(client_as, user, sim):
     r = submit(clerk, req["id"], "batch-1")
     assert r.status_code == 200, r.json()
     assert fresh(ind).reserved == total and Reservation.objects.filter(indicator=ind).count() == 1
-    assert post(reviewer, f"{API}/requests/{req['id']}/review", {"approve": True}).status_code == 200
+    assert post(reviewer, f"{API}/requests/{req['id']}/review", {"approve": True, "pin": DEMO_PIN}).status_code == 200
     v = PaymentVoucher.objects.get(request_id=req["id"])
     assert v.vt_code == "8207" and v.details.count() == 2000
     work(sim)
@@ -168,7 +169,7 @@ def test_batch_payroll_and_contract(client_as, user, sim):
     ind2 = indicator(user("fin_budget"), 1_000_000)
     r2 = new_request(clerk, ind2, "400.00", contract_id=c["id"])
     assert submit(clerk, r2["id"], "batch-2").status_code == 200
-    assert post(reviewer, f"{API}/requests/{r2['id']}/review", {"approve": True}).status_code == 200
+    assert post(reviewer, f"{API}/requests/{r2['id']}/review", {"approve": True, "pin": DEMO_PIN}).status_code == 200
     work(sim)
     contract = Contract.objects.get(pk=c["id"])
     assert (contract.committed, contract.paid) == (40_000, 40_000)
@@ -183,7 +184,7 @@ def test_refund_before_receipt_is_deferred(client_as, user, sim):
     req = new_request(clerk, ind, "100.00")
     connect(sim, user, PaymentRequest.objects.get(pk=req["id"]).agent_bank_code)
     submit(clerk, req["id"], "def-1")
-    post(reviewer, f"{API}/requests/{req['id']}/review", {"approve": True})
+    post(reviewer, f"{API}/requests/{req['id']}/review", {"approve": True, "pin": DEMO_PIN})
     outbox.drain()
     sim.admin("/admin/tick")
     v = PaymentVoucher.objects.get(request_id=req["id"])
@@ -211,7 +212,7 @@ def test_reconciliation_lists_missing_receipt(client_as, user, sim):
     req = new_request(clerk, ind, "50.00")
     connect(sim, user, PaymentRequest.objects.get(pk=req["id"]).agent_bank_code)
     submit(clerk, req["id"], "rec-1")
-    post(reviewer, f"{API}/requests/{req['id']}/review", {"approve": True})
+    post(reviewer, f"{API}/requests/{req['id']}/review", {"approve": True, "pin": DEMO_PIN})
     outbox.drain()
     sim.admin("/admin/tick")  # the bank paid, but we have not read its feed
     v = PaymentVoucher.objects.get(request_id=req["id"])

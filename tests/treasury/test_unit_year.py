@@ -17,20 +17,23 @@ import datetime as dt
 
 import pytest
 from django.db import transaction
+from django.test import override_settings
 
 from ibms.accounting import services as acc
 from ibms.accounting import statements
 from ibms.accounting.books import PeriodRange, trial_balance
 from ibms.accounting.closing import year_end_close
 from ibms.accounting.models import AccountSet, Period
+from ibms.banks import services as banks
 from ibms.core import audit, clock
 from ibms.iam.models import Organization, Role, User
 from ibms.indicators.models import Indicator
 from ibms.masterdata.models import Unit
 from ibms.treasury import selectors
 from ibms.treasury import services as s
+from tests.constants import DEMO_PIN, PROVINCE
 
-from .conftest import PROVINCE, indicator
+from .builders import indicator
 from .feed import approve, receipt, refund
 
 Y = 100
@@ -52,6 +55,8 @@ def staff(unit: Unit) -> tuple[User, User]:
             u.groups.set([Role.objects.get(code=role).group])
             audit.record_change(u, "create")
             out.append(User.objects.select_related("organization", "organization__unit").get(pk=u.pk))
+    with override_settings(IBMS_SIGNER_PIN_ITERATIONS=1000):  # the reviewer signs the vouchers: enrol a (fast) key
+        banks.signer_enrol(actor=out[1], pin=DEMO_PIN, pin_confirm=DEMO_PIN)
     return out[0], out[1]
 
 

@@ -10,8 +10,9 @@ from ibms.accounting.models import Voucher
 from ibms.indicators.models import Indicator, IndicatorEntry, Reservation
 from ibms.treasury import selectors
 from ibms.treasury.models import PaymentVoucher
+from tests.constants import PROVINCE
 
-from .conftest import PROVINCE, create, indicator
+from .builders import create, indicator
 from .feed import approve, receipt
 
 pytestmark = pytest.mark.django_db

@@ -1,6 +1,6 @@
 """/api/v1/banks/: bank messages (list, detail with raw XML and seal results), endpoints (list, register), a voucher
-status query and the daily statement fetch. Money as yuan strings; the query/statement answers are the parsed,
-verified bank messages."""
+status query and the daily statement fetch, signers (list, one's own, enrol one's own key under a PIN, revoke).
+Money as yuan strings; the query/statement answers are the parsed, verified bank messages."""
 
 from __future__ import annotations
 
@@ -11,14 +11,14 @@ from ninja import Router, Schema, Status
 
 from ibms.core.errors import Conflict
 from ibms.core.money import fen_to_str
+from ibms.core.paging import Limit, Offset, window
 from ibms.core.scoping import check_write_scope, require_perm
 
 from . import selectors, services
 from .inbound import InboundMessage
-from .models import BankEndpoint, BankMessage
+from .models import BankEndpoint, BankMessage, Signer
 
 router = Router(tags=["银行接口"])
-MAX_LIMIT = 500
 
 
 class MessageOut(Schema):
@@ -99,6 +99,40 @@ class BankAnswerOut(Schema):
     details: list[dict[str, Any]]
 
 
+class SignerOut(Schema):
+    id: int
+    region_code: str
+    kind: str
+    user_id: int
+    name: str
+    unit_code: str
+    role: str
+    provider: str
+    fingerprint: str
+    public_pem: str
+    status: str
+    valid_from: dt.datetime
+    valid_to: dt.datetime
+    revoked_at: dt.datetime | None
+    created_at: dt.datetime
+
+
+class SignerEnrolIn(Schema):
+    pin: str
+    pin_confirm: str | None = None
+
+
+class SignerRevokeIn(Schema):
+    reason: str = ""
+
+
+def _signer(x: Signer) -> dict:
+    return {"id": x.pk, "region_code": x.region_code, "kind": x.kind, "user_id": x.user_id, "name": x.name,
+            "unit_code": x.unit_code, "role": x.role, "provider": x.provider, "fingerprint": x.fingerprint,
+            "public_pem": x.public_pem, "status": x.status, "valid_from": x.valid_from, "valid_to": x.valid_to,
+            "revoked_at": x.revoked_at, "created_at": x.created_at}
+
+
 def _msg(m: BankMessage) -> dict:
     return {"id": m.pk, "direction": m.direction, "kind": m.kind, "agent_bank_code": m.endpoint.agent_bank_code,
             "region_code": m.region_code, "year": m.year, "vt_code": m.vt_code, "voucher_no": m.voucher_no,
@@ -128,11 +162,10 @@ def _endpoint(e: BankEndpoint) -> dict:
 
 @router.get("/messages", response=MessagePage, summary="银行报文列表", operation_id="bank_message_list")
 def list_messages(request, direction: str = "", kind: str = "", status: str = "", voucher_no: str = "",
-                  region_code: str = "", limit: int = 50, offset: int = 0):
+                  region_code: str = "", limit: Limit = 50, offset: Offset = 0):
     qs = selectors.message_list(actor=request.auth, direction=direction, kind=kind, status=status,
                             voucher_no=voucher_no, region_code=region_code)
-    limit, offset = max(1, min(limit, MAX_LIMIT)), max(0, offset)
-    return {"count": qs.count(), "items": [_msg(m) for m in qs[offset:offset + limit]]}
+    return {"count": qs.count(), "items": [_msg(m) for m in window(qs, limit, offset)]}
 
 
 @router.get("/messages/{int:pk}", response=MessageDetailOut, summary="银行报文详情（原文、签章与验签结果）",
@@ -172,3 +205,25 @@ def fetch_statement(request, payload: StatementIn):
     require_perm(request.auth, "banks.change_bankmessage")
     return _answer(services.statement_fetch(actor=request.auth, agent_bank_code=payload.agent_bank_code,
                                             date=payload.date, region_code=payload.region_code))
+
+
+@router.get("/signers", response=list[SignerOut], summary="签名人列表", operation_id="bank_signer_list")
+def list_signers(request, status: str = ""):
+    return [_signer(x) for x in selectors.signer_list(actor=request.auth, status=status)[:500]]
+
+
+@router.get("/signers/me", response=list[SignerOut], summary="我的签名证书", operation_id="bank_signer_mine")
+def my_signers(request):
+    return [_signer(x) for x in selectors.signer_mine(actor=request.auth)[:50]]
+
+
+@router.post("/signers", response={201: SignerOut}, summary="登记本人签名证书（私钥以签名口令加密保存）",
+             operation_id="bank_signer_enrol")
+def enrol_signer(request, payload: SignerEnrolIn):
+    return Status(201, _signer(services.signer_enrol(actor=request.auth, pin=payload.pin,
+                                                     pin_confirm=payload.pin_confirm)))
+
+
+@router.post("/signers/{int:pk}/revoke", response=SignerOut, summary="注销签名证书", operation_id="bank_signer_revoke")
+def revoke_signer(request, pk: int, payload: SignerRevokeIn):
+    return _signer(services.signer_revoke(actor=request.auth, pk=pk, reason=payload.reason))

@@ -1,10 +1,13 @@
-"""Bank endpoints, signing keys, every bank message in and out, and the feed cursor."""
+"""Bank endpoints, signing keys (the units' and the finance's seals; the persons' signer keys), every bank message in
+and out, and the feed cursor."""
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
+from ibms.core.audit import audited
 from ibms.core.scoping import ScopedManager, ScopeSpec
 
 
@@ -79,6 +82,66 @@ class SigningKey(models.Model):
 
     def __repr__(self) -> str:
         return f"SigningKey({self.owner}, {self.region_code}, {self.fingerprint[:16]})"
+
+
+@audited(exclude=("pin_failures", "locked_until"))
+class Signer(models.Model):
+    """A person registered as a signer (签名人) of a budget unit or of a region's finance: their own SM2 key, which signs
+    the payment vouchers they approve. The software keystore (``keystore.py``) keeps the private key SM4-GCM encrypted
+    under a key derived from the person's PIN (PBKDF2-HMAC-SM3, salt and iteration count beside it); a UKEY/HSM
+    provider keeps only a reference to the key in its token (``provider``, ``key_blob``). The record — public key,
+    unit, role, validity, revocation — is what the agent bank is given to check the person's signature."""
+
+    class Kind(models.TextChoices):
+        UNIT = "unit", "预算单位签名人"
+        FINANCE = "finance", "财政签名人"
+
+    class Status(models.TextChoices):
+        ACTIVE = "active", "有效"
+        REVOKED = "revoked", "已注销"
+
+    region_code = models.CharField("财政区划", max_length=9)
+    kind = models.CharField("类别", max_length=10, choices=Kind.choices)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name="签名人", on_delete=models.PROTECT,
+                             related_name="signers")
+    unit = models.ForeignKey("masterdata.Unit", verbose_name="单位", null=True, blank=True, on_delete=models.PROTECT)
+    unit_code = models.CharField("单位代码", max_length=40, blank=True)
+    unit_path = models.CharField("单位路径", max_length=255, blank=True)
+    name = models.CharField("姓名", max_length=50)
+    role = models.CharField("签名角色", max_length=100, blank=True)
+    provider = models.CharField("密钥载体", max_length=20, default="software")
+    public_pem = models.TextField("公钥")
+    fingerprint = models.CharField("公钥指纹", max_length=64, unique=True)
+    key_blob = models.BinaryField("加密私钥", blank=True, default=b"")
+    kdf = models.CharField("口令派生算法", max_length=30, blank=True)
+    kdf_salt = models.CharField("口令派生盐值", max_length=64, blank=True)
+    kdf_iterations = models.PositiveIntegerField("口令派生迭代次数", default=0)
+    valid_from = models.DateTimeField("生效时间")
+    valid_to = models.DateTimeField("失效时间")
+    status = models.CharField("状态", max_length=10, choices=Status.choices, default=Status.ACTIVE)
+    revoked_at = models.DateTimeField("注销时间", null=True, blank=True)
+    revoke_reason = models.CharField("注销原因", max_length=200, blank=True)
+    pin_failures = models.PositiveSmallIntegerField("口令连续错误次数", default=0)
+    locked_until = models.DateTimeField("锁定至", null=True, blank=True)
+    created_at = models.DateTimeField("登记时间", auto_now_add=True)
+
+    objects = ScopedManager()
+    scope_spec = ScopeSpec(unit_path_field="unit_path", unit_writable=True)  # a unit head revokes the unit's signers
+
+    class Meta:
+        verbose_name = "签名人"
+        ordering = ["region_code", "unit_path", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["user", "kind"], condition=Q(status="active"), name="signer_active_uniq",
+                                    violation_error_code="signer_active_exists",
+                                    violation_error_message="该用户已有有效的签名证书，请先注销"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name}（{self.get_kind_display()}）"
+
+    def __repr__(self) -> str:  # never the key material
+        return f"Signer({self.kind}, {self.region_code}, {self.unit_code}, {self.fingerprint[:16]})"
 
 
 class BankMessage(models.Model):

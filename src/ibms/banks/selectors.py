@@ -10,7 +10,7 @@ from django.db.models import Count
 from ibms.core.errors import invalid
 from ibms.core.scoping import VIEW, get_in_scope
 
-from .models import BankEndpoint, BankMessage
+from .models import BankEndpoint, BankMessage, Signer
 
 PRETTY_LIMIT = 400_000  # characters shown of a raw message (a 10,000-line batch is ~1.6 MB)
 
@@ -83,3 +83,14 @@ def message_problems() -> list[str]:
     problems += [f"bank {d['kind']} of voucher {d['region_code']}/{d['year']}/{d['voucher_no']} applied {d['n']} times"
                  for d in dupes]
     return problems
+
+
+def signer_list(*, actor, status: str = ""):
+    """The signers in the actor's scope (403 without ``banks.view_signer``)."""
+    qs = Signer.objects.permitted(actor).select_related("unit", "user").defer("key_blob")
+    return qs.filter(status=status) if status else qs
+
+
+def signer_mine(*, actor):
+    """The actor's own signer records, newest first (everyone may see their own)."""
+    return Signer.objects.filter(user_id=getattr(actor, "pk", None)).defer("key_blob").order_by("-created_at")

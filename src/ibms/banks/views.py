@@ -1,14 +1,17 @@
-"""Bank message pages: list with filters, detail (raw XML, seals and their verification), endpoints. Read-only."""
+"""Bank message pages: list with filters, detail (raw XML, seals and their verification), endpoints (read-only);
+signers: one's own signing key (enrol under a PIN, revoke) and the signers in one's scope."""
 
 from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.shortcuts import render
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_http_methods
 
 from ibms.banks.protocol import KINDS
+from ibms.core.errors import DomainError, Violation
 
-from . import selectors
+from . import selectors, services
 from .models import BankMessage
 
 
@@ -36,3 +39,30 @@ def message_detail(request, pk: int):
 @login_required
 def endpoint_list(request):
     return render(request, "banks/endpoint_list.html", {"endpoints": selectors.endpoint_list(actor=request.user)})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def signer_list(request):
+    """我的签名证书: enrol one's own key under a PIN (given twice), revoke it; the signers in scope below."""
+    errors: list = []
+    if request.method == "POST":
+        try:
+            if request.POST.get("action") == "revoke":
+                services.signer_revoke(actor=request.user, pk=int(request.POST.get("signer_id") or 0),
+                                       reason=request.POST.get("reason", ""))
+            else:
+                services.signer_enrol(actor=request.user, pin=request.POST.get("pin", ""),
+                                      pin_confirm=request.POST.get("pin_confirm", ""))
+            return redirect("banks:signers")
+        except DomainError as exc:
+            errors = exc.violations_or_self
+        except ValueError:
+            errors = [Violation("bad_request", "请求参数不正确")]
+    mine = list(selectors.signer_mine(actor=request.user)[:20])
+    others = (list(selectors.signer_list(actor=request.user)[:500]) if request.user.has_perm("banks.view_signer")
+              else [])
+    return render(request, "banks/signers.html", {
+        "mine": mine, "active": next((x for x in mine if x.status == "active"), None), "signers": others,
+        "can_enrol": request.user.has_perm("banks.add_signer"), "can_revoke": request.user.has_perm(
+            "banks.change_signer"), "errors": errors}, status=422 if errors else 200)

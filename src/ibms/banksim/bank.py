@@ -23,6 +23,9 @@ from .store import BadRequest, Store
 BUSINESS_TZ = ZoneInfo("Asia/Shanghai")
 NO_ACCOUNT = "收款账号不存在"
 NAME_MISMATCH = "户名不符"
+SIGNER_REASONS = {"personal_signature_required": "凭证缺少签名人的个人签名",
+                  "signer_not_registered": "签名人未登记为该单位（财政）的签名人",
+                  "signer_revoked": "签名人证书已注销", "signer_expired": "签名人证书不在有效期内"}
 
 
 def business_day() -> str:
@@ -70,12 +73,17 @@ class Bank(Feed, Faults, Store):
         ident = dict(adm=msg.region_code, year=msg.year, vt=msg.vt_code, no=msg.voucher_no)
         if msg.kind != "voucher":
             return self._ack(**ident, result="rejected", code="not_a_voucher", reason=msg.kind), 0
+        signers = self.signer_records()
         trusted = dict(self.query("SELECT fingerprint, pem FROM trusted"))
+        trusted.update({fp: rec.public_pem for fp, rec in signers.items()})
         check = P.verify(msg, trusted)
         if check.ok and not ({s.kind for s in msg.stamps} & {"unit", "finance"}):
             check = P.VerifyResult(False, "missing_stamp_kind", check.stamps)
         if not check.ok:
             return self._ack(**ident, result="rejected", code=check.code, reason="签章验证失败"), 0
+        problem = P.signer_problem(msg, check, signers, now=dt.datetime.now(dt.UTC))
+        if problem:
+            return self._ack(**ident, result="rejected", code=problem, reason=SIGNER_REASONS[problem]), 0
         f = msg.fields
         lines = ([{"line": i, "acct": d["PayeeAcctNo"], "name": d["PayeeAcctName"], "amt": d["PayAmt"]}
                   for i, d in enumerate(msg.details, 1)] if msg.details else
@@ -315,6 +323,32 @@ class Bank(Feed, Faults, Store):
         with self.txn() as db:
             db.execute("INSERT OR REPLACE INTO trusted(fingerprint, pem, label) VALUES (?,?,?)", (fp, pem, label))
         return fp
+
+    def register_signers(self, data: dict) -> list[str]:
+        """Register (or update: a revocation) the signer records ``data["signers"]`` (``POST /admin/signers``)."""
+        items = data.get("signers")
+        if not isinstance(items, list) or not items:
+            raise BadRequest(400, "bad_request", "signers: a non-empty list of signer records")
+        try:
+            records = [P.SignerRecord.from_dict(item) for item in items]
+        except (P.ProtocolError, AttributeError) as exc:
+            raise BadRequest(400, "bad_signer", getattr(exc, "detail", "")) from None
+        for rec in records:
+            try:
+                fp = public_key_fingerprint(rec.public_pem)
+            except Exception:  # noqa: BLE001 - any unusable key is the caller's error
+                raise BadRequest(400, "bad_public_key", rec.fingerprint) from None
+            if fp != rec.fingerprint:
+                raise BadRequest(400, "bad_signer", f"fingerprint {rec.fingerprint[:16]} does not match its key")
+        with self.txn() as db:
+            for rec in records:
+                db.execute("INSERT OR REPLACE INTO signers(fingerprint, record, registered_at) VALUES (?,?,?)",
+                           (rec.fingerprint, json.dumps(rec.as_dict(), ensure_ascii=False), time.time()))
+        return [rec.fingerprint for rec in records]
+
+    def signer_records(self) -> dict[str, P.SignerRecord]:
+        return {fp: P.SignerRecord.from_dict(json.loads(rec))
+                for fp, rec in self.query("SELECT fingerprint, record FROM signers")}
 
     def bad_accounts(self, data: dict | None = None) -> list[dict]:
         """Payee accounts the bank returns payments to; ``data`` adds (``accounts``) and removes (``remove``)."""

@@ -110,6 +110,10 @@ def make_handler(bank: Bank, admin_token: str):
                 data = self._json_body()
                 fp = bank.trust(str(data.get("public_pem", "")), str(data.get("label", "")))
                 return self._json(200, {"fingerprint": fp})
+            if path == "/admin/signers":
+                if method == "POST":
+                    return self._json(200, {"fingerprints": bank.register_signers(self._json_body())})
+                return self._json(200, {"signers": [r.as_dict() for r in bank.signer_records().values()]})
             if path == "/admin/faults":
                 return self._json(200, bank.set_faults(self._json_body()) if method == "POST" else bank.faults())
             if path == "/admin/tick" and method == "POST":

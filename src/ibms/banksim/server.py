@@ -8,11 +8,17 @@ HTTP (JSON unless noted; admin endpoints need header ``X-Admin-Token``):
 - ``GET  /api/public-key`` → ``{"public_pem", "fingerprint", "bank_code"}``
 - ``POST /api/vouchers`` (body: signed voucher XML) → signed ack XML (``Result`` accepted | rejected | duplicate).
   Vouchers are keyed by (AdmDivCode, StYear, VoucherNo): a resend answers ``duplicate`` with the current ``State``
-  and never pays twice. 503 = refused (nothing stored; safe to resend).
+  and never pays twice. 503 = refused (nothing stored; safe to resend). Every stamp must be a trusted seal or a
+  registered signer, and the voucher must carry the personal signature of a registered signer of its unit
+  (``AgencyCode``) or of the region's finance that is neither revoked nor expired; otherwise ``rejected`` with
+  ``ReasonCode`` ``personal_signature_required`` | ``signer_not_registered`` | ``signer_revoked`` | ``signer_expired``.
 - ``GET  /api/messages?after=SEQ&limit=N`` → ``{"messages": [{"seq", "xml"}], "last_seq"}``; each xml is bank-signed.
 - ``GET  /api/vouchers/<AdmDivCode>/<StYear>/<VoucherNo>`` → signed ``status`` XML.
 - ``GET  /api/statements?adm=<AdmDivCode>&date=YYYY-MM-DD`` → signed daily ``statement`` XML (VtCode 4005).
-- ``POST /admin/trust`` ``{"public_pem", "label"}``; ``GET|POST /admin/faults``; ``POST /admin/tick``;
+- ``POST /admin/trust`` ``{"public_pem", "label"}`` (a seal key); ``GET|POST /admin/signers``
+  ``{"signers": [signer record, …]}`` (:class:`ibms.banks.protocol.SignerRecord`: a person's public key, region,
+  unit code, role, validity, revoked; posting a known fingerprint again replaces its record, e.g. a revocation);
+  ``GET|POST /admin/faults``; ``POST /admin/tick``;
   ``POST /admin/refund`` ``{"adm", "year", "voucher_no", "amount" (fen), "reason", "refund_no"?}``;
   ``POST /admin/clear`` ``{"date"}``; ``GET|POST /admin/bad-accounts`` ``{"accounts": [{"acct", "reason", "name"}]}``;
   ``GET|POST /admin/balances``; ``GET /admin/vouchers``; ``GET /admin/invariants``.

@@ -12,6 +12,7 @@ Signing goes through :class:`SignatureProvider` so an HSM / UKEY implementation 
 from __future__ import annotations
 
 import functools
+import hashlib
 import os
 import re
 from dataclasses import dataclass
@@ -32,6 +33,8 @@ __all__ = [
     "generate_sm4_key",
     "load_private_key",
     "load_public_key",
+    "pbkdf2_derive",
+    "pbkdf2_hash_name",
     "public_key_fingerprint",
     "rs_hex_to_der_signature",
     "sm2_private_hex",
@@ -260,6 +263,28 @@ def sm2_verify(public_pem: bytes | str, data: bytes, signature: bytes) -> bool:
     except (CryptoError, InvalidSignature, InternalError):
         return False
     return True
+
+
+# --- key derivation ----------------------------------------------------------------------
+
+
+def pbkdf2_hash_name() -> str:
+    """The PBKDF2 hash to use: SM3 where the OpenSSL under :mod:`hashlib` has it, else SHA-256."""
+    return "sm3" if "sm3" in hashlib.algorithms_available else "sha256"
+
+
+def pbkdf2_derive(secret: str | bytes, salt: bytes, iterations: int, *, hash_name: str = "sm3",
+                  length: int = SM4_KEY_SIZE) -> bytes:
+    """PBKDF2-HMAC (RFC 8018) of ``secret`` — a PIN or passphrase — with ``hash_name`` (``sm3`` or ``sha256``)."""
+    if hash_name not in ("sm3", "sha256"):
+        raise CryptoError(f"unsupported PBKDF2 hash {hash_name!r}")
+    if not isinstance(salt, bytes | bytearray) or len(salt) < 16 or not 1 <= int(iterations) <= 10_000_000:
+        raise CryptoError("PBKDF2 needs a salt of at least 16 bytes and 1..10,000,000 iterations")
+    data = secret.encode("utf-8") if isinstance(secret, str) else bytes(secret)
+    try:
+        return hashlib.pbkdf2_hmac(hash_name, data, bytes(salt), int(iterations), length)
+    except ValueError:
+        raise CryptoError(f"PBKDF2-HMAC-{hash_name.upper()} is not available here") from None
 
 
 # --- SM4 -----------------------------------------------------------------------------------

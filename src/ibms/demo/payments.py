@@ -16,6 +16,8 @@ from ibms.masterdata.models import Payee, Unit
 from ibms.treasury import services as t
 from ibms.treasury.models import PaymentRequest, PaymentVoucher
 
+from .users import DEMO_PIN
+
 BAD_ACCOUNT = "6222990000999977"
 
 
@@ -51,7 +53,7 @@ def load_demo_payments(sim: SimProcess) -> dict[str, int]:
         req = t.payment_request_create(actor=clerk, data=t.DraftIn(indicator_id=ind.pk, amount=amount,
                                                                    purpose=purpose, payee=payee))
         t.payment_request_submit(actor=clerk, pk=req.pk, idempotency_key=uuid.uuid4().hex, explanation=explanation)
-        t.payment_request_review(actor=reviewer, pk=req.pk, approve=True)
+        t.payment_request_review(actor=reviewer, pk=req.pk, approve=True, pin=DEMO_PIN)
         reqs.append(req)
     for _ in range(10):
         _worker_pass(sim)

@@ -15,7 +15,7 @@ from ibms.masterdata.gen import DEPT_SUFFIX, GIVEN, SURNAMES, make_id_number, ma
 
 from .accounting import load_demo_books
 from .budget import load_demo_budget
-from .users import DEMO_PASSWORD, USERS
+from .users import DEMO_PASSWORD, USERS, enrol_demo_signers
 
 REGIONS = [  # code, name, level, parent
     ("990000000", "华夏省", 2, None),
@@ -49,6 +49,7 @@ def _save_all(objs: list) -> list:
 def load_demo_province(seed: int = 2026) -> dict[str, int]:
     """Idempotent: does nothing when the demo province is already there."""
     if m.Region.objects.filter(code="990000000").exists():
+        enrol_demo_signers()  # a demo database from before personal signing
         return {}
     rng = random.Random(seed)
     year = clock.fiscal_year()
@@ -142,6 +143,7 @@ def load_demo_province(seed: int = 2026) -> dict[str, int]:
     stats = {"regions": len(regions), "units": len(units), "people": len(people), "payees": len(payees),
              "users": len(USERS)}
     # Business data goes through the services (each its own transaction), as users would enter it.
+    stats.update(enrol_demo_signers())
     stats.update(load_demo_budget())
     stats.update(load_demo_books())
     return stats

@@ -1,6 +1,10 @@
-"""The demo's people: one password for every demo login and the users of 华夏省 with their roles."""
+"""The demo's people: one password for every demo login, the users of 华夏省 with their roles, and the signers
+(签名人) among them — each enrols their own signing key under the one demo PIN, which they give when they approve a
+payment (the unit's reviewer and head; each level's treasury division, for its reviews and 实拨)."""
 
 DEMO_PASSWORD = "Ibms#Demo2026"
+DEMO_PIN = "Sign#2026"
+DEMO_SIGNERS = ["school_reviewer", "school_head", "fin_treasury", "city_treasury", "county_treasury"]
 
 # username, real name, region, organisation key, roles
 USERS = [
@@ -26,3 +30,17 @@ USERS = [
     ("secadmin", "安全保密管理员", "990000000", "admin:信息中心", ["security_admin"]),
     ("auditadmin", "安全审计员", "990000000", "admin:信息中心", ["audit_admin"]),
 ]
+
+
+def enrol_demo_signers() -> dict[str, int]:
+    """Each demo signer enrols their own key (through the service, as they would on 我的签名证书); idempotent."""
+    from ibms.banks import services as banks
+    from ibms.banks.models import Signer
+    from ibms.iam.models import User
+
+    n = 0
+    for user in User.objects.filter(username__in=DEMO_SIGNERS).select_related("organization", "organization__unit"):
+        if not Signer.objects.filter(user=user, status=Signer.Status.ACTIVE).exists():
+            banks.signer_enrol(actor=user, pin=DEMO_PIN, pin_confirm=DEMO_PIN)
+            n += 1
+    return {"signers": n}

@@ -13,15 +13,16 @@ from ninja import Router, Schema, Status
 
 from ibms.core import clock
 from ibms.core.money import api_fen, fen_to_str
+from ibms.core.paging import Limit, Offset, window
 from ibms.core.schemas import schema_from, to_service
 from ibms.core.scoping import VIEW, get_in_scope, require_perm
 
+from . import schemas as S
 from . import selectors, services
 from .domain import DraftIn
 from .models import Allocation, Contract, PaymentRequest, PaymentVoucher, ReconciliationRun, ReconDifference
 
 router = Router(tags=["国库集中支付"])
-MAX_LIMIT = 500
 
 
 _fen = partial(api_fen, blank=0)
@@ -42,9 +43,10 @@ class SubmitIn(Schema):
     explanation: str = ""
 
 
-class ReviewIn(Schema):
+class PaymentReviewIn(Schema):
     approve: bool
     comment: str = ""
+    pin: str = ""  # the approver's signing PIN: required by the last step, which signs the voucher
 
 
 class CheckIn(Schema):
@@ -99,36 +101,36 @@ def _page(items: list, count: int) -> dict:
 
 # --- payment requests -------------------------------------------------------------------------------------------
 
-@router.get("/requests", summary="支付申请列表", operation_id="treasury_request_list")
-def request_list(request, status: str = "", q: str = "", limit: int = 50, offset: int = 0):
+@router.get("/requests", response=S.PaymentRequestPage, summary="支付申请列表", operation_id="treasury_request_list")
+def request_list(request, status: str = "", q: str = "", limit: Limit = 50, offset: Offset = 0):
     qs = selectors.request_list(actor=request.auth, status=status, q=q).select_related("voucher")
-    limit = max(1, min(limit, MAX_LIMIT))
-    return _page([_request(r) for r in qs[offset:offset + limit]], qs.count())
+    return _page([_request(r) for r in window(qs, limit, offset)], qs.count())
 
 
-@router.post("/requests", response={201: dict}, summary="新建支付申请（草稿）", operation_id="treasury_request_create")
+@router.post("/requests", response={201: S.PaymentRequestOut}, summary="新建支付申请（草稿）", operation_id="treasury_request_create")
 def request_create(request, payload: RequestIn):
     r = services.payment_request_create(actor=request.auth, data=_draft(payload))
     return Status(201, _request(r))
 
 
-@router.get("/requests/{int:pk}", summary="支付申请详情", operation_id="treasury_request_get")
+@router.get("/requests/{int:pk}", response=S.PaymentRequestOut, summary="支付申请详情", operation_id="treasury_request_get")
 def request_get(request, pk: int):
     return _request(get_in_scope(PaymentRequest.objects, request.auth, VIEW, what="支付申请", pk=pk))
 
 
-@router.put("/requests/{int:pk}", summary="修改支付申请", operation_id="treasury_request_update")
+@router.put("/requests/{int:pk}", response=S.PaymentRequestOut, summary="修改支付申请", operation_id="treasury_request_update")
 def request_update(request, pk: int, payload: RequestIn):
     return _request(services.payment_request_update(actor=request.auth, pk=pk, data=_draft(payload)))
 
 
-@router.post("/requests/{int:pk}/check", summary="控制与监控预检（不保存）", operation_id="treasury_request_check")
+@router.post("/requests/{int:pk}/check", response=S.CheckOut, summary="控制与监控预检（不保存）", operation_id="treasury_request_check")
 def request_check(request, pk: int, payload: CheckIn):
     res = services.payment_request_check(actor=request.auth, pk=pk, explanation=payload.explanation)
     return {"ok": res.ok, "violations": [v.as_dict() for v in res.violations], "hits": res.hit_dicts()}
 
 
-@router.post("/requests/{int:pk}/submit", summary="提交支付申请（幂等键：Idempotency-Key 头或 idempotency_key 字段）",
+@router.post("/requests/{int:pk}/submit", response=S.PaymentRequestOut,
+             summary="提交支付申请（幂等键：Idempotency-Key 头或 idempotency_key 字段）",
              operation_id="treasury_request_submit")
 def request_submit(request, pk: int, payload: SubmitIn):
     key = request.headers.get("Idempotency-Key") or payload.idempotency_key
@@ -137,25 +139,25 @@ def request_submit(request, pk: int, payload: SubmitIn):
     return _request(r)
 
 
-@router.post("/requests/{int:pk}/withdraw", summary="撤回支付申请", operation_id="treasury_request_withdraw")
+@router.post("/requests/{int:pk}/withdraw", response=S.PaymentRequestOut, summary="撤回支付申请", operation_id="treasury_request_withdraw")
 def request_withdraw(request, pk: int):
     return _request(services.payment_request_withdraw(actor=request.auth, pk=pk))
 
 
-@router.post("/requests/{int:pk}/review", summary="审核支付申请（通过/退回）", operation_id="treasury_request_review")
-def request_review(request, pk: int, payload: ReviewIn):
+@router.post("/requests/{int:pk}/review", response=S.PaymentRequestOut, summary="审核支付申请（通过/退回）", operation_id="treasury_request_review")
+def request_review(request, pk: int, payload: PaymentReviewIn):
     return _request(services.payment_request_review(actor=request.auth, pk=pk, approve=payload.approve,
-                                                    comment=payload.comment))
+                                                    comment=payload.comment, pin=payload.pin))
 
 
-@router.get("/review-queue", summary="待我审核", operation_id="treasury_review_queue")
+@router.get("/review-queue", response=S.PaymentRequestPage, summary="待我审核", operation_id="treasury_review_queue")
 def review_queue(request):
     require_perm(request.auth, "treasury.review_paymentrequest")
     rows = selectors.review_queue(actor=request.auth)
     return _page([_request(r) for r in rows], len(rows))
 
 
-@router.get("/indicators", summary="可用指标（含可用余额）", operation_id="treasury_indicator_choices")
+@router.get("/indicators", response=list[S.IndicatorChoiceOut], summary="可用指标（含可用余额）", operation_id="treasury_indicator_choices")
 def indicator_choices(request, q: str = ""):
     require_perm(request.auth, "treasury.add_paymentrequest")
     return [{"id": i.pk, "code": i.code, "summary": i.summary, "unit": i.unit.name, "available": fen_to_str(i.available),
@@ -166,24 +168,23 @@ def indicator_choices(request, q: str = ""):
 
 # --- vouchers ---------------------------------------------------------------------------------------------------
 
-@router.get("/vouchers", summary="支付凭证列表", operation_id="treasury_voucher_list")
-def voucher_list(request, state: str = "", q: str = "", limit: int = 50, offset: int = 0):
+@router.get("/vouchers", response=S.PaymentVoucherPage, summary="支付凭证列表", operation_id="treasury_voucher_list")
+def voucher_list(request, state: str = "", q: str = "", limit: Limit = 50, offset: Offset = 0):
     qs = selectors.voucher_list(actor=request.auth, state=state, q=q)
-    limit = max(1, min(limit, MAX_LIMIT))
-    return _page([_voucher(v) for v in qs[offset:offset + limit]], qs.count())
+    return _page([_voucher(v) for v in window(qs, limit, offset)], qs.count())
 
 
-@router.get("/vouchers/{int:pk}", summary="支付凭证详情（含状态时间线）", operation_id="treasury_voucher_get")
+@router.get("/vouchers/{int:pk}", response=S.PaymentVoucherDetailOut, summary="支付凭证详情（含状态时间线）", operation_id="treasury_voucher_get")
 def voucher_get(request, pk: int):
     return _voucher(get_in_scope(PaymentVoucher.objects, request.auth, VIEW, what="支付凭证", pk=pk), timeline=True)
 
 
-@router.post("/vouchers/{int:pk}/query", summary="向银行查询凭证状态", operation_id="treasury_voucher_query")
+@router.post("/vouchers/{int:pk}/query", response=S.PaymentVoucherOut, summary="向银行查询凭证状态", operation_id="treasury_voucher_query")
 def voucher_query(request, pk: int):
     return _voucher(services.voucher_query(actor=request.auth, pk=pk))
 
 
-@router.post("/vouchers/{int:pk}/resend", summary="结果未知的凭证同号重发", operation_id="treasury_voucher_resend")
+@router.post("/vouchers/{int:pk}/resend", response=S.PaymentVoucherOut, summary="结果未知的凭证同号重发", operation_id="treasury_voucher_resend")
 def voucher_resend(request, pk: int):
     return _voucher(services.voucher_resend(actor=request.auth, pk=pk))
 
@@ -208,13 +209,13 @@ def _contract(c: Contract) -> dict:
             "paid": fen_to_str(c.paid), "status": c.status, "indicator_id": c.indicator_id}
 
 
-@router.get("/contracts", summary="合同备案列表", operation_id="treasury_contract_list")
-def contract_list(request, limit: int = 50, offset: int = 0):
+@router.get("/contracts", response=S.ContractPage, summary="合同备案列表", operation_id="treasury_contract_list")
+def contract_list(request, limit: Limit = 50, offset: Offset = 0):
     qs = selectors.contract_list(actor=request.auth)
-    return _page([_contract(c) for c in qs[offset:offset + max(1, min(limit, MAX_LIMIT))]], qs.count())
+    return _page([_contract(c) for c in window(qs, limit, offset)], qs.count())
 
 
-@router.post("/contracts", response={201: dict}, summary="合同备案", operation_id="treasury_contract_create")
+@router.post("/contracts", response={201: S.ContractOut}, summary="合同备案", operation_id="treasury_contract_create")
 def contract_create(request, payload: ContractIn):
     c = services.contract_create(actor=request.auth, unit_id=payload.unit_id, number=payload.number,
                                  name=payload.name, amount=_fen(payload.amount),
@@ -235,6 +236,7 @@ class AllocationIn(Schema):
     payee_account_no: str = ""
     payee_bank_name: str = ""
     agent_bank_code: str = ""
+    pin: str = ""  # the finance signer's PIN: the allocation voucher is signed with their own key
 
 
 def _allocation(a: Allocation) -> dict:
@@ -245,19 +247,20 @@ def _allocation(a: Allocation) -> dict:
             "voucher_id": v.pk if v else None, "voucher_state": v.state if v else ""}
 
 
-@router.get("/allocations", summary="实拨拨款列表", operation_id="treasury_allocation_list")
-def allocation_list(request, limit: int = 50, offset: int = 0):
+@router.get("/allocations", response=S.AllocationPage, summary="实拨拨款列表", operation_id="treasury_allocation_list")
+def allocation_list(request, limit: Limit = 50, offset: Offset = 0):
     qs = selectors.allocation_list(actor=request.auth)
-    return _page([_allocation(a) for a in qs[offset:offset + max(1, min(limit, MAX_LIMIT))]], qs.count())
+    return _page([_allocation(a) for a in window(qs, limit, offset)], qs.count())
 
 
-@router.post("/allocations", response={201: dict}, summary="实拨拨款（5207）", operation_id="treasury_allocation_create")
+@router.post("/allocations", response={201: S.AllocationOut}, summary="实拨拨款（5207）", operation_id="treasury_allocation_create")
 def allocation_create(request, payload: AllocationIn):
     a = services.allocation_create(actor=request.auth, indicator_id=payload.indicator_id,
                                    alloc_type=payload.alloc_type, amount=_fen(payload.amount), purpose=payload.purpose,
                                    payee_region_code=payload.payee_region_code, payee_unit_id=payload.payee_unit_id,
                                    payee_name=payload.payee_name, payee_account_no=payload.payee_account_no,
-                                   payee_bank_name=payload.payee_bank_name, agent_bank_code=payload.agent_bank_code)
+                                   payee_bank_name=payload.payee_bank_name, agent_bank_code=payload.agent_bank_code,
+                                   pin=payload.pin)
     return Status(201, _allocation(a))
 
 
@@ -289,31 +292,31 @@ def _difference(d: ReconDifference) -> dict:
             "status": d.status, "status_display": d.get_status_display(), "resolution": d.resolution}
 
 
-@router.get("/business-types", summary="支付业务类型（决定回单入账科目）", operation_id="treasury_business_types")
+@router.get("/business-types", response=list[S.BusinessTypeOut], summary="支付业务类型（决定回单入账科目）", operation_id="treasury_business_types")
 def business_types(request, year: int | None = None):
     return [{"code": b.code, "name": b.name, "debit_account": b.debit_account, "derive_eco": b.derive_eco,
              "allowed_eco": b.allowed_eco} for b in selectors.business_type_list(year or clock.fiscal_year())]
 
 
-@router.get("/differences", summary="对账差异与隔离的银行报文（待处理工作）", operation_id="treasury_difference_list")
-def difference_list(request, status: str = "open", kind: str = "", limit: int = 50, offset: int = 0):
+@router.get("/differences", response=S.DifferencePage, summary="对账差异与隔离的银行报文（待处理工作）", operation_id="treasury_difference_list")
+def difference_list(request, status: str = "open", kind: str = "", limit: Limit = 50, offset: Offset = 0):
     qs = selectors.difference_list(actor=request.auth, status=status, kind=kind)
-    return _page([_difference(d) for d in qs[offset:offset + max(1, min(limit, MAX_LIMIT))]], qs.count())
+    return _page([_difference(d) for d in window(qs, limit, offset)], qs.count())
 
 
-@router.get("/reconciliations", summary="对账批次", operation_id="treasury_recon_list")
-def recon_list(request, limit: int = 50, offset: int = 0):
+@router.get("/reconciliations", response=S.ReconRunPage, summary="对账批次", operation_id="treasury_recon_list")
+def recon_list(request, limit: Limit = 50, offset: Offset = 0):
     qs = selectors.reconciliation_list(actor=request.auth)
-    return _page([_run(r) for r in qs[offset:offset + max(1, min(limit, MAX_LIMIT))]], qs.count())
+    return _page([_run(r) for r in window(qs, limit, offset)], qs.count())
 
 
-@router.post("/reconciliations", response={201: dict}, summary="执行对账", operation_id="treasury_recon_run")
+@router.post("/reconciliations", response={201: S.ReconRunDetailOut}, summary="执行对账", operation_id="treasury_recon_run")
 def recon_run(request, payload: ReconIn):
     r = services.reconciliation_run(actor=request.auth, region_code=payload.region_code, date=payload.date,
                                     agent_bank_code=payload.agent_bank_code)
     return Status(201, _run(r, diffs=True))
 
 
-@router.get("/reconciliations/{int:pk}", summary="对账结果与差异", operation_id="treasury_recon_get")
+@router.get("/reconciliations/{int:pk}", response=S.ReconRunDetailOut, summary="对账结果与差异", operation_id="treasury_recon_get")
 def recon_get(request, pk: int):
     return _run(get_in_scope(ReconciliationRun.objects, request.auth, VIEW, what="对账批次", pk=pk), diffs=True)

@@ -102,6 +102,8 @@ class AllocationForm(forms.Form):
     purpose = forms.CharField(label="用途", max_length=200)
     payee_region_code = forms.CharField(label="收款区划（拨付下级财政）", max_length=9, required=False)
     payee_unit_id = forms.IntegerField(label="收款单位ID（拨付预算单位）", required=False)
+    pin = forms.CharField(label="签名口令（PIN）", max_length=64, required=False,
+                          widget=forms.PasswordInput(attrs={"autocomplete": "off"}))
 
 
 class ReconForm(forms.Form):
@@ -221,7 +223,8 @@ def request_detail(request, pk: int):
                 services.payment_request_withdraw(actor=request.user, pk=pk)
             elif action in ("approve", "reject"):
                 services.payment_request_review(actor=request.user, pk=pk, approve=action == "approve",
-                                                comment=request.POST.get("comment", ""))
+                                                comment=request.POST.get("comment", ""),
+                                                pin=request.POST.get("pin", ""))
             return redirect("treasury:request-detail", pk)
         except DomainError as exc:
             errors = exc.violations_or_self
@@ -239,6 +242,7 @@ def request_detail(request, pk: int):
     return render(request, "treasury/request_detail.html", {
         "r": req, "errors": errors, "check": check, "editable": editable, "alerts": alerts, "voucher": voucher,
         "can_review": _can_review(request.user, req), "lines": req.lines.all()[:200],
+        "review_signs": services.review_signer_kind(req),
         "can_withdraw": req.status == "submitted" and request.user.has_perm("treasury.submit_paymentrequest"),
         "idempotency_key": uuid.uuid4().hex, "explanation": explanation,
         "business_type_name": selectors.business_type_name(req),
@@ -319,7 +323,7 @@ def allocation_list(request):
             services.allocation_create(actor=request.user, indicator_id=d["indicator_id"], alloc_type=d["alloc_type"],
                                        amount=d["amount"], purpose=d["purpose"],
                                        payee_region_code=d.get("payee_region_code") or "",
-                                       payee_unit_id=d.get("payee_unit_id"))
+                                       payee_unit_id=d.get("payee_unit_id"), pin=d.get("pin") or "")
             return redirect("treasury:allocations")
         except DomainError as exc:
             errors = exc.violations_or_self

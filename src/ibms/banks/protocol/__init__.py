@@ -24,7 +24,8 @@ decimal string (``"1234.56"``) in XML; every field ending in ``Date`` is ``YYYY-
 text. Errors are :class:`ProtocolError` with a stable English ``code``.
 
 The message, its values and strict parsing are :mod:`.message`; the seals (what a Stamp signs, signing,
-verification) are :mod:`.seals`.
+verification) are :mod:`.seals`; the registered signers (the persons whose own keys sign) and the bank's check of
+their signatures are :mod:`.signers`.
 """
 
 from .message import (
@@ -50,6 +51,7 @@ from .message import (
     yuan_to_fen,
 )
 from .seals import StampCheck, VerifyResult, sign, signed_payload, verify
+from .signers import SIGNER_KINDS, SignerRecord, signer_problem
 
 __all__ = [
     "ACK_RESULTS",
@@ -60,8 +62,10 @@ __all__ = [
     "MAX_MESSAGE_BYTES",
     "REFUND_VT_CODE",
     "REQUIRED_FIELDS",
+    "SIGNER_KINDS",
     "STAMP_KINDS",
     "STATEMENT_VT_CODE",
+    "SignerRecord",
     "VOUCHER_VT_CODES",
     "Message",
     "ProtocolError",
@@ -74,6 +78,7 @@ __all__ = [
     "parse",
     "sign",
     "signed_payload",
+    "signer_problem",
     "to_xml",
     "verify",
     "yuan_to_fen",

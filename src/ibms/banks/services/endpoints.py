@@ -12,7 +12,8 @@ from ibms.core.scoping import check_write_scope, require_perm
 from ibms.core.transactions import in_callers_transaction
 
 from ..keys import private_key_encrypt
-from ..models import BankEndpoint, FeedCursor, SigningKey
+from ..models import BankEndpoint, FeedCursor, Signer, SigningKey
+from .signers import _signers_register
 from .transport import BankUnavailable, OutcomeUnknown, _json, _url
 
 
@@ -20,8 +21,9 @@ def endpoint_register(*, actor, agent_bank_code: str, region_code: str, base_url
                       timeout_seconds: float = 10.0, admin_token: str = "", public_pem: str = "",
                       poll_limit: int = 200) -> BankEndpoint:
     """Register (or update) an agent bank for a region. Fetches the bank's public key from ``GET /api/public-key``
-    unless ``public_pem`` is given. With ``admin_token`` (the simulator only) our active seal keys of the region are
-    registered with the bank's trust endpoint; a real bank receives our certificates out of band."""
+    unless ``public_pem`` is given. With ``admin_token`` (the simulator only) our active seal keys and signers of the
+    region are registered with the bank's trust and signer endpoints; a real bank receives our certificates and
+    signer records out of band."""
     require_perm(actor, "banks.add_bankendpoint")
     check_write_scope(actor, region_code=region_code)
     if not public_pem:
@@ -55,8 +57,10 @@ def endpoint_register(*, actor, agent_bank_code: str, region_code: str, base_url
                            message=f"代理银行 {agent_bank_code} 接口登记，公钥指纹 {fingerprint[:16]}")
     if admin_token:
         keys = list(SigningKey.objects.filter(region_code=region_code, active=True))
+        signers = list(Signer.objects.filter(region_code=region_code, status=Signer.Status.ACTIVE))
         try:
             added = _trust_register(ep, keys)  # over HTTP, before the transaction that records it
+            added += _signers_register(ep, signers)
             with transaction.atomic(durable=True):
                 ep = BankEndpoint.objects.select_for_update().get(pk=ep.pk)
                 _trusted_record(ep, added)

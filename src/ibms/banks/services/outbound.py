@@ -7,6 +7,8 @@ once)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from django.db import transaction
 from django.utils import timezone
 
@@ -18,10 +20,11 @@ from ibms.core.transactions import in_callers_transaction
 
 from .. import inbound, protocol
 from ..keys import signer_for
-from ..models import BankEndpoint, BankMessage, SigningKey
+from ..models import BankEndpoint, BankMessage, Signer, SigningKey
 from ..selectors import endpoint_find
 from .endpoints import _trust_register, _trusted_record
 from .feed import _record_rejected
+from .signers import PersonalSigner, _signers_register
 from .transport import OutcomeUnknown, _http, _trusted, _url
 
 SEND_TOPIC = "banks.send"
@@ -31,8 +34,10 @@ M = BankMessage.Status
 @in_callers_transaction
 def voucher_dispatch(*, actor, region_code: str, year: int, vt_code: str, voucher_no: str, agent_bank_code: str,
                      header: dict, details: list[dict], signers: list[SigningKey],
-                     unit_path: str | None = None) -> BankMessage:
-    """Build, seal (every signer, kind = its owner), store and enqueue a payment voucher for sending.
+                     personal: Sequence[PersonalSigner] = (), unit_path: str | None = None) -> BankMessage:
+    """Build, seal (every seal key in ``signers``, kind = its owner), sign with the approving persons' own keys
+    (``personal``, opened with their PINs by :func:`~.signers.signer_unlock`; at least one), store and enqueue a
+    payment voucher for sending. The worker sends the stored message: it never signs.
 
     Authorization is the caller's. Calling it again for the same (region, year, voucher no) re-sends the stored
     message unchanged — the only retry."""
@@ -50,27 +55,41 @@ def voucher_dispatch(*, actor, region_code: str, year: int, vt_code: str, vouche
             return existing
         if not signers:
             raise invalid("signer_required", "支付凭证必须至少有一个签章", "signers")
+        persons = {}
         try:
             msg = protocol.build("voucher", region_code=region_code, year=year, vt_code=vt_code, voucher_no=voucher_no,
                                  fields=header, details=details)
             for k in signers:
                 protocol.sign(msg, signer_for(k), kind=k.owner)
+            for p in personal:
+                protocol.sign(msg, p.provider, kind=p.kind)
+                persons[msg.stamps[-1].position] = p.signer
             xml = protocol.to_xml(msg)
         except protocol.ProtocolError as exc:
             raise invalid("bank_message_invalid", f"支付凭证报文不合规（{exc.code}）：{exc.detail}", "header") from None
+        if not personal:
+            raise invalid("personal_signature_required", "支付凭证须由审批人以本人签名证书签名", "pin")
         if unit_path is None:
             unit_path = next((k.unit_path for k in signers if k.owner == SigningKey.Owner.UNIT), "")
         bm = BankMessage.objects.create(
             endpoint=ep, direction=BankMessage.Direction.OUT, kind="voucher", region_code=region_code,
             unit_path=unit_path, year=year, vt_code=vt_code, voucher_no=voucher_no, msg_id=msg.msg_id,
             identity=identity, raw_xml=xml.decode("utf-8"), digest=sm3_hex(xml), amount=header.get("PayAmt", 0),
-            verified=True, verify_result={"stamps": [{"kind": s.kind, "fingerprint": s.fingerprint,
-                                                      "position": s.position} for s in msg.stamps]},
+            verified=True, verify_result={"stamps": [_stamp(s, persons.get(s.position)) for s in msg.stamps]},
             status=M.PENDING)
         outbox.enqueue(SEND_TOPIC, {"message_id": bm.pk}, key=identity)
+        names = "、".join(p.signer.name for p in personal)
         audit.record_event("banks.voucher_dispatched", region_code=region_code, obj=bm,
-                           message=f"支付凭证 {voucher_no}（{vt_code}）已签章并提交发送队列，{len(details)} 笔明细")
+                           message=f"支付凭证 {voucher_no}（{vt_code}）已由 {names} 签名、签章并提交发送队列，"
+                                   f"{len(details)} 笔明细")
         return bm
+
+
+def _stamp(st: protocol.Stamp, person: Signer | None) -> dict:
+    out = {"kind": st.kind, "fingerprint": st.fingerprint, "position": st.position}
+    if person is not None:
+        out.update(signer_id=person.pk, signer=person.name)
+    return out
 
 
 @outbox.handler(SEND_TOPIC, outside_transaction=True)
@@ -87,8 +106,12 @@ def _send(ob) -> None:
         return
     ep = bm.endpoint
     fps = {s["fingerprint"] for s in bm.verify_result.get("stamps", [])}
-    if ep.admin_token and not fps <= set(ep.trusted_keys or []):
-        added = _trust_register(ep, SigningKey.objects.filter(fingerprint__in=fps))
+    missing = fps - set(ep.trusted_keys or [])
+    persons = [x for x in Signer.objects.filter(fingerprint__in=fps)
+               if x.fingerprint in missing or x.status == Signer.Status.REVOKED]  # a revocation the bank may not know
+    if ep.admin_token and (missing or persons):
+        added = _trust_register(ep, SigningKey.objects.filter(fingerprint__in=missing))
+        added += _signers_register(ep, persons)
         with transaction.atomic(durable=True):
             ep = BankEndpoint.objects.select_for_update().get(pk=ep.pk)
             _trusted_record(ep, added)

@@ -4,8 +4,9 @@ direct allocations (实拨), the effects of the bank's messages and the daily re
 Submit runs every control in one transaction (balance under the indicator's row lock, classification match,
 contract, blacklist, in-line monitoring) and either lists every reason (nothing reserved, nothing written) or
 reserves the amount (`indicators.services.indicator_reserve`, consumer = the request's key) and raises the
-monitoring alerts. The last approval generates the payment voucher, signs it (unit key; finance key too for
-direct payments where the region says so) and hands it to `banks.voucher_dispatch` in the same transaction.
+monitoring alerts. The last approval generates the payment voucher, seals it (unit key; finance key too for
+direct payments where the region says so), signs it with the approver's own key (opened with their PIN) and
+hands it to `banks.voucher_dispatch` in the same transaction; 实拨 is signed by the finance person who makes it.
 Bank messages come back through the handlers in `handlers.py`, which call the `*_apply` building blocks of
 :mod:`.bank_effects` inside the transaction that marks the bank message applied (exactly once). Every other
 function is its own durable transaction.
@@ -32,6 +33,7 @@ from .requests import (
     payment_request_submit,
     payment_request_update,
     payment_request_withdraw,
+    review_signer_kind,
 )
 from .vouchers import voucher_query, voucher_query_stuck, voucher_resend
 
@@ -39,6 +41,7 @@ __all__ = [
     "CheckResult", "DraftIn", "LineIn", "PayeeIn", "RefundNotReady", "allocation_create", "clearing_apply",
     "contract_create", "difference_resolve", "message_quarantine", "payment_request_check", "payment_request_create",
     "payment_request_review", "payment_request_submit", "payment_request_update", "payment_request_withdraw",
-    "reconciliation_run", "refund_apply", "statement_apply", "voucher_ack_apply", "voucher_event_record", "voucher_query",
-    "voucher_query_stuck", "voucher_receipt_apply", "voucher_resend", "voucher_return_apply",
+    "reconciliation_run", "refund_apply", "review_signer_kind", "statement_apply", "voucher_ack_apply",
+    "voucher_event_record", "voucher_query", "voucher_query_stuck", "voucher_receipt_apply", "voucher_resend",
+    "voucher_return_apply",
 ]

@@ -67,10 +67,17 @@ def contract_create(*, actor, unit_id: int, number: str, name: str, amount: int,
 def allocation_create(*, actor, indicator_id: int, alloc_type: str, amount: int, purpose: str,
                       payee_region_code: str = "", payee_unit_id: int | None = None, payee_name: str = "",
                       payee_account_no: str = "", payee_bank_name: str = "",
-                      agent_bank_code: str = "") -> Allocation:
-    """实拨 (5207): finance reserves the indicator and sends an allocation certificate to the bank (treasury)."""
+                      agent_bank_code: str = "", pin: str = "") -> Allocation:
+    """实拨 (5207): finance reserves the indicator and sends an allocation certificate to the bank (treasury), signed
+    with the actor's own finance signer key (`pin` opens it, before the transaction)."""
     require_perm(actor, P_ALLOC)
     ind_services.fiscal_year_require_for(Indicator.objects.restrict(actor), indicator_id, purpose="payment")
+    personal = None
+    region = Indicator.objects.restrict(actor).filter(pk=indicator_id).values_list("region_code", flat=True).first()
+    if region is not None:
+        from ibms.banks import services as banks
+
+        personal = banks.signer_unlock(actor=actor, kind="finance", region_code=region, pin=pin)
     v: list[Violation] = []
     if alloc_type not in Allocation.Kind.values:
         v.append(Violation("alloc_type_invalid", "拨款类型不正确", "alloc_type"))
@@ -136,7 +143,7 @@ def allocation_create(*, actor, indicator_id: int, alloc_type: str, amount: int,
         VoucherDetail.objects.bulk_create(details)
         audit.record_change(voucher, "create")
         _event(voucher, "generated", f"由实拨拨款 {a.number} 生成")
-        _dispatch(actor, voucher, details, unit=None, finance=True, extra={
+        _dispatch(actor, voucher, details, unit=None, finance=True, personal=personal, extra={
             "PayAllocType": a.alloc_type, "FundTypeCode": ind.fund_nature_code, "ExpFuncCode": ind.exp_func_code,
             "PaySummaryName": a.purpose, "PayAllocCertNo": a.number})
         return a

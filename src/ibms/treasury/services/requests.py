@@ -363,12 +363,37 @@ def payment_request_withdraw(*, actor, pk: int) -> PaymentRequest:
         return req
 
 
-def payment_request_review(*, actor, pk: int, approve: bool, comment: str = "") -> PaymentRequest:
-    """One step of the review chain. 退回 (reject) voids the reservation; the last approval generates, signs and
-    dispatches the payment voucher in the same transaction."""
+def review_signer_kind(req: PaymentRequest) -> str:
+    """Whom approving `req`'s current step makes sign: the last step issues the voucher, signed by its approver as a
+    signer of the unit ("unit") or of the region's finance ("finance") — the step's holder; "" for an earlier step."""
+    steps = workflow.approval_steps(DOC_PAYMENT, req.region_code)
+    if req.status != R.SUBMITTED or not steps or req.current_step < len(steps):
+        return ""
+    return steps[-1].holder
+
+
+def _review_signer(actor, pk: int, pin: str):
+    """The approver's own signing key, opened with `pin` before the approval's transaction (the KDF is slow, and a
+    wrong PIN must change nothing) when this approval issues the voucher; None otherwise."""
+    req = PaymentRequest.objects.restrict(actor, CHANGE).select_related("unit").filter(pk=pk).first()
+    kind = review_signer_kind(req) if req is not None else ""
+    if not kind:
+        return None
+    workflow.check_step_actor(actor, workflow.approval_steps(DOC_PAYMENT, req.region_code)[-1],
+                              submitted_by_id=req.submitted_by_id)
+    from ibms.banks import services as banks
+
+    return banks.signer_unlock(actor=actor, kind=kind, region_code=req.region_code, unit=req.unit, pin=pin)
+
+
+def payment_request_review(*, actor, pk: int, approve: bool, comment: str = "", pin: str = "") -> PaymentRequest:
+    """One step of the review chain. 退回 (reject) voids the reservation; the last approval generates the payment
+    voucher, seals it, signs it with the approver's own key (`pin` opens it) and dispatches it, in the same
+    transaction."""
     require_perm(actor, P_REVIEW)
     ind_services.fiscal_year_require_for(PaymentRequest.objects.restrict(actor), pk, purpose="payment", when=approve)
     comment = (comment or "").strip()[:300]
+    personal = _review_signer(actor, pk, pin) if approve else None
     with transaction.atomic(durable=True):
         req = get_in_scope(PaymentRequest.objects.select_for_update(of=("self",)).select_related("unit"), actor, CHANGE,
                            what="支付申请", pk=pk)
@@ -397,6 +422,6 @@ def payment_request_review(*, actor, pk: int, approve: bool, comment: str = "") 
         audit.update_fields(req, review_comment=comment)
         workflow.transition(req, R.APPROVED, transitions=PaymentRequest.TRANSITIONS,
                             event_code="treasury.request_approved", message=comment)
-        _issue_voucher(actor, req)
+        _issue_voucher(actor, req, personal)
         crash_point("treasury.approve.after_dispatch")
         return req

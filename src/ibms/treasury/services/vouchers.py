@@ -1,5 +1,6 @@
-"""Payment vouchers: generated from an approved request, signed and handed to `banks.voucher_dispatch` (the
-outbox sends it after the commit); re-sent under the same number when the outcome is unknown; status queries —
+"""Payment vouchers: generated from an approved request, sealed, signed with the approver's own key (opened with
+their PIN before the approval's transaction) and handed to `banks.voucher_dispatch` (the outbox sends the stored,
+signed voucher after the commit); re-sent under the same number when the outcome is unknown; status queries —
 the bank is asked over HTTP before the transaction that applies its answer."""
 
 from __future__ import annotations
@@ -33,7 +34,9 @@ def _details(v: PaymentVoucher, details: list[VoucherDetail]) -> list[dict]:
 
 
 def _dispatch(actor, v: PaymentVoucher, details: list[VoucherDetail], *, unit: Unit | None, finance: bool,
-              extra: dict) -> None:
+              extra: dict, personal=None) -> None:
+    """Seal (unit; finance too when `finance`) and sign with `personal` — the approver's key opened with their PIN
+    (`banks.signer_unlock`) — then hand to `banks.voucher_dispatch`, which stores the signed voucher for the worker."""
     from ibms.banks import services as banks
 
     signers = []
@@ -43,14 +46,15 @@ def _dispatch(actor, v: PaymentVoucher, details: list[VoucherDetail], *, unit: U
         signers.append(banks.signing_key_ensure_for_finance(v.region_code))
     msg = banks.voucher_dispatch(actor=actor, region_code=v.region_code, year=v.year, vt_code=v.vt_code,
                                  voucher_no=v.number, agent_bank_code=v.agent_bank_code, header=_header(v, extra),
-                                 details=_details(v, details), signers=signers)
+                                 details=_details(v, details), signers=signers,
+                                 personal=[personal] if personal is not None else [])
     audit.update_fields(v, bank_message_id=getattr(msg, "pk", None),
                         signers="+".join(["unit"] * (unit is not None) + ["finance"] * finance))
-    _move(v, V.SIGNED, note=f"签章：{v.signers}")
+    _move(v, V.SIGNED, note=f"签章：{v.signers}" + (f"；签名人：{personal.signer.name}" if personal else ""))
     _move(v, V.SENT, note="已提交发送队列", message_id=str(v.bank_message_id or ""))
 
 
-def _issue_voucher(actor, req: PaymentRequest) -> PaymentVoucher:
+def _issue_voucher(actor, req: PaymentRequest, personal=None) -> PaymentVoucher:
     if not req.agent_bank_code:
         raise invalid("agent_bank_missing", "未找到付款账户的代理银行，不能生成支付凭证", "agent_bank_code")
     vt = vt_code_for(req.pay_method, req.is_batch)
@@ -71,7 +75,7 @@ def _issue_voucher(actor, req: PaymentRequest) -> PaymentVoucher:
     audit.record_change(v, "create")
     _event(v, "generated", f"由支付申请 {req.number} 生成")
     finance = req.pay_method == PayMethod.DIRECT and region_policy_get(req.region_code).finance_sign_direct
-    _dispatch(actor, v, details, unit=req.unit, finance=finance, extra={
+    _dispatch(actor, v, details, unit=req.unit, finance=finance, personal=personal, extra={
         "PayTypeCode": req.pay_type_code, "PayMethod": req.pay_method, "SetModeCode": req.set_mode_code,
         "FundTypeCode": req.fund_nature_code, "ExpFuncCode": req.exp_func_code, "ExpEcoCode": req.dep_eco_code,
         "AgencyCode": req.unit.code, "AgencyName": req.unit.name, "PaySummaryName": req.purpose,
