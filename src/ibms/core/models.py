@@ -4,6 +4,7 @@ approval chains and to-do items, the outbox, and idempotency keys."""
 from __future__ import annotations
 
 from django.conf import settings
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 
 from .scoping import ScopedManager
@@ -221,3 +222,44 @@ class IdempotencyKey(models.Model):
         constraints = [models.UniqueConstraint(fields=["scope", "key"], name="idempotency_scope_key_uniq",
                                               violation_error_code="idempotency_key_taken",
                                               violation_error_message="该幂等键已被另一笔请求使用")]
+
+
+class ImportJob(models.Model):
+    """A large Excel import run by the worker (`core.imports`): the parsed rows, a validation pass over all of them,
+    then an apply pass in chunks, each committed with the cursor `done` so a crash resumes where it stopped."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "排队中"
+        VALIDATING = "validating", "校验中"
+        APPLYING = "applying", "导入中"
+        DONE = "done", "已完成"
+        FAILED = "failed", "失败"
+
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+",
+                                   verbose_name="导入人")
+    resource = models.CharField("资源", max_length=60)
+    filename = models.CharField("文件名", max_length=200, blank=True)
+    rows = models.JSONField("数据行", default=list, encoder=DjangoJSONEncoder)
+    status = models.CharField("状态", max_length=12, choices=Status.choices, default=Status.QUEUED)
+    total = models.PositiveIntegerField("总行数", default=0)
+    checked = models.PositiveIntegerField("已校验行数", default=0)
+    done = models.PositiveIntegerField("已导入行数", default=0)
+    created = models.PositiveIntegerField("新增", default=0)
+    updated = models.PositiveIntegerField("更新", default=0)
+    problems = models.JSONField("问题", default=list)
+    created_at = models.DateTimeField("提交时间", auto_now_add=True)
+    updated_at = models.DateTimeField("更新时间", auto_now=True)
+    finished_at = models.DateTimeField("完成时间", null=True, blank=True)
+
+    class Meta:
+        verbose_name = "导入任务"
+        ordering = ["-id"]
+
+    @property
+    def finished(self) -> bool:
+        return self.status in (self.Status.DONE, self.Status.FAILED)
+
+    @property
+    def progress(self) -> int:
+        """Work done of the two passes (validation, then apply), as a value of `2 * total`."""
+        return self.checked + self.done

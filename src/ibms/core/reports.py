@@ -2,7 +2,7 @@
 
 Reports are never stored or edited by hand; the three renderings come from the same rows. Money cells are
 integer fen and are written to Excel as exact decimal yuan with a number format, to PDF as formatted text.
-PDF uses the Adobe CID font STSong-Light (reportlab's built-in CJK font metrics, no font file to ship).
+PDF text is set in the embedded CJK font of `core.pdf`, every string escaped (never ReportLab markup).
 """
 
 from __future__ import annotations
@@ -17,10 +17,10 @@ from django.http import HttpResponse
 from django.utils.http import content_disposition_header
 
 from .money import format_fen
+from .pdf import para, pdf_font
 
 TEXT, MONEY, NUMBER = "text", "money", "number"
 PDF = "application/pdf"
-PDF_FONT = "STSong-Light"
 
 
 @dataclass
@@ -66,16 +66,18 @@ def to_xlsx(tables: Sequence[ReportTable]) -> bytes:
     from openpyxl import Workbook
     from openpyxl.styles import Alignment, Font
 
+    from .excel import safe_value  # text never becomes a formula (= + - @ …), as in every other export
+
     wb = Workbook()
     wb.remove(wb.active)
     used: set[str] = set()
     for t in tables:
         name = _sheet_name(t.title, used)
         ws = wb.create_sheet(name)
-        ws.append([t.title])
+        ws.append([safe_value(ws, t.title)])
         ws["A1"].font = Font(bold=True, size=14)
-        ws.append([t.subtitle])
-        ws.append([c.label for c in t.columns])
+        ws.append([safe_value(ws, t.subtitle)])
+        ws.append([safe_value(ws, c.label) for c in t.columns])
         for cell in ws[3]:
             cell.font = Font(bold=True)
             cell.alignment = Alignment(horizontal="center", wrap_text=True)
@@ -85,7 +87,7 @@ def to_xlsx(tables: Sequence[ReportTable]) -> bytes:
                 if col.kind == MONEY and v not in (None, ""):
                     values.append(Decimal(int(v)) / 100)
                 else:
-                    values.append(v)
+                    values.append(safe_value(ws, v))
             ws.append(values)
             for j, col in enumerate(t.columns):
                 cell = ws.cell(row=ws.max_row, column=j + 1)
@@ -111,24 +113,14 @@ def _sheet_name(title: str, used: set[str]) -> str:
     return name
 
 
-def pdf_font() -> str:
-    """Register the CJK font with reportlab (once) and return its name."""
-    from reportlab.pdfbase import pdfmetrics
-    from reportlab.pdfbase.cidfonts import UnicodeCIDFont
-
-    if PDF_FONT not in pdfmetrics.getRegisteredFontNames():
-        pdfmetrics.registerFont(UnicodeCIDFont(PDF_FONT))
-    return PDF_FONT
-
-
 def to_pdf(tables: Sequence[ReportTable], *, title: str = "") -> bytes:
     from reportlab.lib import colors
     from reportlab.lib.pagesizes import A4, landscape
     from reportlab.lib.styles import ParagraphStyle
     from reportlab.lib.units import mm
-    from reportlab.platypus import PageBreak, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+    from reportlab.platypus import PageBreak, SimpleDocTemplate, Spacer, Table, TableStyle
 
-    pdf_font()
+    PDF_FONT = pdf_font()
     h1 = ParagraphStyle("h1", fontName=PDF_FONT, fontSize=14, leading=20, alignment=1)
     small = ParagraphStyle("small", fontName=PDF_FONT, fontSize=8, leading=11)
     cell = ParagraphStyle("cell", fontName=PDF_FONT, fontSize=8, leading=10)
@@ -141,15 +133,15 @@ def to_pdf(tables: Sequence[ReportTable], *, title: str = "") -> bytes:
     for n, t in enumerate(tables):
         if n:
             story.append(PageBreak())
-        story.append(Paragraph(t.title, h1))
+        story.append(para(t.title, h1))
         if t.subtitle:
-            story.append(Paragraph(t.subtitle, small))
+            story.append(para(t.subtitle, small))
         story.append(Spacer(1, 3 * mm))
         weights = [c.width or (1.0 if c.kind == MONEY else 1.6) for c in t.columns]
         widths = [avail * w / sum(weights) for w in weights]
-        data = [[Paragraph(c.label, cell) for c in t.columns]]
+        data = [[para(c.label, cell) for c in t.columns]]
         for row in t.display_rows():
-            data.append([Paragraph(v, cell) if col.kind == TEXT else v for col, v in zip(t.columns, row, strict=True)])
+            data.append([para(v, cell) if col.kind == TEXT else v for col, v in zip(t.columns, row, strict=True)])
         table = Table(data, colWidths=widths, repeatRows=1)
         style = [("FONTNAME", (0, 0), (-1, -1), PDF_FONT), ("FONTSIZE", (0, 0), (-1, -1), 8),
                  ("GRID", (0, 0), (-1, -1), 0.4, colors.grey), ("BACKGROUND", (0, 0), (-1, 0), colors.whitesmoke),
@@ -162,7 +154,7 @@ def to_pdf(tables: Sequence[ReportTable], *, title: str = "") -> bytes:
         table.setStyle(TableStyle(style))
         story.append(table)
     if not story:
-        story.append(Paragraph(title or "（无数据）", h1))
+        story.append(para(title or "（无数据）", h1))
     doc.build(story)
     return buf.getvalue()
 

@@ -3,6 +3,7 @@ one durable transaction. Every entity declared as a `Resource` is created, edite
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 from django import forms
@@ -14,6 +15,7 @@ from . import audit
 from .errors import PermissionDenied, ValidationFailed, Violation
 from .resources import Resource
 from .scoping import CHANGE, check_write_scope, get_in_scope, require_perm
+from .transactions import in_callers_transaction
 
 
 def form_violations(form: forms.BaseForm) -> list[Violation]:
@@ -74,11 +76,12 @@ class RowProblem:
     row: int
     column: str
     message: str
+    code: str = "import_row"  # import_too_slow: the time budget ran out (nothing saved)
 
 
 class ImportFailed(ValidationFailed):
     def __init__(self, problems: list[RowProblem]):
-        super().__init__([Violation("import_row", f"第{p.row}行 {p.column}：{p.message}", p.column)
+        super().__init__([Violation(p.code, f"第{p.row}行 {p.column}：{p.message}", p.column)
                           for p in problems[:50]], message="导入失败，未保存任何数据")
         self.code = "import_rejected"
         self.problems = problems
@@ -100,32 +103,51 @@ def _fill_blanks(resource: Resource, data: dict, instance) -> None:
         data[key] = f.value_from_object(instance) if instance is not None else f.get_default()
 
 
-def resource_import(*, actor, resource: Resource, rows: list[dict]) -> dict[str, int]:
+def import_headers(resource: Resource) -> dict[str, str]:
+    return {c.key: c.header for c in resource.excel}
+
+
+@in_callers_transaction
+def import_row(actor, resource: Resource, row: dict, headers: dict[str, str]) -> tuple[str, list[RowProblem]]:
+    """Save one parsed row (upsert on the natural key) in a savepoint of the caller's transaction:
+    ("created" | "updated", []) or ("", its problems, the savepoint rolled back)."""
+    data = {k: ("" if v is None else v) for k, v in row.items() if not k.startswith("_")}
+    instance = None
+    if resource.natural_key:
+        key = {k: data.get(k) for k in resource.natural_key}
+        instance = resource.model.objects.restrict(actor, CHANGE).filter(**key).first() if all(key.values()) else None
+    _fill_blanks(resource, data, instance)
+    at = row.get("_row", 0)
+    try:
+        with transaction.atomic():
+            _save(resource, actor, build_form(resource, actor, data, instance=instance), creating=instance is None)
+    except ValidationFailed as exc:
+        return "", [RowProblem(at, headers.get(v.field, v.field or "整行"), v.message.split("：", 1)[-1])
+                    for v in exc.violations]
+    except PermissionDenied as exc:
+        return "", [RowProblem(at, "整行", exc.message)]
+    return ("updated" if instance else "created"), []
+
+
+def resource_import(*, actor, resource: Resource, rows: list[dict], deadline: float | None = None) -> dict[str, int]:
     """All or nothing: every row is validated (and saved in order, so later rows may refer to earlier ones);
-    any problem rolls the whole file back and reports every bad row and column."""
+    any problem rolls the whole file back and reports every bad row and column. Past `deadline` (a
+    `time.monotonic()` value) the file is rolled back and refused (`import_too_slow`), so a web worker never
+    holds the database past its timeout. Large files go to a background job instead (`core.imports`)."""
     require_perm(actor, resource.perm("add"))
-    headers = {c.key: c.header for c in resource.excel}
+    headers = import_headers(resource)
     problems: list[RowProblem] = []
     counts = {"created": 0, "updated": 0}
     with transaction.atomic(durable=True):
-        for row in rows:
-            data = {k: ("" if v is None else v) for k, v in row.items() if not k.startswith("_")}
-            instance = None
-            if resource.natural_key:
-                key = {k: data.get(k) for k in resource.natural_key}
-                instance = resource.model.objects.restrict(actor, CHANGE).filter(**key).first() if all(key.values()) else None
-            _fill_blanks(resource, data, instance)
-            try:
-                with transaction.atomic():
-                    _save(resource, actor, build_form(resource, actor, data, instance=instance),
-                          creating=instance is None)
-                counts["updated" if instance else "created"] += 1
-            except ValidationFailed as exc:
-                for v in exc.violations:
-                    col = headers.get(v.field, v.field or "整行")
-                    problems.append(RowProblem(row.get("_row", 0), col, v.message.split("：", 1)[-1]))
-            except PermissionDenied as exc:
-                problems.append(RowProblem(row.get("_row", 0), "整行", exc.message))
+        for done, row in enumerate(rows):
+            if deadline is not None and time.monotonic() > deadline:
+                raise ImportFailed([RowProblem(row.get("_row", 0), "整行", (
+                    f"导入用时超过上限，已全部撤销（共 {len(rows)} 行，限时内只处理了 {done} 行），"
+                    "请拆分为较小的文件分批导入"), "import_too_slow")])
+            kind, bad = import_row(actor, resource, row, headers)
+            if kind:
+                counts[kind] += 1
+            problems += bad
         if problems:
             raise ImportFailed(problems)
     return counts

@@ -3,8 +3,11 @@ detail with change history, create/edit, and Excel template download and import.
 
 from __future__ import annotations
 
+import time
+
 import django_filters
 import django_tables2 as tables
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import FieldDoesNotExist
 from django.db import models
@@ -16,7 +19,7 @@ from django.urls import path, reverse
 from django.utils.http import content_disposition_header
 from django.views.decorators.http import require_http_methods
 
-from . import excel
+from . import excel, imports
 from .errors import NotFound, ValidationFailed
 from .models import ChangeLog
 from .money import MoneyField, format_fen
@@ -179,8 +182,13 @@ def resource_import_view(request, slug: str):
         try:
             if upload is None:
                 raise excel.ImportRejected([excel.RowError(0, "", "请选择要导入的 Excel 文件")])
+            deadline = time.monotonic() + settings.IBMS_IMPORT_MAX_SECONDS
             rows = excel.read_rows(upload, resource.excel, max_bytes=_max_bytes())
-            ctx["result"] = resource_import(actor=request.user, resource=resource, rows=rows)
+            if len(rows) > imports.sync_max_rows():
+                job = imports.import_job_start(actor=request.user, resource=resource, rows=rows,
+                                               filename=getattr(upload, "name", ""))
+                return redirect("resource-import-job", slug, job.pk)
+            ctx["result"] = resource_import(actor=request.user, resource=resource, rows=rows, deadline=deadline)
         except excel.ImportRejected as exc:
             ctx["problems"] = [{"row": e.row, "column": e.column, "message": e.message} for e in exc.errors]
         except ValidationFailed as exc:
@@ -189,9 +197,19 @@ def resource_import_view(request, slug: str):
     return render(request, "core/import.html", ctx, status=status)
 
 
-def _max_bytes() -> int:
-    from django.conf import settings
+@login_required
+@require_http_methods(["GET"])
+def resource_import_job(request, slug: str, pk: int):
+    """A background import's progress (polled by HTMX until it finishes), then its result or its problems."""
+    resource = get_resource(slug)
+    job = imports.import_job_for(request.user, slug, pk)
+    ctx = {"resource": resource, "job": job, "progress_max": max(2 * job.total, 1)}
+    if getattr(request, "htmx", False):
+        return render(request, "core/_import_job.html", ctx)
+    return render(request, "core/import_job.html", ctx)
 
+
+def _max_bytes() -> int:
     return settings.IBMS_IMPORT_MAX_BYTES
 
 
@@ -201,6 +219,7 @@ def resource_urls():
         path("r/<slug:slug>/new/", resource_edit, name="resource-create"),
         path("r/<slug:slug>/template/", resource_template, name="resource-template"),
         path("r/<slug:slug>/import/", resource_import_view, name="resource-import"),
+        path("r/<slug:slug>/import/jobs/<int:pk>/", resource_import_job, name="resource-import-job"),
         path("r/<slug:slug>/<int:pk>/", resource_detail, name="resource-detail"),
         path("r/<slug:slug>/<int:pk>/edit/", resource_edit, name="resource-edit"),
     ]

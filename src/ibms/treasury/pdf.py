@@ -1,11 +1,11 @@
-"""Payment voucher printed to PDF (reportlab, Adobe CID font STSong-Light: no font file to ship)."""
+"""Payment voucher printed to PDF (reportlab; the embedded CJK font and escaped text of `core.pdf`)."""
 
 from __future__ import annotations
 
 import io
 
 from ibms.core.money import format_fen
-from ibms.core.reports import pdf_font
+from ibms.core.pdf import para, pdf_font
 
 from .models import PaymentVoucher
 
@@ -17,7 +17,7 @@ def voucher_pdf(v: PaymentVoucher, *, max_details: int = 2000) -> bytes:
     from reportlab.lib.pagesizes import A4
     from reportlab.lib.styles import ParagraphStyle
     from reportlab.lib.units import mm
-    from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+    from reportlab.platypus import SimpleDocTemplate, Spacer, Table, TableStyle
 
     PDF_FONT = pdf_font()
     h1 = ParagraphStyle("h1", fontName=PDF_FONT, fontSize=16, leading=22, alignment=1)
@@ -27,7 +27,7 @@ def voucher_pdf(v: PaymentVoucher, *, max_details: int = 2000) -> bytes:
     doc = SimpleDocTemplate(buf, pagesize=A4, leftMargin=15 * mm, rightMargin=15 * mm, topMargin=15 * mm,
                             bottomMargin=15 * mm, title=f"{TITLES.get(v.vt_code, '支付凭证')} {v.number}")
     req = v.request
-    P = lambda text: Paragraph(str(text or ""), cell)  # noqa: E731
+    P = lambda text: para(text or "", cell)  # noqa: E731
     rows = [
         [P("凭证号"), P(v.number), P("凭证日期"), P(v.vou_date.isoformat())],
         [P("财政区划"), P(v.region_code), P("凭证类型"), P(f"{v.vt_code} {TITLES.get(v.vt_code, '')}")],
@@ -55,7 +55,7 @@ def voucher_pdf(v: PaymentVoucher, *, max_details: int = 2000) -> bytes:
     head = Table(rows, colWidths=[25 * mm, 65 * mm, 25 * mm, 65 * mm])
     head.setStyle(TableStyle([*grid, ("BACKGROUND", (0, 0), (0, -1), colors.whitesmoke),
                               ("BACKGROUND", (2, 0), (2, -1), colors.whitesmoke)]))
-    story = [Paragraph(TITLES.get(v.vt_code, "支付凭证"), h1), Spacer(1, 4 * mm), head, Spacer(1, 5 * mm)]
+    story = [para(TITLES.get(v.vt_code, "支付凭证"), h1), Spacer(1, 4 * mm), head, Spacer(1, 5 * mm)]
     details = list(v.details.all()[:max_details])
     if len(details) > 1 or v.vt_code == "8207":
         data = [[P("序号"), P("收款人"), P("收款账号"), P("开户银行"), P("金额（元）")]]
@@ -64,8 +64,8 @@ def voucher_pdf(v: PaymentVoucher, *, max_details: int = 2000) -> bytes:
         t = Table(data, colWidths=[14 * mm, 45 * mm, 50 * mm, 46 * mm, 25 * mm], repeatRows=1)
         t.setStyle(TableStyle([*grid, ("ALIGN", (4, 1), (4, -1), "RIGHT"),
                                ("BACKGROUND", (0, 0), (-1, 0), colors.whitesmoke)]))
-        story += [Paragraph(f"支付明细（共 {v.details.count()} 笔）", cell), Spacer(1, 2 * mm), t]
-    story += [Spacer(1, 6 * mm), Paragraph("电子签章：" + (v.signers or "（未签章）") + "　　打印件仅供参考，以电子凭证为准。",
-                                           small)]
+        story += [para(f"支付明细（共 {v.details.count()} 笔）", cell), Spacer(1, 2 * mm), t]
+    story += [Spacer(1, 6 * mm), para("电子签章：" + (v.signers or "（未签章）") + "　　打印件仅供参考，以电子凭证为准。",
+                                      small)]
     doc.build(story)
     return buf.getvalue()

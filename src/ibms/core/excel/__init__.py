@@ -15,10 +15,12 @@ from __future__ import annotations
 from ..money import format_fen
 from ..money import parse_yuan as parse_yuan_to_fen
 from .cells import INVALID_FILE, KINDS, Column, FileInput, ImportRejected, Kind, RowError
+from .limits import ReadLimits
 from .reading import read_rows
-from .writing import build_template, error_report, export_rows
+from .writing import FORMULA_START, build_template, error_report, export_rows, safe_value, set_text
 
 __all__ = [
-    "INVALID_FILE", "KINDS", "Column", "FileInput", "ImportRejected", "Kind", "RowError", "build_template",
-    "error_report", "export_rows", "format_fen", "parse_yuan_to_fen", "read_rows",
+    "FORMULA_START", "INVALID_FILE", "KINDS", "Column", "FileInput", "ImportRejected", "Kind", "ReadLimits",
+    "RowError", "build_template", "error_report", "export_rows", "format_fen", "parse_yuan_to_fen", "read_rows", "safe_value",
+    "set_text",
 ]

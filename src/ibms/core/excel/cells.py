@@ -7,11 +7,12 @@ import datetime as dt
 import os
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import cached_property
 from typing import IO, Any, Literal
 
+from ..errors import ValidationFailed, Violation
 from ..money import parse_yuan as parse_yuan_to_fen
 
 Kind = Literal["text", "int", "money", "date", "bool", "choice"]
@@ -61,6 +62,8 @@ class RowError:
     row: int  # Excel row number as the user sees it; 0 = the file as a whole
     column: str  # header text; "" = the row/file as a whole
     message: str
+    # stable: import_file_*, import_zip_*, import_too_many_*, import_header_*, import_cell_* (not compared)
+    code: str = field(default="import_cell_invalid", compare=False)
 
     def __str__(self) -> str:
         where = f"第 {self.row} 行" if self.row else ""
@@ -69,18 +72,25 @@ class RowError:
         return f"{where}：{self.message}" if where else self.message
 
 
-class ImportRejected(Exception):
-    """The upload was refused; `errors` lists every problem found (show them all, or `error_report`)."""
+class ImportRejected(ValidationFailed):
+    """The upload was refused (a ValidationFailed: 422, code `import_rejected`, never a 5xx); `errors` lists every
+    problem found (show them all, or `error_report`), each with its own stable `code`."""
 
     def __init__(self, errors: Iterable[RowError]) -> None:
         self.errors: list[RowError] = list(errors)
         head = "；".join(str(e) for e in self.errors[:3])
         more = f" 等共 {len(self.errors)} 处错误" if len(self.errors) > 3 else ""
-        super().__init__(f"导入失败：{head}{more}")
+        super().__init__([Violation(e.code, str(e), e.column) for e in self.errors[:50]])
+        self.code = "import_rejected"
+        self.message = f"导入失败：{head}{more}"
+        self.detail = [{"row": e.row, "column": e.column, "message": e.message, "code": e.code} for e in self.errors]
+
+    def __str__(self) -> str:
+        return self.message
 
 
-def _reject(message: str, *, row: int = 0, column: str = "") -> ImportRejected:
-    return ImportRejected([RowError(row, column, message)])
+def _reject(message: str, *, row: int = 0, column: str = "", code: str = "import_file_invalid") -> ImportRejected:
+    return ImportRejected([RowError(row, column, message, code)])
 
 
 # ---------------------------------------------------------------------------------------- parsing

@@ -27,6 +27,7 @@ _BOLD = Font(bold=True)
 _RED_BOLD = Font(bold=True, color="C00000")
 _HEADER_FILL = PatternFill("solid", fgColor="DDEBF7")
 _CENTER = Alignment(horizontal="center", vertical="center", wrap_text=True)
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")  # what Excel (and CSV readers) take as the start of a formula
 
 
 def _sheet_title(title: str) -> str:
@@ -47,13 +48,33 @@ def _save(wb: Workbook) -> bytes:
 
 
 def _text_value(ws: Any, value: str) -> Any:
-    """A string cell that can never become a formula (formula injection) or carry illegal characters."""
+    """A string cell that can never become a formula (formula injection) or carry illegal characters.
+
+    openpyxl writes a leading "=" as a formula, and Excel reads = + - @ (and a leading tab or CR) as the start of
+    one when the cell is entered again: such text is written as a string cell with Excel's quote prefix (the "'"
+    Excel shows only in the edit bar), so what a person sees is the text unchanged and it stays text."""
     value = ILLEGAL_CHARACTERS_RE.sub("", value)
-    if not value.startswith("="):
+    if not value.startswith(FORMULA_START):
         return value
     cell = WriteOnlyCell(ws, value)
     cell.data_type = "s"
+    cell.quotePrefix = True
     return cell
+
+
+def safe_value(ws: Any, value: Any) -> Any:
+    """What to hand `ws.append` (a write-only or an ordinary sheet) for any value: text as `_text_value`,
+    everything else unchanged."""
+    return _text_value(ws, value) if isinstance(value, str) else value
+
+
+def set_text(cell: Any, value: str) -> None:
+    """Put text into an existing cell of an ordinary sheet: always a string cell, never a formula."""
+    value = ILLEGAL_CHARACTERS_RE.sub("", value)
+    cell.value = value
+    cell.data_type = "s"
+    if value.startswith(FORMULA_START):
+        cell.quotePrefix = True
 
 
 def _display(col: Column, value: Any) -> str:
@@ -91,7 +112,7 @@ def build_template(
     ws = wb.active
     ws.title = _sheet_title(title)
     wb.properties.title = title
-    ws.append([c.header + ("*" if c.required else "") for c in columns])
+    ws.append([safe_value(ws, c.header + ("*" if c.required else "")) for c in columns])
     lists = None
     for i, col in enumerate(columns, start=1):
         letter = get_column_letter(i)
@@ -121,8 +142,7 @@ def build_template(
                 lists.sheet_state = "hidden"
             labels = [label for _, label in col.choices or ()]
             for r, label in enumerate(labels, start=1):
-                lists.cell(row=r, column=i).value = label
-                lists.cell(row=r, column=i).data_type = "s"
+                set_text(lists.cell(row=r, column=i), label)
             formula = f"'选项'!${letter}$1:${letter}${len(labels)}"
         elif col.kind == "bool":
             formula = '"是,否"'
@@ -153,8 +173,7 @@ def build_template(
             _display(col, example.get(col.key)),
         )
         for c, text in enumerate(texts, start=1):
-            guide.cell(row=r, column=c).value = text
-            guide.cell(row=r, column=c).data_type = "s"  # never a formula
+            set_text(guide.cell(row=r, column=c), text)  # never a formula
     for letter, width in zip("ABCDE", (20, 10, 40, 40, 20), strict=True):
         guide.column_dimensions[letter].width = width
     wb.active = 0
@@ -183,13 +202,15 @@ def _exporter(col: Column, ws: Any) -> Callable[[Any], Any]:
         def date(v: Any) -> Any:
             if v is None:
                 return None
+            if isinstance(v, str):
+                return _text_value(ws, v)
             cell = WriteOnlyCell(ws, v)
             cell._style = proto._style
             return cell
 
         return date
     if col.kind == "int":
-        return lambda v: v
+        return lambda v: safe_value(ws, v)
     if col.kind == "bool":
         return lambda v: None if v is None else ("是" if v else "否")
     if col.kind == "choice":
@@ -208,7 +229,8 @@ def export_rows(columns: Sequence[Column], rows: Iterable[Mapping[str, Any]], *,
     ws.freeze_panes = "A2"
     header = []
     for col in columns:
-        cell = WriteOnlyCell(ws, col.header)
+        cell = WriteOnlyCell(ws)
+        set_text(cell, col.header)
         cell.font, cell.fill = _BOLD, _HEADER_FILL
         header.append(cell)
     ws.append(header)
