@@ -8,15 +8,22 @@ from .models import BusinessEvent, ChangeLog
 from .scoping import require_perm, scope_of
 
 
-def audit_entries(*, actor, event_code: str = "") -> tuple[QuerySet[ChangeLog], QuerySet[BusinessEvent]]:
-    """Changes and business events of the regions the audit administrator may see, plus region-less
-    entries (e.g. a failed login for an unknown user name)."""
-    require_perm(actor, "core.view_changelog")
+def _in_scope(qs: QuerySet, actor) -> QuerySet:
+    """The regions the audit administrator may see, plus region-less entries (e.g. a failed login for an unknown
+    user name); newest first."""
     scope = scope_of(actor)
-    changes, events = ChangeLog.objects.all(), BusinessEvent.objects.all()
     if not scope.unrestricted:
-        regions = scope.view_regions | {""}
-        changes, events = changes.filter(region_code__in=regions), events.filter(region_code__in=regions)
-    if event_code:
-        events = events.filter(code__startswith=event_code)
-    return changes, events
+        qs = qs.filter(region_code__in=scope.view_regions | {""})
+    return qs.order_by("-id")
+
+
+def audit_events(*, actor) -> QuerySet[BusinessEvent]:
+    """Business events (every act of every person, the administrators' included) in the reader's scope."""
+    require_perm(actor, "core.view_businessevent")
+    return _in_scope(BusinessEvent.objects.all(), actor)
+
+
+def audit_changes(*, actor) -> QuerySet[ChangeLog]:
+    """Row changes (before/after) in the reader's scope."""
+    require_perm(actor, "core.view_changelog")
+    return _in_scope(ChangeLog.objects.all(), actor)

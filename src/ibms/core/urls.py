@@ -4,4 +4,5 @@ from . import audit_views
 
 urlpatterns = [
     path("", audit_views.audit_log, name="audit-log"),
+    path("changes/", audit_views.audit_changes_log, name="audit-changes"),
 ]

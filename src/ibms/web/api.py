@@ -21,6 +21,7 @@ def me(request):
 
 
 api.add_router("/iam", "ibms.iam.api.router")
+api.add_router("/audit", "ibms.core.audit_api.router")
 api.add_router("/projects", "ibms.projects.api.router")
 api.add_router("/budgeting", "ibms.budgeting.api.router")
 api.add_router("/budgeting/reports", "ibms.budgeting.report_api.router")
