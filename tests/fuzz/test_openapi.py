@@ -50,7 +50,7 @@ def test_every_operation_documents_its_errors():
     for path, ops in doc["paths"].items():
         for method, op in ops.items():
             codes = set(op["responses"])
-            need = {401, 403, 422} | ({404, 409} if method in ("post", "put", "patch", "delete") else set())
+            need = {401, 403, 422} | ({400, 404, 409} if method in ("post", "put", "patch", "delete") else set())
             if not need <= codes:
                 missing.append((method, path, sorted(need - codes)))
     assert missing == []

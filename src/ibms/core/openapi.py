@@ -13,19 +13,21 @@ ERROR = {
                    "message": {"type": "string", "description": "给人看的中文说明"},
                    "detail": {"description": "字段错误等细节"}},
 }
-DESCRIPTIONS = {401: "未登录或令牌无效", 403: "没有执行该操作的权限", 404: "资源不存在或无权访问",
+DESCRIPTIONS = {400: "请求内容无法解析（不是合法的 JSON）", 401: "未登录或令牌无效", 403: "没有执行该操作的权限",
+                404: "资源不存在或无权访问",
                 409: "与数据的当前状态冲突", 422: "请求数据不正确"}
 WRITES = {"post", "put", "patch", "delete"}
 
 
 def error_codes(path: str, method: str) -> list[int]:
     """Every operation authenticates (401), checks permission (403) and validates its parameters (422); one that
-    names a row may not find it (404); a write may meet a state that refuses it (409) or a row it refers to (404)."""
+    names a row may not find it (404); a write may meet a state that refuses it (409) or a row it refers to (404),
+    and its body may not parse at all (400)."""
     codes = [401, 403, 422]
     if "{" in path or method in WRITES:
         codes.append(404)
     if method in WRITES:
-        codes.append(409)
+        codes += [400, 409]
     return sorted(codes)
 
 
