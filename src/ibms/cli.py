@@ -12,6 +12,8 @@ COMMANDS = {
     "worker": "run the background worker (outbox, bank feed, periodic jobs)",
     "bank-sim": "run the agent-bank simulator (its own process, database and keys): --port N --db PATH",
     "verify": "check every invariant; non-zero exit names what is broken",
+    "check-security": "check the deployment's security settings (secret key, DEBUG, key-encryption key, TLS, CSP); "
+                      "non-zero exit names the failed check ids",
     "gen": "generate deterministic synthetic data: --scale small|city|province|chongqing --seed N",
     "manage": "any Django management command",
 }
@@ -23,7 +25,7 @@ def main(argv: list[str] | None = None) -> None:
     if not argv or argv[0] in ("-h", "--help", "help"):
         print("usage: ibms <command> [options]\n")
         for name, text in COMMANDS.items():
-            print(f"  {name:<8} {text}")
+            print(f"  {name:<14} {text}")
         return
     if argv[0] not in COMMANDS:
         print(f"ibms: unknown command {argv[0]!r}; try 'ibms --help'", file=sys.stderr)
@@ -35,6 +37,8 @@ def main(argv: list[str] | None = None) -> None:
         return
     from django.core.management import ManagementUtility
 
+    if argv[0] == "check-security":  # Django's deployment checks and ours (ibms.core.checks), failing on any error
+        argv = ["check", "--deploy", "--tag", "security", "--fail-level", "ERROR", *argv[1:]]
     args = argv[1:] if argv[0] == "manage" else argv
     ManagementUtility(["ibms", *args]).execute()
 

@@ -38,8 +38,11 @@ def page(browser, live_server, committed_db):
     context = browser.new_context(base_url=live_server.url, locale="zh-CN", accept_downloads=True)
     context.set_default_timeout(20_000)
     pg = context.new_page()
+    refused: list[str] = []  # what the Content-Security-Policy blocked (an inline script, handler or style)
+    pg.on("console", lambda msg: refused.append(msg.text) if "Content Security Policy" in msg.text else None)
     yield pg
     context.close()
+    assert refused == [], "the page broke the Content-Security-Policy"
 
 
 @pytest.fixture

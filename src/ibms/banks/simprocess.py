@@ -25,6 +25,26 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+class PortTaken(RuntimeError):
+    """The simulator's port belongs to a process not started here: never register keys with it or send it
+    vouchers."""
+
+
+def port_in_use(port: int, host: str = "127.0.0.1") -> bool:
+    """Something listens on the port (it answers, or it cannot be bound)."""
+    with socket.socket() as s:
+        s.settimeout(1)
+        if s.connect_ex((host, port)) == 0:
+            return True
+    with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # a closed connection in TIME_WAIT is no owner
+        try:
+            s.bind((host, port))
+        except OSError:
+            return True
+    return False
+
+
 class SimProcess:
     """`ibms bank-sim` on `port` with its database and keys under `workdir`; `restart()` keeps both."""
 
@@ -48,7 +68,11 @@ class SimProcess:
         return self.workdir / "bank.sqlite3"
 
     def spawn(self, timeout: float = 30) -> SimProcess:
-        """Start the process and wait until it answers `/healthz`."""
+        """Start the process and wait until it answers `/healthz` — and is ours: it knows our admin token (another
+        process that took the port meanwhile would answer the health check too). `PortTaken` if the port is
+        another process's."""
+        if port_in_use(self.port):
+            raise PortTaken(f"银行模拟器端口 {self.port} 已被其他进程占用（不是本命令启动的模拟器），拒绝启动")
         cmd = [sys.executable, "-m", "ibms.cli", "bank-sim", "--port", str(self.port), "--db", str(self.db_path),
                "--keys", str(self.workdir / "keys"), "--admin-token", self.admin_token,
                "--pay-delay", str(self.pay_delay), *self.extra_args]
@@ -62,10 +86,16 @@ class SimProcess:
                                    f"{self.log_path.read_text(errors='replace')[-2000:]}")
             try:
                 with urllib.request.urlopen(self.url + "/healthz", timeout=1) as r:  # noqa: S310 - our http URL
-                    if r.status == 200:
-                        return self
+                    healthy = r.status == 200
             except (urllib.error.URLError, OSError):
+                healthy = False
+            if not healthy:
                 time.sleep(0.05)
+                continue
+            if self.alive() and self.request("GET", "/admin/faults", admin=True, timeout=5)[0] == 200:
+                return self
+            self.kill()
+            raise PortTaken(f"银行模拟器端口 {self.port} 上应答的不是本命令启动的模拟器，拒绝使用")
         self.kill()
         raise RuntimeError(f"bank-sim did not answer within {timeout:.0f} s")
 

@@ -68,6 +68,12 @@ class Feed:
 
     def flush(self, *, all_pending: bool = False) -> int:
         """Move due pending messages into the feed, applying the feed faults."""
+        # Under the bank's lock, the crash check included: a crash injected after publishing is taken by the flush
+        # that published, before another thread (the background loop, a request) can answer as if nothing happened.
+        with self.lock:
+            return self._flush(all_pending)
+
+    def _flush(self, all_pending: bool) -> int:
         faults = self.faults()
         n = 0
         with self.txn() as db:

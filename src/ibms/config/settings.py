@@ -42,12 +42,14 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "ibms.iam.middleware.SessionTimeoutMiddleware",
+    "ibms.iam.middleware.PasswordChangeMiddleware",
     "ibms.core.middleware.RequestContextMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -94,12 +96,19 @@ PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.Argon2PasswordHasher",
     "django.contrib.auth.hashers.PBKDF2PasswordHasher",
 ]
+# 等保 2.0 level 3 (ibms.iam.passwords): ≥ 8 characters, 3 of 4 classes, not the user name, not one of the last
+# IBMS_PASSWORD_HISTORY passwords, valid IBMS_PASSWORD_MAX_AGE_DAYS days (0: no expiry); messages in Chinese.
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 8}},
+    {"NAME": "ibms.iam.passwords.MinimumLengthValidator", "OPTIONS": {"min_length": 8}},
+    {"NAME": "ibms.iam.passwords.CharacterClassValidator", "OPTIONS": {"min_classes": 3}},
+    {"NAME": "ibms.iam.passwords.UsernameNotContainedValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+    {"NAME": "ibms.iam.passwords.PasswordHistoryValidator"},
 ]
+IBMS_PASSWORD_HISTORY = int(os.environ.get("IBMS_PASSWORD_HISTORY", 5))
+IBMS_PASSWORD_MAX_AGE_DAYS = int(os.environ.get("IBMS_PASSWORD_MAX_AGE_DAYS", 90))
 LOGIN_URL = "/login/"
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "/login/"
@@ -112,6 +121,13 @@ SESSION_COOKIE_HTTPONLY = True
 IBMS_SESSION_ABSOLUTE_SECONDS = int(os.environ.get("IBMS_SESSION_ABSOLUTE_SECONDS", 8 * 3600))
 IBMS_LOGIN_MAX_FAILURES = int(os.environ.get("IBMS_LOGIN_MAX_FAILURES", 5))
 IBMS_LOGIN_LOCK_SECONDS = int(os.environ.get("IBMS_LOGIN_LOCK_SECONDS", 15 * 60))
+# Per client address, beside the per-account lock: this many failed logins within the window refuse further
+# attempts from the address until the window has passed (0: off). Behind a reverse proxy name the header it sets
+# with the client's address (IBMS_CLIENT_IP_HEADER, e.g. X-Forwarded-For; its last address counts), or every
+# client shares the proxy's.
+IBMS_LOGIN_IP_MAX_FAILURES = int(os.environ.get("IBMS_LOGIN_IP_MAX_FAILURES", 30))
+IBMS_LOGIN_IP_WINDOW_SECONDS = int(os.environ.get("IBMS_LOGIN_IP_WINDOW_SECONDS", 15 * 60))
+IBMS_CLIENT_IP_HEADER = os.environ.get("IBMS_CLIENT_IP_HEADER", "").strip()
 
 LANGUAGE_CODE = "zh-hans"
 LANGUAGES = [("zh-hans", "简体中文"), ("en", "English")]
@@ -141,7 +157,50 @@ IBMS_AUDIT_SHARDS = int(os.environ.get("IBMS_AUDIT_SHARDS", 8))
 IBMS_BANK_POLL_SECONDS = float(os.environ.get("IBMS_BANK_POLL_SECONDS", 5))
 # a bank message whose handler keeps failing is quarantined (held for a person) after this many attempts
 IBMS_BANK_MAX_ATTEMPTS = int(os.environ.get("IBMS_BANK_MAX_ATTEMPTS", 5))
+# Excel imports (ibms.core.excel.ReadLimits), checked before parsing (zip directory) or while streaming
 IBMS_IMPORT_MAX_BYTES = int(os.environ.get("IBMS_IMPORT_MAX_BYTES", 10 * 1024 * 1024))
+IBMS_IMPORT_MAX_ROWS = int(os.environ.get("IBMS_IMPORT_MAX_ROWS", 50_000))
+IBMS_IMPORT_MAX_COLUMNS = int(os.environ.get("IBMS_IMPORT_MAX_COLUMNS", 256))
+IBMS_IMPORT_MAX_CELL_CHARS = int(os.environ.get("IBMS_IMPORT_MAX_CELL_CHARS", 32_767))
+IBMS_IMPORT_MAX_UNZIPPED_BYTES = int(os.environ.get("IBMS_IMPORT_MAX_UNZIPPED_BYTES", 100 * 1024 * 1024))
+IBMS_IMPORT_MAX_ZIP_RATIO = int(os.environ.get("IBMS_IMPORT_MAX_ZIP_RATIO", 100))
+IBMS_IMPORT_MAX_ZIP_MEMBERS = int(os.environ.get("IBMS_IMPORT_MAX_ZIP_MEMBERS", 1000))
+# a page import that takes longer is rolled back and refused (well inside gunicorn's 120 s worker timeout)
+IBMS_IMPORT_MAX_SECONDS = float(os.environ.get("IBMS_IMPORT_MAX_SECONDS", 60))
+# a page import of more data rows runs as a background job (core.imports), this many rows per worker step
+IBMS_IMPORT_SYNC_MAX_ROWS = int(os.environ.get("IBMS_IMPORT_SYNC_MAX_ROWS", 2000))
+IBMS_IMPORT_JOB_CHUNK_ROWS = int(os.environ.get("IBMS_IMPORT_JOB_CHUNK_ROWS", 500))
+
+# Transport and headers (docs/operations.md «传输安全与响应头»). The policy (django-csp): scripts, styles and
+# everything else from our own static files only — no inline script or handler, no eval, nothing framed.
+from csp.constants import NONE, SELF  # noqa: E402
+
+CONTENT_SECURITY_POLICY = {"DIRECTIVES": {
+    "default-src": [SELF], "script-src": [SELF], "style-src": [SELF], "img-src": [SELF, "data:"],
+    "object-src": [NONE], "base-uri": [SELF], "form-action": [SELF], "frame-ancestors": [NONE],
+}}
+X_FRAME_OPTIONS = "DENY"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+CSRF_COOKIE_HTTPONLY = True  # pages send the token from the template (hx-headers), never read the cookie
+# Behind a TLS-terminating proxy (IBMS_BEHIND_TLS=1): HTTPS redirect, HSTS, Secure cookies, and the header the
+# proxy sets to mark HTTPS ("Name: value"; empty when the app terminates TLS itself) — trusted only then, since a
+# client can send any header.
+IBMS_BEHIND_TLS = os.environ.get("IBMS_BEHIND_TLS", "0") == "1"
+if IBMS_BEHIND_TLS:
+    _proxy_name, _, _proxy_value = os.environ.get("IBMS_PROXY_SSL_HEADER", "X-Forwarded-Proto: https").partition(":")
+    if _proxy_name.strip():
+        if not _proxy_value.strip():
+            from django.core.exceptions import ImproperlyConfigured
+
+            raise ImproperlyConfigured("IBMS_PROXY_SSL_HEADER must look like 'X-Forwarded-Proto: https'")
+        SECURE_PROXY_SSL_HEADER = ("HTTP_" + _proxy_name.strip().upper().replace("-", "_"), _proxy_value.strip())
+    SECURE_SSL_REDIRECT = True
+    SECURE_HSTS_SECONDS = int(os.environ.get("IBMS_HSTS_SECONDS", 365 * 24 * 3600))
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = os.environ.get("IBMS_HSTS_INCLUDE_SUBDOMAINS", "0") == "1"
+    SECURE_HSTS_PRELOAD = os.environ.get("IBMS_HSTS_PRELOAD", "0") == "1"
+    SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = True
 
 DJANGO_TABLES2_TEMPLATE = "django_tables2/table.html"
 DJANGO_TABLES2_PAGE_RANGE = 8
@@ -149,9 +208,12 @@ DJANGO_TABLES2_PAGE_RANGE = 8
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"request_id": {"()": "ibms.core.context.RequestIdFilter"}},
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["request_id"]}},
     "loggers": {
         "ibms": {"handlers": ["console"], "level": os.environ.get("IBMS_LOG_LEVEL", "INFO")},
+        # a page's 500 is logged with its traceback and request id (Django logs it only when DEBUG otherwise)
+        "django.request": {"handlers": ["console"], "level": "ERROR", "propagate": False},
     },
 }

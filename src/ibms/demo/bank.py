@@ -5,6 +5,7 @@ server so that approved vouchers are sent, paid and receipted."""
 from __future__ import annotations
 
 import os
+import secrets
 import subprocess
 import sys
 
@@ -16,11 +17,13 @@ from ibms.iam.services import system_user
 from ibms.masterdata.models import AgentBank
 
 SIM_PORT = int(os.environ.get("IBMS_BANKSIM_PORT", 8100))
-SIM_TOKEN = os.environ.get("IBMS_BANKSIM_ADMIN_TOKEN", "demo-bank-admin")
+# A new admin token per start unless given: only the simulator this process started accepts it (see SimProcess.spawn)
+SIM_TOKEN = os.environ.get("IBMS_BANKSIM_ADMIN_TOKEN") or secrets.token_hex(16)
 
 
-def start_bank_sim(*, port: int = SIM_PORT, pay_delay: float = 2.0) -> SimProcess:
-    return SimProcess(settings.VAR_DIR / "banksim", port=port, admin_token=SIM_TOKEN, pay_delay=pay_delay).spawn()
+def demo_sim(*, port: int = SIM_PORT, pay_delay: float = 2.0) -> SimProcess:
+    """Not started yet: `spawn()` it (`PortTaken` when the port belongs to a process not started here)."""
+    return SimProcess(settings.VAR_DIR / "banksim", port=port, admin_token=SIM_TOKEN, pay_delay=pay_delay)
 
 
 def connect_demo_banks(sim: SimProcess) -> int:

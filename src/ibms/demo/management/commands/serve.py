@@ -6,6 +6,12 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
 
+def gunicorn_command(bind: str, workers: int, *, graceful_timeout: int = 30) -> list[str]:
+    return [sys.executable, "-m", "gunicorn", "ibms.config.wsgi:application", "--bind", bind,
+            "--workers", str(workers), "--access-logfile", "-", "--timeout", "120",
+            "--graceful-timeout", str(graceful_timeout)]
+
+
 class Command(BaseCommand):
     help = "Serve the web app (gunicorn; --dev for Django's development server)."
 
@@ -18,6 +24,4 @@ class Command(BaseCommand):
         if dev:
             call_command("runserver", bind, use_reloader=False)
             return
-        cmd = [sys.executable, "-m", "gunicorn", "ibms.config.wsgi:application", "--bind", bind,
-               "--workers", str(workers), "--access-logfile", "-", "--timeout", "120"]
-        raise SystemExit(subprocess.call(cmd))
+        raise SystemExit(subprocess.call(gunicorn_command(bind, workers)))
