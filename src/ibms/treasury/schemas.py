@@ -100,7 +100,7 @@ class PaymentVoucherOut(Schema):
     receipt_count: int
 
 
-class VoucherEventOut(Schema):
+class PaymentVoucherEventOut(Schema):
     at: str
     kind: str
     state: str
@@ -108,7 +108,7 @@ class VoucherEventOut(Schema):
     note: str
 
 
-class VoucherLineOut(Schema):
+class PaymentVoucherLineOut(Schema):
     seq: int
     payee_name: str
     payee_account_no: str
@@ -117,8 +117,8 @@ class VoucherLineOut(Schema):
 
 
 class PaymentVoucherDetailOut(PaymentVoucherOut):
-    timeline: list[VoucherEventOut]
-    details: list[VoucherLineOut]
+    timeline: list[PaymentVoucherEventOut]
+    details: list[PaymentVoucherLineOut]
 
 
 class PaymentVoucherPage(Schema):
