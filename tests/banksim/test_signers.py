@@ -1,6 +1,7 @@
 """Personal signatures at the bank: a voucher must carry the signature of a person registered as a signer of its unit
 (or of the region's finance); a person of another unit, an unknown person, a revoked or expired signer, and a
-voucher with the unit's seal alone are refused with a protocol-level rejection, and nothing is stored."""
+voucher with the unit's seal alone are refused with a protocol-level rejection, and nothing is stored. A unit's
+voucher the finance signs last carries the unit signer's earlier signature of its content, checked the same way."""
 
 from __future__ import annotations
 
@@ -8,8 +9,9 @@ import pytest
 
 from ibms.banks import protocol as P
 from ibms.core.crypto import SoftwareSM2Signer, generate_sm2_keypair
+from tests.constants import PROVINCE
 
-from .helpers import Client, signer_record
+from .helpers import AGENCY, Client, signer_record
 
 
 @pytest.fixture
@@ -50,7 +52,45 @@ def test_seal_alone_is_not_enough(bank_sim, client):
 
 def test_finance_signer_signs_as_finance(bank_sim, client):
     finance = client.register_person(kind="finance")
-    assert client.send(client.voucher(person=finance, person_kind="finance")).fields["Result"] == "accepted"
+    allocation = P.build("voucher", region_code=PROVINCE, year=2026, vt_code="5207", voucher_no="A000001",
+                         fields={"PayAmt": 5_000, "PayAcctNo": "ZB-001", "PayeeAcctNo": "6222000011112222",
+                                 "PayeeAcctName": "青山区财政局"})  # no AgencyCode: not a unit's payment
+    P.sign(P.sign(allocation, client.signer, kind="finance"), finance, kind="finance")
+    assert client.send(allocation).fields["Result"] == "accepted"
+    # a unit's payment signed by the finance alone lacks the unit's signer
+    assert _refused(client, client.voucher(person=finance, person_kind="finance")) == "unit_signature_required"
+
+
+def _countersigned(client, finance, unit_person, *, no: str, tamper: dict | None = None) -> P.Message:
+    """A unit's voucher the finance signed last, carrying ``unit_person``'s earlier signature of its content."""
+    fields = {"PayAmt": 10_000, "PayAcctNo": "ZB-001", "AgencyCode": AGENCY, "PayAppNo": f"ZF{no}",
+              "PayeeAcctNo": "6222000011112222", "PayeeAcctName": "某某公司", "ExpFuncCode": "2050201",
+              "ExpEcoCode": "30201"}
+    details = [{"Seq": "1", "PayeeAcctNo": "6222000011112222", "PayeeAcctName": "某某公司", "PayAmt": 10_000}]
+    fields.update(P.unit_countersign(unit_person, P.unit_content(PROVINCE, 2026, fields, details)))
+    fields.update(tamper or {})
+    msg = P.build("voucher", region_code=PROVINCE, year=2026, vt_code="5201", voucher_no=no, fields=fields,
+                  details=details)
+    return P.sign(P.sign(msg, client.signer, kind="unit"), finance, kind="finance")
+
+
+def test_unit_signature_of_the_content_when_the_finance_signs_last(bank_sim, client):
+    finance = client.register_person(kind="finance")
+    ok = _countersigned(client, finance, client.person, no="C000001")
+    assert P.unit_content(PROVINCE, 2026, ok.fields, ok.details) == P.unit_content(
+        PROVINCE, 2026, P.parse(P.to_xml(ok)).fields, P.parse(P.to_xml(ok)).details)  # the same on both sides
+    assert client.send(ok).fields["Result"] == "accepted"
+    other_unit = client.register_person(agency="002001")
+    assert _refused(client, _countersigned(client, finance, other_unit, no="C000002")) == "signer_not_registered"
+    assert _refused(client, _countersigned(client, finance, finance, no="C000003")) == "signer_not_registered"
+    stranger = SoftwareSM2Signer(generate_sm2_keypair().private_pem)
+    assert _refused(client, _countersigned(client, finance, stranger, no="C000004")) == "signer_not_registered"
+    for i, tamper in enumerate([{"PayeeAcctNo": "6222999988887777"}, {"PayAppNo": "ZF-OTHER"},
+                                {"ExpEcoCode": "30299"}, {P.UNIT_SIGNATURE_FIELD: "bm90IGEgc2lnbmF0dXJl"},
+                                {P.UNIT_SIGNATURE_FIELD: "%%%"}], 5):
+        msg = _countersigned(client, finance, client.person, no=f"C00000{i}", tamper=tamper)
+        assert _refused(client, msg) == "unit_signature_invalid", tamper
+    assert list(bank_sim.vouchers()) and len(bank_sim.vouchers()) == 1
 
 
 def test_revoked_and_expired_signers_are_refused(bank_sim, client):

@@ -14,6 +14,7 @@ from ibms.masterdata.models import BankAccount
 from ibms.treasury import services as s
 from ibms.treasury.models import PaymentRequest
 from ibms.treasury.setup import DOC_PAYMENT
+from tests.constants import DEMO_PIN
 
 from .builders import codes, create, fresh, indicator, school
 
@@ -63,7 +64,7 @@ def test_region_rule_adds_treasury_division(budget, clerk, reviewer, treasury):
     ind = indicator(budget, 1_000_000)
     req = create(clerk, ind, 5000)
     s.payment_request_submit(actor=clerk, pk=req.pk, idempotency_key="chain-1")
-    s.payment_request_review(actor=reviewer, pk=req.pk, approve=True, comment="同意")
+    s.payment_request_review(actor=reviewer, pk=req.pk, approve=True, comment="同意", pin=DEMO_PIN)  # signs the content
     req = fresh(req)
     assert req.status == "submitted" and req.current_step == 2
     from ibms.treasury import selectors

@@ -25,7 +25,9 @@ NO_ACCOUNT = "收款账号不存在"
 NAME_MISMATCH = "户名不符"
 SIGNER_REASONS = {"personal_signature_required": "凭证缺少签名人的个人签名",
                   "signer_not_registered": "签名人未登记为该单位（财政）的签名人",
-                  "signer_revoked": "签名人证书已注销", "signer_expired": "签名人证书不在有效期内"}
+                  "signer_revoked": "签名人证书已注销", "signer_expired": "签名人证书不在有效期内",
+                  "unit_signature_required": "凭证缺少预算单位签名人的签名",
+                  "unit_signature_invalid": "单位签名人的签名与凭证内容不符"}
 
 
 def business_day() -> str:

@@ -46,7 +46,8 @@ class SubmitIn(Schema):
 class PaymentReviewIn(Schema):
     approve: bool
     comment: str = ""
-    pin: str = ""  # the approver's signing PIN: required by the last step, which signs the voucher
+    pin: str = ""  # the approver's signing PIN: required by the last step (signs the voucher) and, when the finance
+    # reviews last, by the unit's step (signs the payment content)
 
 
 class CheckIn(Schema):

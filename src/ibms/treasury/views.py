@@ -242,7 +242,7 @@ def request_detail(request, pk: int):
     return render(request, "treasury/request_detail.html", {
         "r": req, "errors": errors, "check": check, "editable": editable, "alerts": alerts, "voucher": voucher,
         "can_review": _can_review(request.user, req), "lines": req.lines.all()[:200],
-        "review_signs": services.review_signer_kind(req),
+        "review_signs": services.review_signer_kind(req), "review_signs_content": services.review_signs_content(req),
         "can_withdraw": req.status == "submitted" and request.user.has_perm("treasury.submit_paymentrequest"),
         "idempotency_key": uuid.uuid4().hex, "explanation": explanation,
         "business_type_name": selectors.business_type_name(req),

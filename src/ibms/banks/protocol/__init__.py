@@ -51,7 +51,15 @@ from .message import (
     yuan_to_fen,
 )
 from .seals import StampCheck, VerifyResult, sign, signed_payload, verify
-from .signers import SIGNER_KINDS, SignerRecord, signer_problem
+from .signers import (
+    SIGNER_KINDS,
+    UNIT_SIGNATURE_FIELD,
+    UNIT_SIGNER_FIELD,
+    SignerRecord,
+    signer_problem,
+    unit_content,
+    unit_countersign,
+)
 
 __all__ = [
     "ACK_RESULTS",
@@ -66,6 +74,8 @@ __all__ = [
     "STAMP_KINDS",
     "STATEMENT_VT_CODE",
     "SignerRecord",
+    "UNIT_SIGNATURE_FIELD",
+    "UNIT_SIGNER_FIELD",
     "VOUCHER_VT_CODES",
     "Message",
     "ProtocolError",
@@ -79,6 +89,8 @@ __all__ = [
     "sign",
     "signed_payload",
     "signer_problem",
+    "unit_content",
+    "unit_countersign",
     "to_xml",
     "verify",
     "yuan_to_fen",

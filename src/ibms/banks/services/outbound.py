@@ -34,10 +34,12 @@ M = BankMessage.Status
 @in_callers_transaction
 def voucher_dispatch(*, actor, region_code: str, year: int, vt_code: str, voucher_no: str, agent_bank_code: str,
                      header: dict, details: list[dict], signers: list[SigningKey],
-                     personal: Sequence[PersonalSigner] = (), unit_path: str | None = None) -> BankMessage:
+                     personal: Sequence[PersonalSigner] = (), unit_path: str | None = None,
+                     unit_signer: Signer | None = None) -> BankMessage:
     """Build, seal (every seal key in ``signers``, kind = its owner), sign with the approving persons' own keys
     (``personal``, opened with their PINs by :func:`~.signers.signer_unlock`; at least one), store and enqueue a
-    payment voucher for sending. The worker sends the stored message: it never signs.
+    payment voucher for sending. The worker sends the stored message: it never signs. ``unit_signer``: the unit's
+    signer whose earlier signature of the content (:func:`~ibms.banks.protocol.unit_content`) ``header`` carries.
 
     Authorization is the caller's. Calling it again for the same (region, year, voucher no) re-sends the stored
     message unchanged — the only retry."""
@@ -75,10 +77,12 @@ def voucher_dispatch(*, actor, region_code: str, year: int, vt_code: str, vouche
             endpoint=ep, direction=BankMessage.Direction.OUT, kind="voucher", region_code=region_code,
             unit_path=unit_path, year=year, vt_code=vt_code, voucher_no=voucher_no, msg_id=msg.msg_id,
             identity=identity, raw_xml=xml.decode("utf-8"), digest=sm3_hex(xml), amount=header.get("PayAmt", 0),
-            verified=True, verify_result={"stamps": [_stamp(s, persons.get(s.position)) for s in msg.stamps]},
+            verified=True, verify_result={"stamps": [_stamp(s, persons.get(s.position)) for s in msg.stamps] + (
+                [{"kind": "unit", "fingerprint": unit_signer.fingerprint, "position": 0, "content": True,
+                  "signer_id": unit_signer.pk, "signer": unit_signer.name}] if unit_signer is not None else [])},
             status=M.PENDING)
         outbox.enqueue(SEND_TOPIC, {"message_id": bm.pk}, key=identity)
-        names = "、".join(p.signer.name for p in personal)
+        names = "、".join(([unit_signer.name] if unit_signer is not None else []) + [p.signer.name for p in personal])
         audit.record_event("banks.voucher_dispatched", region_code=region_code, obj=bm,
                            message=f"支付凭证 {voucher_no}（{vt_code}）已由 {names} 签名、签章并提交发送队列，"
                                    f"{len(details)} 笔明细")

@@ -143,6 +143,12 @@ class PaymentRequest(Stamped):
     monitoring = models.JSONField("监控结果", default=list, blank=True, editable=False)
     review_comment = models.CharField("审核意见", max_length=300, blank=True, editable=False)
     xpay_amt = MoneyField("实际支付金额", default=0, editable=False)
+    # the unit signer's signature of the payment content (banks.protocol.unit_content) at the unit's review step,
+    # when the finance reviews last; cleared when the request is returned or withdrawn
+    unit_signer = models.ForeignKey("banks.Signer", verbose_name="单位签名人", null=True, blank=True,
+                                    on_delete=models.PROTECT, related_name="+", editable=False)
+    unit_signer_fingerprint = models.CharField("单位签名人公钥指纹", max_length=64, blank=True, editable=False)
+    unit_signature = models.TextField("单位签名", blank=True, editable=False)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name="经办人", null=True, blank=True,
                                    on_delete=models.PROTECT, related_name="+", editable=False)
     submitted_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name="提交人", null=True, blank=True,

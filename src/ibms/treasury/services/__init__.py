@@ -34,6 +34,7 @@ from .requests import (
     payment_request_update,
     payment_request_withdraw,
     review_signer_kind,
+    review_signs_content,
 )
 from .vouchers import voucher_query, voucher_query_stuck, voucher_resend
 
@@ -41,7 +42,7 @@ __all__ = [
     "CheckResult", "DraftIn", "LineIn", "PayeeIn", "RefundNotReady", "allocation_create", "clearing_apply",
     "contract_create", "difference_resolve", "message_quarantine", "payment_request_check", "payment_request_create",
     "payment_request_review", "payment_request_submit", "payment_request_update", "payment_request_withdraw",
-    "reconciliation_run", "refund_apply", "review_signer_kind", "statement_apply", "voucher_ack_apply",
+    "reconciliation_run", "refund_apply", "review_signer_kind", "review_signs_content", "statement_apply", "voucher_ack_apply",
     "voucher_event_record", "voucher_query", "voucher_query_stuck", "voucher_receipt_apply", "voucher_resend",
     "voucher_return_apply",
 ]

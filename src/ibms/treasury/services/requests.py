@@ -38,6 +38,7 @@ from ..models import UNIT_SCOPE, Contract, PaymentRequest, PaymentRequestLine, S
 from ..selectors import blacklist_matches, pay_method_get, payer_account_find, region_policy_get
 from ..setup import DOC_PAYMENT
 from ._common import P_ADD, P_CHANGE, P_REVIEW, P_SUBMIT, R, _actor_or_none, _contract_move
+from .countersign import countersign_clear, countersign_step, countersign_store
 from .vouchers import _issue_voucher
 
 # --- drafts ----------------------------------------------------------------------------------------------------
@@ -317,6 +318,7 @@ def payment_request_submit(*, actor, pk: int, idempotency_key: str, explanation:
             _contract_move(contract, committed=req.amount)
         req.explanation, req.monitoring = explanation, result.hit_dicts()
         req.submitted_by, req.current_step, req.review_comment = _actor_or_none(actor), 1, ""
+        req.unit_signer, req.unit_signer_fingerprint, req.unit_signature = None, "", ""
         req.save()
         audit.record_change(req, "update", before)
         workflow.transition(req, R.SUBMITTED, transitions=PaymentRequest.TRANSITIONS,
@@ -357,6 +359,7 @@ def payment_request_withdraw(*, actor, pk: int) -> PaymentRequest:
         if req.status != R.SUBMITTED:
             raise Conflict("not_submitted", "只有审核中的支付申请可以撤回")
         _release(actor, req)
+        countersign_clear(req)
         workflow.transition(req, R.WITHDRAWN, transitions=PaymentRequest.TRANSITIONS,
                             event_code="treasury.request_withdrawn")
         workflow.todo_close(doc_type=DOC_PAYMENT, obj=req, user=actor)
@@ -365,22 +368,32 @@ def payment_request_withdraw(*, actor, pk: int) -> PaymentRequest:
 
 def review_signer_kind(req: PaymentRequest) -> str:
     """Whom approving `req`'s current step makes sign: the last step issues the voucher, signed by its approver as a
-    signer of the unit ("unit") or of the region's finance ("finance") — the step's holder; "" for an earlier step."""
+    signer of the unit ("unit") or of the region's finance ("finance") — the step's holder; when the finance holds
+    the last step, the unit's step signs the payment's content as a signer of the unit (:mod:`.countersign`);
+    "" for any other step."""
     steps = workflow.approval_steps(DOC_PAYMENT, req.region_code)
-    if req.status != R.SUBMITTED or not steps or req.current_step < len(steps):
+    if req.status != R.SUBMITTED or not steps:
         return ""
-    return steps[-1].holder
+    if req.current_step >= len(steps):
+        return steps[-1].holder
+    return "unit" if req.current_step == countersign_step(steps) else ""
+
+
+def review_signs_content(req: PaymentRequest) -> bool:
+    """Approving `req`'s current step signs the payment's content (not the voucher, issued by a later step)."""
+    steps = workflow.approval_steps(DOC_PAYMENT, req.region_code)
+    return req.status == R.SUBMITTED and 0 < req.current_step == countersign_step(steps)
 
 
 def _review_signer(actor, pk: int, pin: str):
     """The approver's own signing key, opened with `pin` before the approval's transaction (the KDF is slow, and a
-    wrong PIN must change nothing) when this approval issues the voucher; None otherwise."""
+    wrong PIN must change nothing) when this approval signs; None otherwise."""
     req = PaymentRequest.objects.restrict(actor, CHANGE).select_related("unit").filter(pk=pk).first()
     kind = review_signer_kind(req) if req is not None else ""
     if not kind:
         return None
-    workflow.check_step_actor(actor, workflow.approval_steps(DOC_PAYMENT, req.region_code)[-1],
-                              submitted_by_id=req.submitted_by_id)
+    steps = workflow.approval_steps(DOC_PAYMENT, req.region_code)
+    workflow.check_step_actor(actor, steps[min(req.current_step, len(steps)) - 1], submitted_by_id=req.submitted_by_id)
     from ibms.banks import services as banks
 
     return banks.signer_unlock(actor=actor, kind=kind, region_code=req.region_code, unit=req.unit, pin=pin)
@@ -389,7 +402,7 @@ def _review_signer(actor, pk: int, pin: str):
 def payment_request_review(*, actor, pk: int, approve: bool, comment: str = "", pin: str = "") -> PaymentRequest:
     """One step of the review chain. 退回 (reject) voids the reservation; the last approval generates the payment
     voucher, seals it, signs it with the approver's own key (`pin` opens it) and dispatches it, in the same
-    transaction."""
+    transaction. When the finance holds the last step, the unit's step signs the payment's content (`pin`)."""
     require_perm(actor, P_REVIEW)
     ind_services.fiscal_year_require_for(PaymentRequest.objects.restrict(actor), pk, purpose="payment", when=approve)
     comment = (comment or "").strip()[:300]
@@ -412,10 +425,15 @@ def payment_request_review(*, actor, pk: int, approve: bool, comment: str = "", 
         if not approve:
             audit.update_fields(req, review_comment=comment)
             _release(actor, req)
+            countersign_clear(req)
             workflow.transition(req, R.REJECTED, transitions=PaymentRequest.TRANSITIONS,
                                 event_code="treasury.request_rejected", message=comment)
             return req
         if step.order < len(steps):
+            if step.order == countersign_step(steps):
+                if personal is None or personal.kind != "unit":
+                    raise Conflict("review_step_changed", "支付申请的审核环节已变化，请刷新后重新审核")
+                countersign_store(req, personal)
             audit.update_fields(req, review_comment=comment, current_step=step.order + 1)
             _todo(req, steps[step.order])
             return req

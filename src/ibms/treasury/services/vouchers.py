@@ -10,7 +10,7 @@ import datetime as dt
 from django.db import transaction
 from django.utils import timezone
 
-from ibms.core import audit, clock
+from ibms.core import audit, clock, workflow
 from ibms.core.errors import Conflict, invalid
 from ibms.core.scoping import CHANGE, get_in_scope, require_perm
 from ibms.iam.services import system_user
@@ -19,7 +19,9 @@ from ibms.masterdata.models import Unit
 from ..domain import vt_code_for
 from ..models import PaymentRequest, PaymentVoucher, PayMethod, VoucherDetail
 from ..selectors import region_policy_get
+from ..setup import DOC_PAYMENT
 from ._common import P_VOUCHER, V, _event, _move, _voucher_number, log
+from .countersign import countersign_header
 
 
 def _header(v: PaymentVoucher, extra: dict) -> dict:
@@ -34,7 +36,7 @@ def _details(v: PaymentVoucher, details: list[VoucherDetail]) -> list[dict]:
 
 
 def _dispatch(actor, v: PaymentVoucher, details: list[VoucherDetail], *, unit: Unit | None, finance: bool,
-              extra: dict, personal=None) -> None:
+              extra: dict, personal=None, unit_signer=None) -> None:
     """Seal (unit; finance too when `finance`) and sign with `personal` — the approver's key opened with their PIN
     (`banks.signer_unlock`) — then hand to `banks.voucher_dispatch`, which stores the signed voucher for the worker."""
     from ibms.banks import services as banks
@@ -47,16 +49,18 @@ def _dispatch(actor, v: PaymentVoucher, details: list[VoucherDetail], *, unit: U
     msg = banks.voucher_dispatch(actor=actor, region_code=v.region_code, year=v.year, vt_code=v.vt_code,
                                  voucher_no=v.number, agent_bank_code=v.agent_bank_code, header=_header(v, extra),
                                  details=_details(v, details), signers=signers,
-                                 personal=[personal] if personal is not None else [])
+                                 personal=[personal] if personal is not None else [], unit_signer=unit_signer)
     audit.update_fields(v, bank_message_id=getattr(msg, "pk", None),
                         signers="+".join(["unit"] * (unit is not None) + ["finance"] * finance))
-    _move(v, V.SIGNED, note=f"签章：{v.signers}" + (f"；签名人：{personal.signer.name}" if personal else ""))
+    names = [x.name for x in (unit_signer, personal and personal.signer) if x is not None]
+    _move(v, V.SIGNED, note=f"签章：{v.signers}" + (f"；签名人：{'、'.join(names)}" if names else ""))
     _move(v, V.SENT, note="已提交发送队列", message_id=str(v.bank_message_id or ""))
 
 
 def _issue_voucher(actor, req: PaymentRequest, personal=None) -> PaymentVoucher:
     if not req.agent_bank_code:
         raise invalid("agent_bank_missing", "未找到付款账户的代理银行，不能生成支付凭证", "agent_bank_code")
+    countersigned = countersign_header(req, workflow.approval_steps(DOC_PAYMENT, req.region_code))
     vt = vt_code_for(req.pay_method, req.is_batch)
     v = PaymentVoucher.objects.create(
         region_code=req.region_code, year=req.year, vt_code=vt, number=_voucher_number(req.region_code, req.year),
@@ -75,11 +79,12 @@ def _issue_voucher(actor, req: PaymentRequest, personal=None) -> PaymentVoucher:
     audit.record_change(v, "create")
     _event(v, "generated", f"由支付申请 {req.number} 生成")
     finance = req.pay_method == PayMethod.DIRECT and region_policy_get(req.region_code).finance_sign_direct
-    _dispatch(actor, v, details, unit=req.unit, finance=finance, personal=personal, extra={
+    _dispatch(actor, v, details, unit=req.unit, finance=finance, personal=personal,
+              unit_signer=req.unit_signer if countersigned else None, extra={
         "PayTypeCode": req.pay_type_code, "PayMethod": req.pay_method, "SetModeCode": req.set_mode_code,
         "FundTypeCode": req.fund_nature_code, "ExpFuncCode": req.exp_func_code, "ExpEcoCode": req.dep_eco_code,
         "AgencyCode": req.unit.code, "AgencyName": req.unit.name, "PaySummaryName": req.purpose,
-        "PayAppNo": req.number, "ContractNo": req.contract.number if req.contract_id else ""})
+        "PayAppNo": req.number, "ContractNo": req.contract.number if req.contract_id else "", **countersigned})
     return v
 
 
