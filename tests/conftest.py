@@ -79,3 +79,18 @@ def pytest_collection_modifyitems(config, items):
     if drop:
         config.hook.pytest_deselected(items=drop)
         items[:] = keep
+
+
+@pytest.fixture
+def wsgi_keeps_test_connection():
+    """Calls straight into the WSGI application (schemathesis `from_wsgi`) run Django's request signals, whose
+    `close_old_connections` would close the test's database connection inside its transaction (on PostgreSQL:
+    "the connection is closed" on the next query). Django's own test Client disconnects it the same way."""
+    from django.core import signals
+    from django.db import close_old_connections
+
+    signals.request_started.disconnect(close_old_connections)
+    signals.request_finished.disconnect(close_old_connections)
+    yield
+    signals.request_started.connect(close_old_connections)
+    signals.request_finished.connect(close_old_connections)

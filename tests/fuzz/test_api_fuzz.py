@@ -36,6 +36,6 @@ def bearer(request, user) -> dict:
 @schema.parametrize()
 @settings(max_examples=EXAMPLES, derandomize=True, database=None, deadline=None,
           suppress_health_check=list(HealthCheck))
-def test_no_server_error(case, bearer):
+def test_no_server_error(case, bearer, wsgi_keeps_test_connection):
     case.call_and_validate(headers=bearer, checks=[not_a_server_error, status_code_conformance, content_type_conformance,
                                                    response_schema_conformance])
