@@ -338,7 +338,7 @@ def password_change(*, actor, old_password: str, new_password: str) -> User:
         raise refused("weak_password", "密码不符合要求：" + "；".join(exc.messages), "new_password") from exc
     reason = change_reason(user) or "voluntary"
     with transaction.atomic(durable=True):
-        user = User.objects.select_for_update().select_related("organization").get(pk=actor.pk)
+        user = User.objects.select_for_update(of=("self",)).select_related("organization").get(pk=actor.pk)
         audit.update_fields(user, password=make_password(new_password), must_change_password=False,
                             password_changed_at=timezone.now())
         PasswordHistory.objects.create(user=user, password=user.password)
