@@ -36,6 +36,7 @@ INSTALLED_APPS = [
     "ibms.monitoring",
     "ibms.banks",
     "ibms.treasury",
+    "ibms.closing",
     "ibms.web",
     "ibms.demo",
 ]

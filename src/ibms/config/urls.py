@@ -17,6 +17,7 @@ urlpatterns = [
     path("monitoring/", include("ibms.monitoring.urls")),
     path("banks/", include("ibms.banks.urls")),
     path("treasury/", include("ibms.treasury.urls")),
+    path("closing/", include("ibms.closing.urls")),
     path("api/v1/", api.urls),
     path("admin/", admin.site.urls),
     *resource_urls(),

@@ -41,7 +41,7 @@ class RegionForm(ScopedModelForm):
 class FiscalYearForm(ScopedModelForm):
     class Meta:
         model = m.FiscalYear
-        fields = ["year", "status", "start_date", "end_date"]
+        fields = ["year", "start_date", "end_date"]  # status: the year's life cycle (年终结账) only
 
     def clean(self):
         data = super().clean()

@@ -56,11 +56,14 @@ class FiscalYear(Stamped):
     class Status(models.TextChoices):
         PREPARING = "preparing", "编制中"
         EXECUTING = "executing", "执行中"
+        CLOSING = "closing", "年终结账中"
         CLOSED = "closed", "已结账"
 
     region_code = models.CharField("财政区划", max_length=9)
     year = models.PositiveSmallIntegerField("预算年度")
-    status = models.CharField("状态", max_length=10, choices=Status.choices, default=Status.PREPARING)
+    # changed only by the year's life cycle (ibms.closing.services.lifecycle), never by a form
+    status = models.CharField("状态", max_length=10, choices=Status.choices, default=Status.PREPARING,
+                              editable=False)
     start_date = models.DateField("开始日期")
     end_date = models.DateField("结束日期")
 

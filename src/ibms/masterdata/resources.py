@@ -114,8 +114,7 @@ register(Resource(
     m.FiscalYear, "fiscal-years", "预算年度", f.FiscalYearForm,
     ["year", "region_code", "status", "start_date", "end_date"], filter_fields=["status", "year"],
     natural_key=["year"], prepare=_region_from_actor,
-    excel=[C("year", "预算年度", True, kind="int"), C("status", "状态", True, kind="choice",
-                                                 choices=m.FiscalYear.Status.choices),
+    excel=[C("year", "预算年度", True, kind="int"),
            C("start_date", "开始日期", True, kind="date"), C("end_date", "结束日期", True, kind="date")],
 ))
 register(Resource(

@@ -85,10 +85,11 @@ def is_business_day(day: dt.date, *, region_code: str) -> bool:
 
 # --- fiscal years ---------------------------------------------------------------------------------------------
 
-_OPEN = frozenset({FiscalYear.Status.PREPARING, FiscalYear.Status.EXECUTING})
+_OPEN = frozenset({FiscalYear.Status.PREPARING, FiscalYear.Status.EXECUTING, FiscalYear.Status.CLOSING})
 # purpose → (what a refusal says cannot be done, the year statuses that accept it). A closed year takes nothing
 # but vouchers into its accounting adjustment period (accounting decides when that applies); a preparing year
-# takes indicators (the 批复 of next year's budget) and vouchers but no payments.
+# takes indicators (the 批复 of next year's budget) and vouchers but no payments; a closing year (年终结账中)
+# takes the year-end movements of its indicators (carry-over, recall) and vouchers, but no payments.
 FISCAL_YEAR_PURPOSES: dict[str, tuple[str, frozenset[str]]] = {
     "indicator": ("登记指标变动", _OPEN),
     "payment": ("办理支付", frozenset({FiscalYear.Status.EXECUTING})),
@@ -111,6 +112,8 @@ def fiscal_year_require(region_code: str, year: int, *, purpose: str, closed_hin
         code, message = "fiscal_year_missing", f"{name}未设立{year}年度（基础信息 → 预算年度），不能{what}"
     elif fy.status == FiscalYear.Status.CLOSED:
         code, message = "fiscal_year_closed", f"{name}{year}年度已结账，不能再{what}{closed_hint}"
+    elif fy.status == FiscalYear.Status.CLOSING:
+        code, message = "fiscal_year_closing", f"{name}{year}年度已进入年终结账，不能再{what}"
     else:
         code, message = "fiscal_year_not_executing", (f"{name}{year}年度尚在{fy.get_status_display()}，"
                                                       f"未开始执行，不能{what}")
