@@ -1,0 +1,6 @@
+"""Year-end services. Importing the package registers every step runner (`lifecycle.RUNNERS`)."""
+
+from . import lifecycle
+from .lifecycle import Blocked, StepContext, runner, step_defs, step_run, steps_ensure
+
+__all__ = ["Blocked", "StepContext", "lifecycle", "runner", "step_defs", "step_run", "steps_ensure"]
