@@ -14,6 +14,7 @@ COMMANDS = {
     "verify": "check every invariant; non-zero exit names what is broken",
     "check-security": "check the deployment's security settings (secret key, DEBUG, key-encryption key, TLS, CSP); "
                       "non-zero exit names the failed check ids",
+    "close-year": "run the year-end checklist of a region and year: --region CODE --year N [--step CODE]",
     "gen": "generate deterministic synthetic data: --scale small|city|province|chongqing --seed N",
     "manage": "any Django management command",
 }
@@ -39,6 +40,8 @@ def main(argv: list[str] | None = None) -> None:
 
     if argv[0] == "check-security":  # Django's deployment checks and ours (ibms.core.checks), failing on any error
         argv = ["check", "--deploy", "--tag", "security", "--fail-level", "ERROR", *argv[1:]]
+    if argv[0] == "close-year":
+        argv = ["close_year", *argv[1:]]
     args = argv[1:] if argv[0] == "manage" else argv
     ManagementUtility(["ibms", *args]).execute()
 

@@ -5,4 +5,6 @@ from . import views
 app_name = "closing"
 urlpatterns = [
     path("", views.year_list, name="years"),
+    path("<str:region>/<int:year>/checklist/", views.checklist_partial, name="checklist"),
+    path("<str:region>/<int:year>/steps/<str:step>/", views.step_start, name="step-start"),
 ]

@@ -79,6 +79,7 @@ EVENT_NAMES: dict[str, str] = {
     "treasury.request_created": "新建支付申请", "treasury.request_submitted": "提交支付申请",
     "treasury.request_withdrawn": "撤回支付申请", "treasury.request_reviewed": "审核支付申请",
     "treasury.request_approved": "支付申请审核通过", "treasury.request_rejected": "支付申请退回",
+    "treasury.request_year_end_returned": "年终结账退回支付申请",
     "treasury.request_paid": "支付申请已支付", "treasury.request_returned": "支付申请被银行退回",
     "treasury.request_failed": "支付申请被银行拒收", "treasury.allocation_paid": "实拨资金已拨付",
     "treasury.allocation_returned": "实拨资金被退回", "treasury.allocation_failed": "实拨资金被拒收",

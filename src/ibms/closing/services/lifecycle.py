@@ -17,22 +17,26 @@ from __future__ import annotations
 
 import csv
 import functools
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
 
-from ibms.core import audit
-from ibms.core.errors import Conflict, invalid
-from ibms.core.scoping import check_write_scope, require_perm
+from ibms.core import audit, outbox
+from ibms.core.errors import Conflict, DomainError, NotFound, invalid
+from ibms.core.scoping import check_write_scope, require_perm, scope_of
 from ibms.masterdata.models import FiscalYear, Region
 
 from ..models import YearStep
 
 S = YearStep.Status
+STEP_TOPIC = "closing.step"
+log = logging.getLogger("ibms.closing")
 
 
 @dataclass(frozen=True)
@@ -133,39 +137,111 @@ def _mark(row: YearStep, **values) -> YearStep:
     return fresh
 
 
-def step_run(*, actor, region_code: str, year: int, step: str) -> YearStep:
-    """Run one checklist step (see the module). Returns its row; raises `Blocked` with the list of blockers."""
+def _prepare(actor, region_code: str, year: int, step: str) -> tuple[StepDef, YearStep]:
+    """The checks every run of a step passes first (see the module); the step's row."""
     d = step_def(step)
     require_perm(actor, d.permission)
     check_write_scope(actor, region_code=region_code, spec=YearStep.scope_spec)
     fy = _year(region_code, year)
-    wanted = FiscalYear.Status.EXECUTING if step == "begin" else FiscalYear.Status.CLOSING
     rows = steps_ensure(region_code, year)
     row = next(r for r in rows if r.step == step)
     if row.status == S.DONE:
-        return row
+        return d, row
+    wanted = FiscalYear.Status.EXECUTING if step == "begin" else FiscalYear.Status.CLOSING
     if fy.status != wanted:
         raise Conflict("year_status", f"{region_name(region_code)}{year}年度{fy.get_status_display()}，"
                        f"不能执行“{d.name}”", {"status": fy.status})
     pending = [step_def(r.step).name for r in rows if step_def(r.step).order < d.order and r.status != S.DONE]
     if pending:
         raise Blocked(step, [{"label": f"请先完成“{n}”"} for n in pending])
-    fn = RUNNERS.get(step)
-    if fn is None:
+    if step not in RUNNERS:
         raise invalid("step_unknown", f"结账步骤“{d.name}”尚未实现", "step")
+    return d, row
+
+
+def _stale(row: YearStep) -> bool:
+    """A running mark older than the worker's lease: its runner died (the rerun resumes it)."""
+    return row.started_at is None or (timezone.now() - row.started_at).total_seconds() > outbox.lease_seconds()
+
+
+def step_run(*, actor, region_code: str, year: int, step: str, queued: bool = False) -> YearStep:
+    """Run one checklist step now (see the module). Returns its row; raises `Blocked` with the list of blockers.
+    `queued`: the worker runs a step `step_start` marked running."""
+    d, row = _prepare(actor, region_code, year, step)
+    if row.status == S.DONE:
+        return row
+    if row.status == S.RUNNING and not queued and not _stale(row):
+        raise Conflict("step_running", f"“{d.name}”正在执行，请稍候刷新查看进度")
     row = _mark(row, status=S.RUNNING, started_at=timezone.now(), run_by=actor, blockers=[])
     ctx = StepContext(actor=actor, region_code=region_code, year=year, row=row)
     try:
-        result = fn(ctx)
+        result = RUNNERS[step](ctx) or {}
     except Blocked as exc:
         _mark(row, status=S.BLOCKED, blockers=exc.items)
         raise
     except Exception:
         _mark(row, status=S.PENDING)
         raise
-    row = _mark(row, status=S.DONE, result=result or {}, finished_at=timezone.now(),
-                done=max(ctx.row.done, ctx.row.total), total=ctx.row.total)
     with transaction.atomic(durable=True):
+        row = YearStep.objects.select_for_update().get(pk=row.pk)
+        audit.update_fields(row, status=S.DONE, result=result, finished_at=timezone.now(),
+                            done=max(ctx.row.done, ctx.row.total), total=ctx.row.total)
         audit.record_event("closing.step_done", region_code=region_code, obj=row,
-                           payload={"year": year, "step": step, "result": result or {}})
+                           payload={"year": year, "step": step, "result": result})
     return row
+
+
+def step_start(*, actor, region_code: str, year: int, step: str) -> YearStep:
+    """Queue a step for the worker (a batch over a whole region takes minutes): the same checks as `step_run`,
+    then the row is marked running and its progress shows on the checklist while the worker runs it."""
+    d, row = _prepare(actor, region_code, year, step)
+    if row.status == S.DONE:
+        return row
+    with transaction.atomic(durable=True):
+        row = YearStep.objects.select_for_update().get(pk=row.pk)
+        if row.status == S.RUNNING and not _stale(row):
+            raise Conflict("step_running", f"“{d.name}”正在执行，请稍候刷新查看进度")
+        audit.update_fields(row, status=S.RUNNING, started_at=timezone.now(), run_by=actor, blockers=[],
+                            done=0, total=0)
+        outbox.enqueue(STEP_TOPIC, {"region_code": region_code, "year": year, "step": step, "actor_id": actor.pk},
+                       key=f"closing/{region_code}/{year}/{step}")
+    return row
+
+
+@outbox.handler(STEP_TOPIC, outside_transaction=True)
+def _run_queued(msg) -> None:
+    p = msg.payload
+    actor = get_user_model().objects.get(pk=p["actor_id"])
+    try:
+        step_run(actor=actor, region_code=p["region_code"], year=p["year"], step=p["step"], queued=True)
+    except DomainError as exc:  # recorded on the row (blocked) or refused before it ran: not worth a retry
+        log.info("closing step %s %s/%s not done: %s", p["step"], p["region_code"], p["year"], exc.code)
+        YearStep.objects.filter(region_code=p["region_code"], year=p["year"], step=p["step"],
+                                status=S.RUNNING).update(status=S.PENDING)
+
+
+# --- reads -------------------------------------------------------------------------------------------------------
+
+def checklist(actor, region_code: str, year: int) -> tuple[FiscalYear, list[tuple[StepDef, YearStep]]]:
+    """The year's checklist as the actor may see it (403 without closing.view_yearstep, 404 outside the actor's
+    regions): every step definition with its row (an unsaved pending row for a step never run)."""
+    require_perm(actor, "closing.view_yearstep")
+    scope = scope_of(actor)
+    if not scope.unrestricted and region_code not in scope.view_regions:
+        raise NotFound("预算年度")
+    fy = FiscalYear.objects.filter(region_code=region_code, year=year).first()
+    if fy is None:
+        raise NotFound("预算年度")
+    rows = {r.step: r for r in YearStep.objects.filter(region_code=region_code, year=year).select_related("run_by")}
+    return fy, [(d, rows.get(d.code) or YearStep(region_code=region_code, year=year, step=d.code))
+                for d in step_defs()]
+
+
+def years_visible(actor):
+    """The fiscal years of the actor's regions (newest first) with their status."""
+    require_perm(actor, "closing.view_yearstep")
+    scope = scope_of(actor)
+    qs = FiscalYear.objects.all()
+    if not scope.unrestricted:
+        qs = qs.filter(region_code__in=scope.view_regions)
+    return qs.order_by("-year", "region_code")

@@ -37,6 +37,7 @@ from .requests import (
     review_signs_content,
 )
 from .vouchers import voucher_query, voucher_query_stuck, voucher_resend
+from .year_end import request_year_end_return, requests_in_review, vouchers_in_flight
 
 __all__ = [
     "CheckResult", "DraftIn", "LineIn", "PayeeIn", "RefundNotReady", "allocation_create", "clearing_apply",
@@ -44,5 +45,5 @@ __all__ = [
     "payment_request_review", "payment_request_submit", "payment_request_update", "payment_request_withdraw",
     "reconciliation_run", "refund_apply", "review_signer_kind", "review_signs_content", "statement_apply", "voucher_ack_apply",
     "voucher_event_record", "voucher_query", "voucher_query_stuck", "voucher_receipt_apply", "voucher_resend",
-    "voucher_return_apply",
+    "voucher_return_apply", "request_year_end_return", "requests_in_review", "vouchers_in_flight",
 ]
