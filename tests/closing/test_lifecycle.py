@@ -185,3 +185,15 @@ def test_close_year_command_runs_until_blocked(budget, capsys):
     assert exc.value.code == 2
     out = capsys.readouterr().out
     assert "开始年终结账: 已完成" in out and "未通过" in out and status() == "closing"
+
+
+def test_next_year_starts_only_after_this_one_stops_paying(client_as, budget):
+    c = client_as("fin_budget")
+    r = c.post(f"{API}/years/{PROVINCE}/{YEAR + 1}/start")
+    assert r.status_code == 409 and r.json()["code"] == "previous_year_executing" and str(YEAR) in r.json()["message"]
+    assert status(year=YEAR + 1) == "preparing"
+    step_run(actor=budget, region_code=PROVINCE, year=YEAR, step="begin")
+    r = c.post(f"/closing/{PROVINCE}/{YEAR + 1}/start/")
+    assert r.status_code == 302 and status(year=YEAR + 1) == "executing"
+    assert c.post(f"{API}/years/{PROVINCE}/{YEAR + 1}/start").json()["status"] == "executing"  # a rerun: no change
+    assert client_as("school_clerk").post(f"{API}/years/{PROVINCE}/{YEAR + 1}/start").status_code == 403

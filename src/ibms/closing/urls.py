@@ -1,10 +1,12 @@
-from django.urls import path
+from django.urls import include, path
 
 from . import views
 
 app_name = "closing"
 urlpatterns = [
     path("", views.year_list, name="years"),
+    path("final/", include("ibms.closing.final.urls")),
     path("<str:region>/<int:year>/checklist/", views.checklist_partial, name="checklist"),
     path("<str:region>/<int:year>/steps/<str:step>/", views.step_start, name="step-start"),
+    path("<str:region>/<int:year>/start/", views.year_start, name="year-start"),
 ]

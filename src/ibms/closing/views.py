@@ -11,7 +11,7 @@ from django.views.decorators.http import require_GET, require_POST
 from ibms.core.errors import DomainError
 
 from .models import YearStep
-from .services import lifecycle
+from .services import fiscal_year_start, lifecycle
 
 
 def _pick(request) -> tuple[str, int | None]:
@@ -62,6 +62,17 @@ def step_start(request, region: str, year: int, step: str):
         name = lifecycle.step_def(step).name
         messages.success(request, f"“{name}”已完成" if row.status == YearStep.Status.DONE
                          else f"“{name}”已开始执行，进度见下方")
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    return redirect(f"/closing/?region={region}&year={year}")
+
+
+@login_required
+@require_POST
+def year_start(request, region: str, year: int):
+    try:
+        fiscal_year_start(actor=request.user, region_code=region, year=year)
+        messages.success(request, f"{year}年度已开始执行")
     except DomainError as exc:
         messages.error(request, exc.message)
     return redirect(f"/closing/?region={region}&year={year}")

@@ -8,7 +8,7 @@ from typing import Any
 from ninja import Router, Schema
 
 from ..models import YearStep
-from ..services import lifecycle
+from ..services import fiscal_year_start, lifecycle
 
 router = Router(tags=["年终结账"])
 
@@ -77,3 +77,10 @@ def checklist(request, region_code: str, year: int):
 def step_run(request, region_code: str, year: int, step: str):
     lifecycle.step_run(actor=request.auth, region_code=region_code, year=year, step=step)
     return checklist_out(request.auth, region_code, year)
+
+
+@router.post("/years/{region_code}/{int:year}/start", response=YearOut,
+             summary="年度开始执行（上一年度已进入年终结账后）", operation_id="closing_year_start")
+def year_start(request, region_code: str, year: int):
+    fy = fiscal_year_start(actor=request.auth, region_code=region_code, year=year)
+    return {"region_code": fy.region_code, "year": fy.year, "status": fy.status, "status_name": fy.get_status_display()}

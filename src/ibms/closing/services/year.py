@@ -8,6 +8,8 @@
 - `reconciliation_clean`: every paid voucher of the year reconciled with its bank, no open difference or
   quarantined message of the region.
 - `close`: closing → closed once every other step is done.
+
+`fiscal_year_start` (not a checklist step) lets the next year take payments once this one has stopped.
 """
 
 from __future__ import annotations
@@ -16,10 +18,13 @@ from django.db import transaction
 from django.urls import reverse
 
 from ibms.core import audit
+from ibms.core.errors import Conflict
+from ibms.core.scoping import check_write_scope, require_perm
 from ibms.masterdata.models import FiscalYear
 from ibms.treasury import services as treasury
 from ibms.treasury.models import PaymentVoucher, ReconDifference
 
+from ..models import YearStep
 from .lifecycle import Blocked, StepContext, region_name, runner
 
 CHUNK = 200
@@ -97,3 +102,27 @@ def reconciliation_clean(ctx: StepContext) -> dict:
 def close(ctx: StepContext) -> dict:
     _year_move(ctx, FY.CLOSED, "closing.year_closed")
     return {"status": FY.CLOSED}
+
+
+def fiscal_year_start(*, actor, region_code: str, year: int) -> FiscalYear:
+    """开始执行: a preparing year becomes executing (it takes payments) once the year before it has stopped
+    paying (closing or closed) — a region has one executing year at a time. Refused otherwise; a rerun on an
+    executing year changes nothing."""
+    require_perm(actor, "closing.run_yearstep")
+    check_write_scope(actor, region_code=region_code, spec=YearStep.scope_spec)
+    with transaction.atomic(durable=True):
+        fy = FiscalYear.objects.select_for_update().filter(region_code=region_code, year=year).first()
+        if fy is None:
+            raise Conflict("fiscal_year_missing", f"{region_name(region_code)}未设立{year}年度")
+        if fy.status == FY.EXECUTING:
+            return fy
+        if fy.status != FY.PREPARING:
+            raise Conflict("year_status", f"{region_name(region_code)}{year}年度{fy.get_status_display()}，不能开始执行")
+        prev = FiscalYear.objects.filter(region_code=region_code, year=year - 1).first()
+        if prev is not None and prev.status in (FY.PREPARING, FY.EXECUTING):
+            raise Conflict("previous_year_executing", f"{region_name(region_code)}{year - 1}年度{prev.get_status_display()}，"
+                           f"须先开始年终结账，{year}年度才能开始执行")
+        audit.update_fields(fy, status=FY.EXECUTING)
+        audit.record_event("closing.year_started", region_code=region_code, obj=fy,
+                           payload={"year": year, "from": FY.PREPARING, "to": FY.EXECUTING})
+        return fy
