@@ -18,6 +18,7 @@ from .account_sets import (
     books_ensure,
 )
 from .events import event_check, event_post, event_submit, voucher_post_system
+from .opening import opening_balances_carry, opening_differences, opening_problems
 from .periods import account_set_close, period_close, period_lock, period_reopen
 from .vouchers import (
     voucher_create,
@@ -42,6 +43,9 @@ __all__ = [
     "event_check",
     "event_post",
     "event_submit",
+    "opening_balances_carry",
+    "opening_differences",
+    "opening_problems",
     "period_close",
     "period_lock",
     "period_reopen",
