@@ -93,8 +93,10 @@ def test_steps_run_in_order_and_only_for_who_may(budget, user):
     assert [i["label"] for i in blocked.value.items] == ["请先完成“支付清理”", "请先完成“对账清理”"]
     with pytest.raises(PermissionDenied):
         step_run(actor=user("school_clerk"), region_code=PROVINCE, year=YEAR, step="payments_settled")
-    with pytest.raises(PermissionDenied) as scope:  # the county's finance can't run the province's year
+    with pytest.raises(NotFound):  # the county's finance doesn't even see the province's year
         step_run(actor=user("county_budget"), region_code=PROVINCE, year=YEAR, step="payments_settled")
+    with pytest.raises(PermissionDenied) as scope:  # the province reads the county's year but doesn't run it
+        step_run(actor=budget, region_code=COUNTY, year=YEAR, step="begin")
     assert scope.value.code == "scope_region"
     with pytest.raises(ValidationFailed) as unknown:
         step_run(actor=budget, region_code=PROVINCE, year=YEAR, step="no_such_step")

@@ -55,6 +55,9 @@ EVENT_NAMES: dict[str, str] = {
     "indicators.transfer_allotted": "下达转移支付", "indicators.transfer_received": "接收转移支付",
     "indicators.reallocation_submitted": "提交指标调剂", "indicators.reallocation_approved": "指标调剂审核通过",
     "indicators.reallocation_rejected": "指标调剂退回",
+    # 结转结余
+    "closing.carry_proposed": "生成结转结余清单", "closing.carry_line_changed": "调整结转结余明细",
+    "closing.carry_execution_started": "开始执行结转结余", "closing.carry_executed": "结转结余执行完成",
     # 预算编制
     "budgeting.round_created": "新建预算编制", "budgeting.ceiling_issued": "下达控制数",
     "budgeting.lines_generated": "生成预算明细", "budgeting.submitted": "报送预算",
@@ -85,6 +88,19 @@ EVENT_NAMES: dict[str, str] = {
     "treasury.allocation_returned": "实拨资金被退回", "treasury.allocation_failed": "实拨资金被拒收",
     "treasury.message_quarantined": "隔离银行报文", "treasury.reconciled": "支付对账",
     **{f"treasury.voucher_{k}": f"支付凭证{v}" for k, v in _VOUCHER_STATES.items()},
+    "treasury.contract_filed": "合同备案审核通过", "treasury.contract_rejected": "合同备案退回",
+    "treasury.contract_completed": "合同完结", "treasury.contract_terminated": "合同终止",
+    "treasury.contract_closed": "合同完结或终止（解冻余额）",
+    # 政府采购
+    "procurement.plan_created": "新建采购计划", "procurement.plan_submitted": "提交采购计划",
+    "procurement.plan_returned": "采购计划退回", "procurement.plan_approved": "采购计划批准（冻结指标）",
+    "procurement.plan_cancelled": "采购计划作废", "procurement.plan_contracted": "采购计划备案合同（节约解冻）",
+    "procurement.plan_closed": "采购计划完结",
+    # 资产管理
+    "assets.card_acquired": "资产购置入账（支付回单）", "assets.card_opened": "存量资产录入",
+    "assets.card_transferred": "资产使用人/地点变更", "assets.change_submitted": "提交资产变动",
+    "assets.change_returned": "资产变动退回", "assets.change_approved": "资产变动审批通过（入账）",
+    "assets.card_disposed": "资产处置", "assets.depreciated": "计提固定资产折旧",
 }
 
 # Machine messages some events carry (a refusal's error code, a login's reason), shown in Chinese.

@@ -150,6 +150,24 @@ def indicator_reserve(*, actor, indicator_id: int, amount: int, consumer: str) -
         return r
 
 
+@in_callers_transaction
+def indicator_hold(*, actor, indicator_id: int, amount: int, source: SourceDocument, freeze: bool,
+                   consumer: str = "", memo: str = "") -> IndicatorEntry:
+    """冻结/解冻 inside the caller's transaction (procurement: a plan's approval freezes, a contract's saving, a
+    payment's draw and a completion unfreeze), on the caller's document `source`. Checks the actor's scope (a unit
+    moves its own), not a permission: the caller has checked its own."""
+    domain.amount_require_positive(amount)
+    with transaction.atomic():
+        ind = _lock_for_payment(actor, indicator_id)
+        sign = 1 if freeze else -1
+        ledger = Ledger(actor)
+        entry = ledger.move(ind, E.FREEZE if freeze else E.UNFREEZE,
+                            {"available": -sign * amount, "frozen": sign * amount}, source=source,
+                            consumer=consumer, memo=memo or ("冻结" if freeze else "解冻"))
+        ledger.write()
+        return entry
+
+
 def _settle(actor, consumer: str, *, post: bool) -> Reservation:
     with transaction.atomic():
         found = _find_reservation(actor, consumer)

@@ -192,6 +192,11 @@ def voucher_resend(request, pk: int):
 
 # --- contracts, allocations, reconciliation -----------------------------------------------------------------------
 
+class MilestoneIn(Schema):
+    name: str
+    amount: str
+
+
 class ContractIn(Schema):
     unit_id: int
     number: str
@@ -202,12 +207,25 @@ class ContractIn(Schema):
     payee_name: str = ""
     payee_account_no: str = ""
     indicator_id: int | None = None
+    plan_id: int | None = None  # 合同备案 against an approved 采购计划
+    milestones: list[MilestoneIn] | None = None  # the payment schedule (required with a plan)
+
+
+class ContractReviewIn(Schema):
+    approve: bool
+    comment: str = ""
+
+
+class ContractCloseIn(Schema):
+    terminate: bool = False
+    reason: str = ""
 
 
 def _contract(c: Contract) -> dict:
     return {"id": c.pk, "number": c.number, "name": c.name, "unit_id": c.unit_id, "region_code": c.region_code,
             "payee_name": c.payee_name, "amount": fen_to_str(c.amount), "committed": fen_to_str(c.committed),
-            "paid": fen_to_str(c.paid), "status": c.status, "indicator_id": c.indicator_id}
+            "paid": fen_to_str(c.paid), "status": c.status, "indicator_id": c.indicator_id,
+            "plan_id": c.plan_id, "schedule": [{**m, "amount": fen_to_str(m["amount"])} for m in c.schedule or []]}
 
 
 @router.get("/contracts", response=S.ContractPage, summary="合同备案列表", operation_id="treasury_contract_list")
@@ -222,8 +240,25 @@ def contract_create(request, payload: ContractIn):
                                  name=payload.name, amount=_fen(payload.amount),
                                  sign_date=payload.sign_date or clock.today(), payee_id=payload.payee_id,
                                  payee_name=payload.payee_name, payee_account_no=payload.payee_account_no,
-                                 indicator_id=payload.indicator_id)
+                                 indicator_id=payload.indicator_id, plan_id=payload.plan_id,
+                                 milestones=None if payload.milestones is None else [
+                                     (m.name, api_fen(m.amount, f"milestones[{n}].amount"))
+                                     for n, m in enumerate(payload.milestones)])
     return Status(201, _contract(c))
+
+
+@router.post("/contracts/{pk}/review", response=S.ContractOut, summary="审核合同备案（通过即冻结转为合同承诺）",
+             operation_id="treasury_contract_review")
+def contract_review(request, pk: int, payload: ContractReviewIn):
+    return _contract(services.contract_review(actor=request.auth, pk=pk, approve=payload.approve,
+                                              comment=payload.comment))
+
+
+@router.post("/contracts/{pk}/close", response=S.ContractOut, summary="合同完结或终止（释放未支付的冻结）",
+             operation_id="treasury_contract_close")
+def contract_close(request, pk: int, payload: ContractCloseIn):
+    return _contract(services.contract_close(actor=request.auth, pk=pk, terminate=payload.terminate,
+                                             reason=payload.reason))
 
 
 class AllocationIn(Schema):

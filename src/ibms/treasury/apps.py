@@ -16,6 +16,7 @@ class TreasuryConfig(AppConfig):
         verify.register("treasury.paid_once", selectors.paid_twice_problems)
         verify.register("treasury.reservations", selectors.reservation_problems)
         verify.register("treasury.finance_books", selectors.finance_books_problems)
+        verify.register("treasury.contract_plans", selectors.contract_plan_problems)
 
         handlers.register_all()
         try:

@@ -49,6 +49,7 @@ class DraftIn:
     set_mode_code: str = SetMode.TRANSFER
     pay_type_code: str | None = None  # None: the indicator's
     contract_id: int | None = None
+    milestone: int | None = None  # the contract's payment-schedule period (合同付款期次)
     expense: str = "business"
     exp_func_code: str = ""
     dep_eco_code: str = ""
@@ -155,18 +156,20 @@ FINANCE_EVENT = {"payment.receipted": "treasury.paid", "payment.refunded": "trea
 
 def posting_events(req, *, event_type: str, event_id: str, amount: int) -> list[dict]:
     """The accounting events a receipt (or refund) of payment request `req` posts: the unit's, then the finance
-    bureau's (reads only the request's own fields)."""
+    bureau's (reads the request's own fields and its indicator's source kind)."""
     dims = {"exp_func": req.exp_func_code, "dep_eco": req.dep_eco_code, "gov_eco": req.gov_eco_code,
             "fund_nature": req.fund_nature_code, "project": req.project_code, "payee": req.payee_name[:120]}
+    # money of a carried (上年结转) indicator draws down 财政应返还额度 / 国库集中支付结余 (posting rules *.carried*)
+    carried = {"source_kind": "carry_over"} if req.indicator.source.kind == "carry_over" else {}
     return [
         {"event_id": event_id, "event_type": event_type, "amounts": {"amount": amount}, "dimensions": dims,
          "attrs": {"pay_method": req.pay_method, "expense": req.expense, "business_type": req.business_type,
-                   "installation": req.installation},
+                   "installation": req.installation, **carried},
          "unit_id": req.unit_id, "year": req.year},
         {"event_id": f"fin-{event_id}", "event_type": FINANCE_EVENT[event_type], "amounts": {"amount": amount},
          "dimensions": {"exp_func": req.exp_func_code, "fund_nature": req.fund_nature_code,
                         "dep_eco": req.dep_eco_code, "gov_eco": req.gov_eco_code},
-         "region_code": req.region_code, "year": req.year},
+         "attrs": carried, "region_code": req.region_code, "year": req.year},
     ]
 
 

@@ -15,6 +15,7 @@ from django.utils import timezone
 from ibms.core import clock
 from ibms.indicators.models import Indicator
 from ibms.masterdata.models import BankAccount, BlacklistEntry, Payee, Unit
+from ibms.procurement.models import ProcurementPlan
 
 from .models import Contract, PaymentRequest, PaymentVoucher
 
@@ -109,6 +110,9 @@ def build(req: PaymentRequest, *, indicator: Indicator | None = None, contract: 
     contract = contract if contract is not None else (Contract.objects.filter(pk=req.contract_id).first()
                                                        if req.contract_id else None)
     dep_eco = req.dep_eco_code or ""
+    # a contract filed against a 采购计划 pays from its own freeze on the indicator (procurement.ledger.plan_draw)
+    held = (ProcurementPlan.objects.filter(pk=contract.plan_id).values_list("frozen", flat=True).first() or 0
+            if contract is not None and contract.plan_id and stage == "inline" else 0)
     payment = {
         "region_code": req.region_code, "year": req.year, "number": req.number, "amount": req.amount,
         **calendar_facts(when, req.region_code),
@@ -122,7 +126,7 @@ def build(req: PaymentRequest, *, indicator: Indicator | None = None, contract: 
     indicator_ctx = {
         "code": ind.code, "fund_nature_code": ind.fund_nature_code, "exp_func_code": ind.exp_func_code,
         "dep_eco_code": ind.dep_eco_code, "gov_eco_code": ind.gov_eco_code, "amount": ind.amount,
-        "available": ind.available, "spent": ind.spent, "is_gov_pur": ind.is_gov_pur, "is_track": ind.is_track,
+        "available": ind.available + min(held, req.amount), "spent": ind.spent, "is_gov_pur": ind.is_gov_pur, "is_track": ind.is_track,
         "is_sangong": ind.is_sangong, "is_sanbao": ind.is_sanbao,
         "is_personnel": (ind.dep_eco_code or dep_eco)[:3] in ("301", "303"),
         "project_code": req.project_code,

@@ -138,6 +138,8 @@ class ContractOut(Schema):
     paid: str
     status: str
     indicator_id: int | None
+    plan_id: int | None = None
+    schedule: list[dict] = []
 
 
 class ContractPage(Schema):

@@ -124,7 +124,7 @@ def unit_choices(*, actor, limit: int = 500):
 
 
 def contract_list(*, actor):
-    return Contract.objects.permitted(actor).select_related("unit").order_by("-id")
+    return Contract.objects.permitted(actor).select_related("unit", "plan").order_by("-id")
 
 
 def allocation_list(*, actor):
@@ -313,3 +313,23 @@ def reservation_problems() -> list[str]:
     problems += [f"treasury: reservation {k[1]} ({k[0]}) amount {format_fen(held[k])} != request "
                  f"{format_fen(wanted[k])}" for k in sorted(set(held) & set(wanted)) if held[k] != wanted[k]]
     return problems
+
+
+def contract_plan_problems() -> list[str]:
+    """A contract filed against a 采购计划 agrees with it: same amount, the plan's drawn = the contract's committed
+    (open + paid), paid ≤ amount, an open contract's plan is contracted and a closed one's is closed (a filing in
+    review or sent back holds nothing)."""
+    from ibms.procurement.models import ProcurementPlan
+
+    out: list[str] = []
+    filed = Contract.objects.filter(plan__isnull=False).exclude(status__in=[Contract.Status.PENDING,
+                                                                           Contract.Status.REJECTED])
+    for c in filed.select_related("plan").iterator():
+        p = c.plan
+        if p.contract_amount != c.amount or p.drawn != c.committed or c.paid > c.amount:
+            out.append(f"合同 {c.number}：金额 {c.amount}/已申请 {c.committed}/已支付 {c.paid} 分，与采购计划 {p.number} "
+                       f"合同金额 {p.contract_amount}/已支用 {p.drawn} 分不符")
+        want = ProcurementPlan.Status.CONTRACTED if c.status == Contract.Status.ACTIVE else ProcurementPlan.Status.CLOSED
+        if p.status != want:
+            out.append(f"合同 {c.number}（{c.get_status_display()}）的采购计划 {p.number} 状态为 {p.get_status_display()}")
+    return out

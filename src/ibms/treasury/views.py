@@ -88,11 +88,32 @@ class ContractForm(forms.Form):
     sign_date = forms.DateField(label="签订日期", widget=forms.DateInput(attrs={"type": "date"}))
     payee_name = forms.CharField(label="供应商", max_length=120)
     payee_account_no = forms.CharField(label="供应商账号", max_length=32, required=False)
+    plan_id = forms.TypedChoiceField(label="采购计划（已批准）", coerce=int, required=False, empty_value=None)
+    milestones = forms.CharField(label="付款计划（每行：期次名称,金额元）", required=False,
+                                 widget=forms.Textarea(attrs={"rows": 3}))
 
     def __init__(self, *args, user=None, **kw):
         super().__init__(*args, **kw)
         self.fields["unit_id"].choices = [(u.pk, f"{u.code} {u.name}")
                                           for u in selectors.unit_choices(actor=user)]
+        from ibms.procurement.selectors import plans_for_contract
+
+        self.fields["plan_id"].choices = [("", "（不关联采购计划）")] + [
+            (p.pk, f"{p.number} {p.name}（{p.amount / 100:,.2f} 元）") for p in plans_for_contract(actor=user)[:200]]
+
+    def clean_milestones(self):
+        from ibms.core.money import MoneyError, parse_yuan
+
+        out = []
+        for n, line in enumerate((self.cleaned_data.get("milestones") or "").splitlines(), 1):
+            if not line.strip():
+                continue
+            name, _, amount = line.replace("，", ",").rpartition(",")
+            try:
+                out.append((name.strip(), parse_yuan(amount.strip())))
+            except MoneyError as exc:
+                raise forms.ValidationError(f"付款计划第{n}行金额不正确") from exc
+        return out
 
 
 class AllocationForm(forms.Form):
@@ -294,7 +315,8 @@ def voucher_detail(request, pk: int):
 @require_http_methods(["GET", "POST"])
 def contract_list(request):
     contracts = selectors.contract_list(actor=request.user)  # refuses (403) before the form is handled
-    form = ContractForm(request.POST or None, user=request.user) if request.user.has_perm(
+    initial = {"plan_id": request.GET.get("plan")} if request.GET.get("plan") else None
+    form = ContractForm(request.POST or None, user=request.user, initial=initial) if request.user.has_perm(
         "treasury.add_contract") else None
     errors: list = []
     if request.method == "POST" and form is not None and form.is_valid():
@@ -302,13 +324,38 @@ def contract_list(request):
         try:
             services.contract_create(actor=request.user, unit_id=d["unit_id"], number=d["number"], name=d["name"],
                                      amount=d["amount"], sign_date=d["sign_date"], payee_name=d["payee_name"],
-                                     payee_account_no=d.get("payee_account_no") or "")
+                                     payee_account_no=d.get("payee_account_no") or "", plan_id=d.get("plan_id"),
+                                     milestones=d["milestones"] if d.get("plan_id") or d["milestones"] else None)
             return redirect("treasury:contracts")
         except DomainError as exc:
             errors = exc.violations_or_self
     rows = contracts[:200]
     return render(request, "treasury/contract_list.html", {"rows": rows, "form": form, "errors": errors},
                   status=422 if errors else 200)
+
+
+@login_required
+@require_POST
+def contract_close(request, pk: int):
+    return _contract_act(request, lambda: services.contract_close(
+        actor=request.user, pk=pk, terminate=request.POST.get("terminate") == "1", reason=request.POST.get("reason", "")))
+
+
+@login_required
+@require_POST
+def contract_review(request, pk: int):
+    return _contract_act(request, lambda: services.contract_review(
+        actor=request.user, pk=pk, approve=request.POST.get("approve") == "1", comment=request.POST.get("comment", "")))
+
+
+def _contract_act(request, act):
+    try:
+        act()
+    except DomainError as exc:
+        return render(request, "treasury/contract_list.html", {
+            "rows": selectors.contract_list(actor=request.user)[:200], "form": None,
+            "errors": exc.violations_or_self}, status=422)
+    return redirect("treasury:contracts")
 
 
 @login_required

@@ -31,6 +31,8 @@ api.add_router("/accounting/reports", "ibms.accounting.report_api.router")
 api.add_router("/monitoring", "ibms.monitoring.api.router")
 api.add_router("/banks", "ibms.banks.api.router")
 api.add_router("/treasury", "ibms.treasury.api.router")
+api.add_router("/procurement", "ibms.procurement.api.router")
 api.add_router("/closing", "ibms.closing.api.router")
+api.add_router("/assets", "ibms.assets.api.router")
 add_resource_routers(api)
 install_write_gate(api)  # every write operation: the permission of data/policy/routes/, before its payload

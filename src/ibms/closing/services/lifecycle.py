@@ -137,11 +137,20 @@ def _mark(row: YearStep, **values) -> YearStep:
     return fresh
 
 
+def region_write_require(actor, region_code: str) -> None:
+    """A region outside the actor's sight is not found (404, like a missing one); one they only read (an upper
+    level looking at a lower one) is refused (403 scope_region)."""
+    scope = scope_of(actor)
+    if not scope.unrestricted and region_code not in scope.view_regions:
+        raise NotFound("财政区划")
+    check_write_scope(actor, region_code=region_code, spec=YearStep.scope_spec)
+
+
 def _prepare(actor, region_code: str, year: int, step: str) -> tuple[StepDef, YearStep]:
     """The checks every run of a step passes first (see the module); the step's row."""
     d = step_def(step)
     require_perm(actor, d.permission)
-    check_write_scope(actor, region_code=region_code, spec=YearStep.scope_spec)
+    region_write_require(actor, region_code)
     fy = _year(region_code, year)
     rows = steps_ensure(region_code, year)
     row = next(r for r in rows if r.step == step)

@@ -19,13 +19,12 @@ from django.urls import reverse
 
 from ibms.core import audit
 from ibms.core.errors import Conflict
-from ibms.core.scoping import check_write_scope, require_perm
+from ibms.core.scoping import require_perm
 from ibms.masterdata.models import FiscalYear
 from ibms.treasury import services as treasury
 from ibms.treasury.models import PaymentVoucher, ReconDifference
 
-from ..models import YearStep
-from .lifecycle import Blocked, StepContext, region_name, runner
+from .lifecycle import Blocked, StepContext, region_name, region_write_require, runner
 
 CHUNK = 200
 FY = FiscalYear.Status
@@ -109,7 +108,7 @@ def fiscal_year_start(*, actor, region_code: str, year: int) -> FiscalYear:
     paying (closing or closed) — a region has one executing year at a time. Refused otherwise; a rerun on an
     executing year changes nothing."""
     require_perm(actor, "closing.run_yearstep")
-    check_write_scope(actor, region_code=region_code, spec=YearStep.scope_spec)
+    region_write_require(actor, region_code)
     with transaction.atomic(durable=True):
         fy = FiscalYear.objects.select_for_update().filter(region_code=region_code, year=year).first()
         if fy is None:

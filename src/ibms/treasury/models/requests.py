@@ -21,6 +21,9 @@ class Contract(Stamped):
     class Status(models.TextChoices):
         ACTIVE = "active", "有效"
         CLOSED = "closed", "已终止"
+        COMPLETED = "completed", "已完结"
+        PENDING = "pending", "备案审核中"  # filed against a 采购计划, waiting for the finance's review
+        REJECTED = "rejected", "备案被退回"
 
     region_code = models.CharField("财政区划", max_length=9)
     year = models.PositiveSmallIntegerField("年度")
@@ -34,11 +37,17 @@ class Contract(Stamped):
     payee_account_no = models.CharField("供应商账号", max_length=32, blank=True)
     indicator = models.ForeignKey("indicators.Indicator", verbose_name="指标", null=True, blank=True,
                                   on_delete=models.PROTECT, related_name="+")
+    # 合同备案 against an approved 采购计划: the plan's freeze becomes this contract's commitment (procurement.ledger)
+    plan = models.ForeignKey("procurement.ProcurementPlan", verbose_name="采购计划", null=True, blank=True,
+                             on_delete=models.PROTECT, related_name="contracts")
+    schedule = models.JSONField("付款计划", default=list, blank=True,
+                                help_text="[{seq, name, amount(分)}]，合计等于合同金额")
     amount = MoneyField("合同金额")
     committed = MoneyField("已申请（含在途）", default=0, editable=False)
     paid = MoneyField("已支付", default=0, editable=False)
     sign_date = models.DateField("签订日期")
     status = models.CharField("状态", max_length=10, choices=Status.choices, default=Status.ACTIVE)
+    review_comment = models.CharField("备案审核意见", max_length=300, blank=True, editable=False)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name="登记人", null=True, blank=True,
                                    on_delete=models.PROTECT, related_name="+", editable=False)
 
@@ -48,6 +57,7 @@ class Contract(Stamped):
     class Meta:
         verbose_name = verbose_name_plural = "合同备案"
         ordering = ["-id"]
+        permissions = [("review_contract", "审核合同备案")]
         constraints = [
             models.UniqueConstraint(fields=["region_code", "number"], name="contract_region_number_uniq",
                                     violation_error_message="该合同编号已登记",
@@ -134,6 +144,7 @@ class PaymentRequest(Stamped):
     payee_bank_code = models.CharField("收款行号", max_length=12, blank=True)
     contract = models.ForeignKey(Contract, verbose_name="合同", null=True, blank=True, on_delete=models.PROTECT,
                                  related_name="requests")
+    milestone = models.PositiveSmallIntegerField("合同付款期次", null=True, blank=True)
     is_batch = models.BooleanField("批量支付", default=False)
     is_payroll = models.BooleanField("工资统发", default=False)
     line_count = models.PositiveIntegerField("明细笔数", default=1)

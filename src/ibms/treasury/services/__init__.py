@@ -24,6 +24,7 @@ from .bank_effects import (
     voucher_receipt_apply,
     voucher_return_apply,
 )
+from .contract_funds import contract_close, contract_review
 from .reconciliation import difference_resolve, message_quarantine, reconciliation_run
 from .requests import (
     CheckResult,
@@ -41,7 +42,7 @@ from .year_end import request_year_end_return, requests_in_review, vouchers_in_f
 
 __all__ = [
     "CheckResult", "DraftIn", "LineIn", "PayeeIn", "RefundNotReady", "allocation_create", "clearing_apply",
-    "contract_create", "difference_resolve", "message_quarantine", "payment_request_check", "payment_request_create",
+    "contract_close", "contract_create", "contract_review", "difference_resolve", "message_quarantine", "payment_request_check", "payment_request_create",
     "payment_request_review", "payment_request_submit", "payment_request_update", "payment_request_withdraw",
     "reconciliation_run", "refund_apply", "review_signer_kind", "review_signs_content", "statement_apply", "voucher_ack_apply",
     "voucher_event_record", "voucher_query", "voucher_query_stuck", "voucher_receipt_apply", "voucher_resend",

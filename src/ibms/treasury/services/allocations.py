@@ -15,6 +15,9 @@ from ibms.core.scoping import check_write_scope, get_in_scope, require_perm
 from ibms.indicators import services as ind_services
 from ibms.indicators.models import Indicator
 from ibms.masterdata.models import BankAccount, Payee, Region, Unit
+from ibms.procurement.domain import milestone_violations
+from ibms.procurement.ledger import plan_contract_check
+from ibms.procurement.models import ProcurementPlan
 
 from ..domain import ACCOUNT_RE
 from ..models import UNIT_SCOPE, Allocation, Contract, PaymentVoucher, PayMethod, VoucherDetail
@@ -25,8 +28,12 @@ from .vouchers import _dispatch
 
 def contract_create(*, actor, unit_id: int, number: str, name: str, amount: int, sign_date: dt.date,
                     payee_id: int | None = None, payee_name: str = "", payee_account_no: str = "",
-                    indicator_id: int | None = None) -> Contract:
-    """合同备案 for a unit (the contract number travels on its payment requests)."""
+                    indicator_id: int | None = None, plan_id: int | None = None,
+                    milestones: list[tuple[str, int]] | None = None) -> Contract:
+    """合同备案 for a unit (the contract number travels on its payment requests). Against an approved 采购计划
+    (`plan_id`): amount ≤ the plan, a payment schedule (`milestones`: (name, amount) summing to the contract),
+    the indicator is the plan's, the plan's freeze becomes the contract's commitment and the saving is unfrozen
+    (procurement.ledger.plan_contract_file, in this transaction)."""
     require_perm(actor, P_CONTRACT)
     v: list[Violation] = []
     number, name = (number or "").strip(), (name or "").strip()
@@ -51,6 +58,15 @@ def contract_create(*, actor, unit_id: int, number: str, name: str, amount: int,
             ind = Indicator.objects.restrict(actor).filter(pk=indicator_id, unit=unit).first()
             if ind is None:
                 v.append(Violation("indicator_unknown", "指标不存在或不属于该单位", "indicator_id"))
+        plan = None
+        if plan_id:
+            plan = ProcurementPlan.objects.restrict(actor).filter(pk=plan_id).first()
+            if plan is None:
+                v.append(Violation("plan_unknown", "采购计划不存在或无权访问", "plan_id"))
+            else:
+                ind = plan.indicator
+            if milestones is not None or plan is not None:
+                v += milestone_violations(amount if isinstance(amount, int) else 0, milestones or [])
         if number and Contract.objects.filter(region_code=unit.region_code, number=number).exists():
             v.append(Violation("number_taken", f"合同编号 {number} 已登记", "number"))
         if v:
@@ -59,7 +75,11 @@ def contract_create(*, actor, unit_id: int, number: str, name: str, amount: int,
             region_code=unit.region_code, year=sign_date.year, number=number[:60], name=name[:200], unit=unit,
             unit_path=unit.path, payee=payee, payee_name=(payee.name if payee else payee_name.strip())[:120],
             payee_account_no=(payee.account_no if payee else payee_account_no.strip())[:32], indicator=ind,
-            amount=amount, sign_date=sign_date, created_by=_actor_or_none(actor))
+            amount=amount, sign_date=sign_date, created_by=_actor_or_none(actor), plan=plan,
+            status=Contract.Status.PENDING if plan is not None else Contract.Status.ACTIVE,
+            schedule=[{"seq": n, "name": m.strip()[:60], "amount": a} for n, (m, a) in enumerate(milestones or [], 1)])
+        if plan is not None:  # checked now, filed (the freeze turned into the commitment) when the review approves
+            plan_contract_check(plan, unit_id=unit.pk, amount=amount)
         audit.record_change(c, "create")
         return c
 

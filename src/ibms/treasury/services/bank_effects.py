@@ -17,6 +17,7 @@ from ibms.core.transactions import in_callers_transaction
 from ibms.iam.services import system_user
 from ibms.indicators import services as ind_services
 
+from .. import hooks
 from ..domain import posting_events
 from ..models import (
     Allocation,
@@ -28,6 +29,7 @@ from ..models import (
     VoucherDetail,
 )
 from ..selectors import voucher_find
+from . import contract_funds
 from ._common import R, V, _contract_move, _event, _move, log
 
 
@@ -54,6 +56,7 @@ def _void_origin(v: PaymentVoucher) -> None:
     if v.request_id and v.request.contract_id:
         contract = Contract.objects.select_for_update().get(pk=v.request.contract_id)
         _contract_move(contract, committed=-v.amount)
+        contract_funds.give_back(actor, contract, v.amount, v.consumer)
 
 
 @in_callers_transaction
@@ -147,6 +150,8 @@ def voucher_receipt_apply(v: PaymentVoucher, *, xpay_amt: int | None, xpay_date:
         audit.update_fields(req, xpay_amt=xpay)
         if req.status == R.APPROVED:
             workflow.transition(req, R.PAID, transitions=PaymentRequest.TRANSITIONS, event_code="treasury.request_paid")
+        if xpay > 0:
+            hooks.receipt_notify(v, xpay, date)  # e.g. the asset card of a fixed-asset purchase, in this transaction
     elif v.allocation_id:
         a = Allocation.objects.select_for_update().get(pk=v.allocation_id)
         audit.update_fields(a, acc_date=date)
@@ -212,6 +217,7 @@ def refund_apply(*, region_code: str, refund_no: str, original_no: str, amount: 
     if v.request_id and v.request.contract_id:
         contract = Contract.objects.select_for_update().get(pk=v.request.contract_id)
         _contract_move(contract, committed=-amount, paid=-amount)
+        contract_funds.give_back(system_user(), contract, amount, v.consumer)
     audit.update_fields(v, refunded_amt=v.refunded_amt + amount)
     to = V.REFUNDED if v.refunded_amt == v.xpay_amt else V.PARTLY_REFUNDED
     _move(v, to, note=f"收款行退款 {refund_no}：{format_fen(amount)} 元 {reason}", message_id=message_id, kind="refund")

@@ -37,6 +37,7 @@ from ..domain import (
 from ..models import UNIT_SCOPE, Contract, PaymentRequest, PaymentRequestLine, SetMode, SubmitKey
 from ..selectors import blacklist_matches, pay_method_get, payer_account_find, region_policy_get
 from ..setup import DOC_PAYMENT
+from . import contract_funds
 from ._common import P_ADD, P_CHANGE, P_REVIEW, P_SUBMIT, R, _actor_or_none, _contract_move
 from .countersign import countersign_clear, countersign_step, countersign_store
 from .vouchers import _issue_voucher
@@ -115,7 +116,7 @@ def _fill(actor, req: PaymentRequest, data: DraftIn, ind: Indicator) -> list[Pay
     req.agent_bank_code = policy.agent_bank_code or (payer.bank.code if payer and payer.bank_id else "")
     for k, val in payee.items():
         setattr(req, k, val)
-    req.contract = contract
+    req.contract, req.milestone = contract, (data.milestone if contract else None)
     req.is_batch = data.lines is not None
     req.is_payroll = bool(data.is_payroll) and req.is_batch
     req.line_count = len(data.lines) if data.lines is not None else 1
@@ -212,9 +213,10 @@ def _controls(req: PaymentRequest, ind: Indicator, explanation: str, *, contract
     today = clock.today(req.region_code)
     if not ind.is_executable:
         v.append(Violation("not_executable", f"指标 {ind.code} 不是可执行指标", "indicator"))
-    if ind.available < req.amount:
-        v.append(Violation("overdraw", f"指标 {ind.code} 可用余额 {format_fen(ind.available)} 元，不足支付 "
-                                       f"{format_fen(req.amount)} 元（差额 {format_fen(req.amount - ind.available)} 元）",
+    usable = ind.available + min(contract_funds.drawable(contract), req.amount)  # a filed contract's own freeze
+    if usable < req.amount:
+        v.append(Violation("overdraw", f"指标 {ind.code} 可用余额 {format_fen(usable)} 元，不足支付 "
+                                       f"{format_fen(req.amount)} 元（差额 {format_fen(req.amount - usable)} 元）",
                            "amount"))
     v += classification_violations({f: getattr(req, f) for f in CLASSIFICATION_FIELDS},
                                    {f: getattr(ind, f) for f in CLASSIFICATION_FIELDS})
@@ -222,12 +224,13 @@ def _controls(req: PaymentRequest, ind: Indicator, explanation: str, *, contract
         v.append(Violation("contract_required", f"指标 {ind.code} 为政府采购指标：无合同不支付，请关联合同", "contract"))
     if contract is not None:
         if contract.status != Contract.Status.ACTIVE:
-            v.append(Violation("contract_exhausted", f"合同 {contract.number} 已终止", "contract"))
+            v.append(Violation("contract_not_active", f"合同 {contract.number}{contract.get_status_display()}，不能支付", "contract"))
         elif contract.committed + req.amount > contract.amount:
             v.append(Violation("contract_exhausted",
                                f"合同 {contract.number} 金额 {format_fen(contract.amount)} 元，已申请 "
                                f"{format_fen(contract.committed)} 元，本次 {format_fen(req.amount)} 元超出合同余额",
                                "contract"))
+        v += contract_funds.milestone_violations(req, contract)
         if contract.unit_id != req.unit_id:
             v.append(Violation("contract_unit_mismatch", f"合同 {contract.number} 不属于本单位", "contract"))
     if req.is_batch:
@@ -312,6 +315,7 @@ def payment_request_submit(*, actor, pk: int, idempotency_key: str, explanation:
         before = audit.snapshot(req)
         req.attempt += 1
         req.consumer = req.number if req.attempt == 1 else f"{req.number}-R{req.attempt}"
+        contract_funds.draw(actor, contract, req.amount, req.consumer)
         ind_services.indicator_reserve(actor=actor, indicator_id=ind.pk, amount=req.amount, consumer=req.consumer)
         crash_point("treasury.submit.after_reserve")
         if contract is not None:
@@ -349,6 +353,7 @@ def _release(actor, req: PaymentRequest) -> None:
     if req.contract_id:
         contract = Contract.objects.select_for_update().get(pk=req.contract_id)
         _contract_move(contract, committed=-req.amount)
+        contract_funds.give_back(actor, contract, req.amount, req.consumer)
 
 
 def payment_request_withdraw(*, actor, pk: int) -> PaymentRequest:

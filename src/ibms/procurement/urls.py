@@ -1,0 +1,12 @@
+from django.urls import path
+
+from . import views
+
+app_name = "procurement"
+
+urlpatterns = [
+    path("", views.plan_list, name="plans"),
+    path("new/", views.plan_new, name="plan-new"),
+    path("<int:pk>/", views.plan_detail, name="plan-detail"),
+    path("<int:pk>/<str:action>/", views.plan_action, name="plan-action"),
+]
