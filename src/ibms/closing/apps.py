@@ -9,7 +9,8 @@ class ClosingConfig(AppConfig):
     def ready(self) -> None:
         from ibms.core import verify
 
-        from . import checks
+        from . import checks, services  # noqa: F401 - services registers the step runners and the outbox topic
+        from .final import ties  # noqa: F401 - registers the final_accounts runner
 
         # menu: data/navigation/closing.csv; the roles' permissions: data/policy/permissions/closing.csv
         for name, check in checks.CHECKS:

@@ -8,3 +8,5 @@ from . import lifecycle
 
 router = Router(tags=["年终结账"])
 router.add_router("", lifecycle.router)
+router.add_router("", "ibms.closing.api.carryover.router")
+router.add_router("/final", "ibms.closing.final.api.router")

@@ -2,7 +2,8 @@
 their buckets. Each entry names its source document (or, for payments, the consuming document's key).
 
 - :mod:`.sources`: source documents; :mod:`.creation`: indicators from a document (numbering, bulk validation).
-- :mod:`.movements`: 分配, 追加, 追减, 调整, 冻结/解冻, 收回, 年末结转.
+- :mod:`.movements`: 分配, 追加, 追减, 调整, 冻结/解冻, 收回, 年末结转; the building blocks `indicators_carry` and
+  `indicators_recall` carry or recall many locked indicators inside a caller's transaction (closing's batch).
 - :mod:`.reallocations`: 调剂, submitted and reviewed; :mod:`.transfers`: 转移支付 下达 and 接收.
 
 `source_document_create` and `indicators_create` serve other modules (budgeting's reply) inside the caller's
@@ -21,7 +22,7 @@ treasury, which reaches the guard through this module.
 from ibms.masterdata.selectors import fiscal_year_require_for
 
 from ..domain import Doc, IndicatorSpec, ReallocIn, Split
-from ..ledger import indicator_reserve, indicator_restore, reservation_post, reservation_void
+from ..ledger import indicator_hold, indicator_reserve, indicator_restore, reservation_post, reservation_void
 from ._common import (
     CREATING_KINDS,
     DEFAULT_REALLOCATION_CHAIN,
@@ -40,6 +41,8 @@ from .movements import (
     indicator_increase,
     indicator_recall,
     indicator_unfreeze,
+    indicators_carry,
+    indicators_recall,
 )
 from .reallocations import reallocation_review, reallocation_submit
 from .sources import source_document_create
@@ -49,7 +52,9 @@ __all__ = [
     "CREATING_KINDS", "DEFAULT_REALLOCATION_CHAIN", "DEFAULT_TRANSFER_CHAIN", "DOC_REALLOCATION", "DOC_TRANSFER",
     "INCREASE_KINDS", "Doc", "IndicatorSpec", "ReallocIn", "Split", "fiscal_year_require_for", "indicator_adjust",
     "indicator_carry_over", "indicator_codes_next", "indicator_decrease", "indicator_distribute", "indicator_freeze",
+    "indicator_hold",
     "indicator_increase", "indicator_recall", "indicator_reserve", "indicator_restore", "indicator_unfreeze",
-    "indicators_create", "reallocation_review", "reallocation_submit", "reservation_post", "reservation_void",
+    "indicators_carry", "indicators_create", "indicators_recall", "reallocation_review", "reallocation_submit",
+    "reservation_post", "reservation_void",
     "source_document_create", "transfer_allot", "transfer_receive",
 ]

@@ -10,12 +10,13 @@ from ibms.core import audit
 from ibms.core.errors import Conflict, NotFound, invalid
 from ibms.core.money import fen_to_str, format_fen
 from ibms.core.scoping import CHANGE, require_perm
+from ibms.core.transactions import in_callers_transaction
 from ibms.masterdata.selectors import fiscal_year_require
 
 from .. import domain
 from ..domain import Doc, IndicatorSpec, Split, amount_require_positive
 from ..ledger import Ledger, indicator_lock, indicators_lock
-from ..models import Indicator, IndicatorEntry
+from ..models import Indicator, IndicatorEntry, SourceDocument
 from ._common import INCREASE_KINDS, P_ADD, P_CHANGE, P_DOC, E, Kind, _event
 from .creation import _build_rows, _insert
 from .sources import _doc, _source_for
@@ -151,14 +152,34 @@ def indicator_recall(*, actor, indicator_id: int, amount: int, doc: Doc, memo: s
             parent = None
         source = _doc(actor, ind, doc, {Kind.RECALL}, Kind.RECALL)
         ledger = Ledger(actor)
-        entry = ledger.move(ind, E.RECALL, {"available": -amount}, source=source, counterpart=parent,
-                            memo=memo or ("收回至 " + parent.code if parent else "收回财政"))
-        if parent is not None:
-            ledger.move(parent, E.RECALL_IN, {"allotted": -amount, "available": amount}, source=source,
-                        counterpart=ind, memo=f"自 {ind.code} 收回")
+        entry = _recall_move(ledger, ind, amount, source, parent=parent, memo=memo)
         ledger.write()
         _event("indicators.recalled", ind, source, amount, to=parent.code if parent else "")
         return entry
+
+
+def _recall_move(ledger: Ledger, ind: Indicator, amount: int, source: SourceDocument, *,
+                 parent: Indicator | None = None, memo: str = "") -> IndicatorEntry:
+    entry = ledger.move(ind, E.RECALL, {"available": -amount}, source=source, counterpart=parent,
+                        memo=memo or ("收回至 " + parent.code if parent else "收回财政"))
+    if parent is not None:
+        ledger.move(parent, E.RECALL_IN, {"allotted": -amount, "available": amount}, source=source,
+                    counterpart=ind, memo=f"自 {ind.code} 收回")
+    return entry
+
+
+@in_callers_transaction
+def indicators_recall(*, actor, source: SourceDocument, items: list[tuple[Indicator, int]],
+                      memo: str = "") -> list[IndicatorEntry]:
+    """收回 to finance's general pool (the amount shrinks), `amount` of each (locked) indicator, on the 收回
+    document `source` (a building block: the year-end recall of a batch, inside its chunk's transaction; the
+    caller has checked its own permission and locked the indicators with `indicators_lock`)."""
+    for _, amount in items:
+        amount_require_positive(amount)
+    ledger = Ledger(actor)
+    entries = [_recall_move(ledger, ind, amount, source, memo=memo) for ind, amount in items]
+    ledger.write()
+    return entries
 
 
 def indicator_carry_over(*, actor, indicator_ids: list[int], doc: Doc) -> list[Indicator]:
@@ -181,20 +202,40 @@ def indicator_carry_over(*, actor, indicator_ids: list[int], doc: Doc) -> list[I
             raise invalid("nothing_to_carry", "所选指标没有可结转的余额", "indicator_ids")
         require_perm(actor, P_DOC)
         source = _source_for(actor, region_code=region, year=year + 1, kinds={Kind.CARRY_OVER}, doc=doc)
-        _, carry_type = domain.source_codes().get(Kind.CARRY_OVER, ("", ""))
-        specs = [IndicatorSpec(
-            amount=o.available, fund_nature_code=o.fund_nature_code, exp_func_code=o.exp_func_code,
-            unit_id=o.unit_id, department_id=o.department_id, project_id=o.project_id, gov_eco_code=o.gov_eco_code,
-            dep_eco_code=o.dep_eco_code, pay_type_code=o.pay_type_code, bgt_type_code=carry_type,
-            is_executable=o.is_executable, is_gov_pur=o.is_gov_pur, is_track=o.is_track, is_sanbao=o.is_sanbao,
-            rec_region_code=o.rec_region_code, summary=o.summary) for o in picked]
-        news = _build_rows(source, specs, parents=picked)
-        _insert(actor, news, counterparts=picked, memo="上年结转")
-        ledger = Ledger(actor)
-        for old, new in zip(picked, news, strict=True):
-            ledger.move(old, E.CARRY_OUT, {"available": -new.amount, "allotted": new.amount}, source=source,
-                        counterpart=new, memo=f"结转至 {new.code}")
-        ledger.write()
+        news = indicators_carry(actor=actor, source=source, items=[(o, o.available) for o in picked])
         audit.record_event("indicators.carried_over", region_code=region, obj=source,
                            payload={"count": len(news), "amount": fen_to_str(sum(n.amount for n in news))})
         return news
+
+
+@in_callers_transaction
+def indicators_carry(*, actor, source: SourceDocument, items: list[tuple[Indicator, int]]) -> list[Indicator]:
+    """结转: `amount` of each (locked) indicator becomes an indicator of the carry-over document's year (source
+    上年结转, type 上年结转, parent = the old indicator, so its original document stays reachable; unit, project,
+    classification and the flags 直达资金, 三保, 政府采购 kept; 三公 derived again), and leaves the old one
+    (available → allotted, entry 结转下年 naming the new indicator). A building block: `indicator_carry_over` and
+    the year-end batch (closing) call it inside their transaction after checking their own permission; the new
+    indicators are validated against the new year's classifications (every problem named). Returns the new
+    indicators in the order of `items`."""
+    for _, amount in items:
+        amount_require_positive(amount)
+    if not items:
+        return []
+    if source.kind != Kind.CARRY_OVER:
+        raise invalid("doc_kind_mismatch", f"文号 {source.doc_no} 不是上年结转文件", "source")
+    _, carry_type = domain.source_codes().get(Kind.CARRY_OVER, ("", ""))
+    olds = [o for o, _ in items]
+    specs = [IndicatorSpec(
+        amount=amount, fund_nature_code=o.fund_nature_code, exp_func_code=o.exp_func_code,
+        unit_id=o.unit_id, department_id=o.department_id, project_id=o.project_id, gov_eco_code=o.gov_eco_code,
+        dep_eco_code=o.dep_eco_code, pay_type_code=o.pay_type_code, bgt_type_code=carry_type,
+        is_executable=o.is_executable, is_gov_pur=o.is_gov_pur, is_track=o.is_track, is_sanbao=o.is_sanbao,
+        rec_region_code=o.rec_region_code, summary=o.summary) for o, amount in items]
+    news = _build_rows(source, specs, parents=olds)
+    _insert(actor, news, counterparts=olds, memo="上年结转")
+    ledger = Ledger(actor)
+    for old, new in zip(olds, news, strict=True):
+        ledger.move(old, E.CARRY_OUT, {"available": -new.amount, "allotted": new.amount}, source=source,
+                    counterpart=new, memo=f"结转至 {new.code}")
+    ledger.write()
+    return news

@@ -77,11 +77,28 @@ def _validate(data: ProjectData, unit: Unit, department: Unit, instance: Project
             out += _classification("dep_eco", c.dep_eco_code, year, region, "cost_lines")
     for i, n in enumerate(data.needs, 1):
         std = standards.get(n.standard_id) if n.standard_id else None
+        if std is None and not n.standard_id and n.kind == "asset":
+            std = _asset_standard(n.catalogue_code, unit, year)
         if n.standard_id and std is None:
             out.append(Violation("standard_unknown", f"第 {i} 条资产需求选择的配置标准不存在或不适用本级", "needs"))
         elif std is not None and n.unit_price > std.amount:
-            out.append(Violation("asset_over_standard", f"第 {i} 条资产需求单价超过配置标准“{std.name}”", "needs"))
+            out.append(Violation("asset_over_standard", f"第 {i} 条资产需求单价 {n.unit_price / 100:,.2f} 元超过资产配置标准"
+                                                        f"《{std.name}》（{std.code}）规定的 {std.amount / 100:,.2f} "
+                                                        f"{std.measure}", "needs"))
     return out, standards
+
+
+def _asset_standard(asset_class: str, unit: Unit, year: int) -> ExpenditureStandard | None:
+    """The 资产配置标准 of an asset need's class when none was chosen: category asset, code `ZCPZ-<class prefix>`
+    (data/assets/config_standards.csv), the longest class prefix, the unit's type before any, nearest level."""
+    code = (asset_class or "").strip()
+    if not code:
+        return None
+    wanted = [f"ZCPZ-{code[:k]}" for k in range(len(code), 0, -1)]
+    rows = list(ExpenditureStandard.objects.filter(
+        category=ExpenditureStandard.Category.ASSET, code__in=wanted, fiscal_year__lte=year,
+        region_code__in=region_chain(unit.region_code), unit_type__in=["", unit.unit_type]))
+    return max(rows, key=lambda s: (len(s.code), bool(s.unit_type), s.fiscal_year, len(s.region_code)), default=None)
 
 
 def _cost_line(p: Project, seq: int, c: CostLineData, standards: dict[int, ExpenditureStandard]) -> CostLine:

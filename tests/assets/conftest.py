@@ -1,0 +1,39 @@
+"""Fixtures for the asset tests: the people who do each step and the bank simulator."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.banksim_process import BankSim
+
+
+@pytest.fixture
+def budget(user):
+    return user("fin_budget")
+
+
+@pytest.fixture
+def clerk(user):
+    return user("school_clerk")
+
+
+@pytest.fixture
+def reviewer(user):
+    return user("school_reviewer")
+
+
+@pytest.fixture
+def head(user):
+    return user("school_head")
+
+
+@pytest.fixture
+def accountant(user):
+    return user("fin_accounting")
+
+
+@pytest.fixture
+def sim(tmp_path):
+    bank = BankSim.start(tmp_path / "bank-sim")
+    yield bank
+    bank.stop()
