@@ -80,7 +80,7 @@ class ChangePage(Schema):
     items: list[ChangeOut]
 
 
-class LineOut(Schema):
+class AssetLineOut(Schema):
     year: int
     month: int
     amount: str
@@ -89,10 +89,10 @@ class LineOut(Schema):
 
 class CardDetail(CardOut):
     changes: list[ChangeOut]
-    schedule: list[LineOut]
+    schedule: list[AssetLineOut]
 
 
-class ReviewIn(Schema):
+class AssetReviewIn(Schema):
     approve: bool
     comment: str = ""
 
@@ -109,7 +109,7 @@ class RegionRunIn(Schema):
     month: int
 
 
-class RunOut(Schema):
+class DepreciationRunOut(Schema):
     id: int
     account_set_id: int
     unit_id: int
@@ -120,9 +120,9 @@ class RunOut(Schema):
     voucher_id: int | None
 
 
-class RunPage(Schema):
+class DepreciationRunPage(Schema):
     count: int
-    items: list[RunOut]
+    items: list[DepreciationRunOut]
 
 
 class RegionRunOut(Schema):
@@ -199,18 +199,18 @@ def change_create(request, payload: ChangeInSchema):
 
 @router.post("/changes/{pk}/review", response=ChangeOut, summary="审批资产变动（末级审批即入账）",
              operation_id="assets_change_review")
-def change_review(request, pk: int, payload: ReviewIn):
+def change_review(request, pk: int, payload: AssetReviewIn):
     return change_out(services.change_review(actor=request.auth, pk=pk, approve=payload.approve,
                                              comment=payload.comment))
 
 
-@router.get("/depreciation", response=RunPage, summary="折旧计提记录", operation_id="assets_run_list")
+@router.get("/depreciation", response=DepreciationRunPage, summary="折旧计提记录", operation_id="assets_run_list")
 def run_list(request, year: int | None = None, limit: Limit = 50, offset: Offset = 0):
     qs = selectors.run_list(actor=request.auth, year=year)
     return {"count": qs.count(), "items": [run_out(r) for r in window(qs, limit, offset)]}
 
 
-@router.post("/depreciation", response={201: RunOut}, summary="计提一个账套一个月的折旧",
+@router.post("/depreciation", response={201: DepreciationRunOut}, summary="计提一个账套一个月的折旧",
              operation_id="assets_depreciation_run")
 def depreciation_run(request, payload: RunIn):
     return Status(201, run_out(services.depreciation_run(actor=request.auth, account_set_id=payload.account_set_id,

@@ -21,7 +21,7 @@ router = Router(tags=["政府采购"])
 PlanInSchema = schema_from(PlanIn, name="ProcurementPlanIn")
 
 
-class PlanOut(Schema):
+class ProcurementPlanOut(Schema):
     id: int
     number: str
     name: str
@@ -46,12 +46,12 @@ class PlanOut(Schema):
     review_comment: str
 
 
-class PlanPage(Schema):
+class ProcurementPlanPage(Schema):
     count: int
-    items: list[PlanOut]
+    items: list[ProcurementPlanOut]
 
 
-class EntryOut(Schema):
+class ProcurementEntryOut(Schema):
     kind: str
     d_frozen: str
     d_available: str
@@ -59,20 +59,20 @@ class EntryOut(Schema):
     doc_no: str
 
 
-class PlanDetail(PlanOut):
-    entries: list[EntryOut]
+class PlanDetail(ProcurementPlanOut):
+    entries: list[ProcurementEntryOut]
 
 
-class ReviewIn(Schema):
+class ProcurementReviewIn(Schema):
     approve: bool
     comment: str = ""
 
 
-class CancelIn(Schema):
+class ProcurementCancelIn(Schema):
     reason: str = ""
 
 
-class CatalogueOut(Schema):
+class ProcurementCatalogueOut(Schema):
     code: str
     name: str
     kind: str
@@ -89,12 +89,12 @@ def plan_out(p: ProcurementPlan) -> dict:
             "current_step": p.current_step, "warnings": p.warnings or [], "review_comment": p.review_comment}
 
 
-@router.get("/catalogue", response=list[CatalogueOut], summary="采购目录", operation_id="procurement_catalogue")
+@router.get("/catalogue", response=list[ProcurementCatalogueOut], summary="采购目录", operation_id="procurement_catalogue")
 def catalogue(request):
     return [vars(i) for i in rules.catalogue().values()]
 
 
-@router.get("/plans", response=PlanPage, summary="采购计划列表", operation_id="procurement_plan_list")
+@router.get("/plans", response=ProcurementPlanPage, summary="采购计划列表", operation_id="procurement_plan_list")
 def plan_list(request, status: str = "", q: str = "", limit: Limit = 50, offset: Offset = 0):
     qs = selectors.plan_list(actor=request.auth, status=status, q=q)
     return {"count": qs.count(), "items": [plan_out(p) for p in window(qs, limit, offset)]}
@@ -109,29 +109,29 @@ def plan_get(request, pk: int):
     return {**plan_out(p), "entries": entries}
 
 
-@router.post("/plans", response={201: PlanOut}, summary="录入采购计划", operation_id="procurement_plan_create")
+@router.post("/plans", response={201: ProcurementPlanOut}, summary="录入采购计划", operation_id="procurement_plan_create")
 def plan_create(request, payload: PlanInSchema):
     return Status(201, plan_out(services.plan_create(actor=request.auth, data=to_service(payload, PlanIn))))
 
 
-@router.put("/plans/{pk}", response=PlanOut, summary="修改采购计划", operation_id="procurement_plan_update")
+@router.put("/plans/{pk}", response=ProcurementPlanOut, summary="修改采购计划", operation_id="procurement_plan_update")
 def plan_update(request, pk: int, payload: PlanInSchema):
     return plan_out(services.plan_update(actor=request.auth, pk=pk, data=to_service(payload, PlanIn)))
 
 
-@router.post("/plans/{pk}/submit", response=PlanOut, summary="提交采购计划", operation_id="procurement_plan_submit")
+@router.post("/plans/{pk}/submit", response=ProcurementPlanOut, summary="提交采购计划", operation_id="procurement_plan_submit")
 def plan_submit(request, pk: int):
     return plan_out(services.plan_submit(actor=request.auth, pk=pk))
 
 
-@router.post("/plans/{pk}/review", response=PlanOut, summary="审核采购计划（批准即冻结指标）",
+@router.post("/plans/{pk}/review", response=ProcurementPlanOut, summary="审核采购计划（批准即冻结指标）",
              operation_id="procurement_plan_review")
-def plan_review(request, pk: int, payload: ReviewIn):
+def plan_review(request, pk: int, payload: ProcurementReviewIn):
     return plan_out(services.plan_review(actor=request.auth, pk=pk, approve=payload.approve,
                                          comment=payload.comment))
 
 
-@router.post("/plans/{pk}/cancel", response=PlanOut, summary="作废采购计划（已批准的解冻）",
+@router.post("/plans/{pk}/cancel", response=ProcurementPlanOut, summary="作废采购计划（已批准的解冻）",
              operation_id="procurement_plan_cancel")
-def plan_cancel(request, pk: int, payload: CancelIn):
+def plan_cancel(request, pk: int, payload: ProcurementCancelIn):
     return plan_out(services.plan_cancel(actor=request.auth, pk=pk, reason=payload.reason))

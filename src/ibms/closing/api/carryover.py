@@ -20,7 +20,7 @@ from ..services import carryover
 router = Router(tags=["结转结余"])
 
 
-class RunOut(Schema):
+class CarryRunOut(Schema):
     id: int
     number: str
     region_code: str
@@ -38,12 +38,12 @@ class RunOut(Schema):
     executed_at: dt.datetime | None
 
 
-class RunPage(Schema):
+class CarryRunPage(Schema):
     count: int
-    items: list[RunOut]
+    items: list[CarryRunOut]
 
 
-class LineOut(Schema):
+class CarryLineOut(Schema):
     id: int
     indicator_id: int
     indicator_code: str
@@ -70,10 +70,10 @@ class NatureOut(Schema):
     recall: str
 
 
-class RunDetail(RunOut):
+class CarryRunDetail(CarryRunOut):
     natures: list[NatureOut]
     line_total: int
-    lines: list[LineOut]
+    lines: list[CarryLineOut]
 
 
 class ProposeIn(Schema):
@@ -118,7 +118,7 @@ def detail_out(request, pk: int, *, unit_code: str = "", decision: str = "", fun
             "lines": [line_out(ln) for ln in window(lines, limit, offset)]}
 
 
-@router.get("/carry-runs", response=RunPage, summary="结转结余清单列表", operation_id="closing_carry_run_list")
+@router.get("/carry-runs", response=CarryRunPage, summary="结转结余清单列表", operation_id="closing_carry_run_list")
 def run_list(request, region_code: str = "", year: int | None = None, status: str = "", limit: Limit = 50,
              offset: Offset = 0):
     qs = selectors.run_list(actor=request.auth, region_code=region_code, year=year, status=status)
@@ -127,7 +127,7 @@ def run_list(request, region_code: str = "", year: int | None = None, status: st
                                                                       limit, offset)]}
 
 
-@router.get("/carry-runs/{int:pk}", response=RunDetail, summary="结转结余清单及明细（按单位、处理方式、资金性质筛选）",
+@router.get("/carry-runs/{int:pk}", response=CarryRunDetail, summary="结转结余清单及明细（按单位、处理方式、资金性质筛选）",
             operation_id="closing_carry_run_get")
 def run_get(request, pk: int, unit_code: str = "", decision: str = "", fund_nature_code: str = "",
             limit: Limit = 200, offset: Offset = 0):
@@ -135,14 +135,14 @@ def run_get(request, pk: int, unit_code: str = "", decision: str = "", fund_natu
                       limit=limit, offset=offset)
 
 
-@router.post("/carry-runs", response={201: RunOut}, summary="生成或刷新结转结余清单（409 reservations_open 列出未结预占）",
+@router.post("/carry-runs", response={201: CarryRunOut}, summary="生成或刷新结转结余清单（409 reservations_open 列出未结预占）",
              operation_id="closing_carry_run_propose")
 def propose(request, payload: ProposeIn):
     run = carryover.carry_run_propose(actor=request.auth, region_code=payload.region_code, year=payload.year)
     return Status(201, run_out(selectors.run_get(actor=request.auth, pk=run.pk)))
 
 
-@router.post("/carry-lines/{int:pk}", response=LineOut, summary="逐条调整结转或结余（部分结转填写结转金额）",
+@router.post("/carry-lines/{int:pk}", response=CarryLineOut, summary="逐条调整结转或结余（部分结转填写结转金额）",
              operation_id="closing_carry_line_change")
 def change(request, pk: int, payload: ChangeIn):
     carry = api_fen(payload.carry_amount, "carry_amount") if payload.carry_amount.strip() else None
@@ -151,7 +151,7 @@ def change(request, pk: int, payload: ChangeIn):
     return line_out(CarryLine.objects.select_related("indicator", "indicator__unit", "new_indicator").get(pk=pk))
 
 
-@router.post("/carry-runs/{int:pk}/execute", response=RunOut, summary="执行结转结余（分批提交，可中断后续做）",
+@router.post("/carry-runs/{int:pk}/execute", response=CarryRunOut, summary="执行结转结余（分批提交，可中断后续做）",
              operation_id="closing_carry_run_execute")
 def execute(request, pk: int):
     run = carryover.carry_run_execute(actor=request.auth, run_id=pk)

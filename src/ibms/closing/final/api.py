@@ -15,7 +15,7 @@ from .scopes import scope_resolve
 router = Router(tags=["决算"])
 
 
-class TableInfo(Schema):
+class FinalTableInfo(Schema):
     code: str
     title: str
     report_no: str
@@ -31,7 +31,7 @@ class RowOut(Schema):
     drill: list[str | None]
 
 
-class TableOut(Schema):
+class FinalTableOut(Schema):
     code: str
     title: str
     report_no: str
@@ -55,7 +55,7 @@ class DrillRowOut(Schema):
     link: str
 
 
-class DrillOut(Schema):
+class FinalDrillOut(Schema):
     total: str
     count: int
     rows: list[DrillRowOut]
@@ -65,13 +65,13 @@ def _page(year: int, scope: str, code: str) -> str:
     return reverse("closing:final-table", args=[year, scope, code])
 
 
-@router.get("/tables", response=list[TableInfo], summary="决算报表目录")
+@router.get("/tables", response=list[FinalTableInfo], summary="决算报表目录")
 def table_list(request):
-    return [TableInfo(code=d.code, title=d.title, report_no=d.report_no, scope=d.scope)
+    return [FinalTableInfo(code=d.code, title=d.title, report_no=d.report_no, scope=d.scope)
             for d in layouts.tables().values()]
 
 
-@router.get("/{year}/{scope}/{code}", response=TableOut, summary="一张决算报表")
+@router.get("/{year}/{scope}/{code}", response=FinalTableOut, summary="一张决算报表")
 def table_get(request, year: int, scope: str, code: str):
     s = scope_resolve(actor=request.auth, year=year, token=scope)
     t = compute.final_compute(actor=request.auth, scope=s, code=code)
@@ -82,15 +82,15 @@ def table_get(request, year: int, scope: str, code: str):
                    drill=[None if v is None else f"{drill}?{r.drill_query(c)}" for c, v in zip(cols, r.values,
                                                                                               strict=True)])
             for r in t.rows]
-    return TableOut(code=code, title=t.title, report_no=t.definition.report_no, scope=s.token, scope_name=s.name,
+    return FinalTableOut(code=code, title=t.title, report_no=t.definition.report_no, scope=s.token, scope_name=s.name,
                     year=year, columns=t.columns, rows=rows, problems=t.problems, digest=t.digest())
 
 
-@router.get("/{year}/{scope}/{code}/drill", response=DrillOut, summary="决算数据穿透")
+@router.get("/{year}/{scope}/{code}/drill", response=FinalDrillOut, summary="决算数据穿透")
 def table_drill(request, year: int, scope: str, code: str, row: int, col: int, key: str | None = None):
     from .views import drill_rows
 
     s = scope_resolve(actor=request.auth, year=year, token=scope)
     rows, total, count = drill_rows(request.auth, s, code, row, col, key)
-    return DrillOut(total=fen_to_str(total), count=count,
+    return FinalDrillOut(total=fen_to_str(total), count=count,
                     rows=[DrillRowOut(**{**r, "amount": fen_to_str(r["amount"])}) for r in rows])

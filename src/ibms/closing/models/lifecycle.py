@@ -10,7 +10,7 @@ from ibms.core.models import Stamped
 from ibms.core.scoping import ScopeSpec
 
 
-@audited
+@audited(exclude=("done", "total", "updated_at"))  # progress ticks while a batch runs: not audited
 class YearStep(Stamped):
     class Status(models.TextChoices):
         PENDING = "pending", "未开始"

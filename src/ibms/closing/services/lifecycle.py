@@ -114,11 +114,13 @@ def region_name(region_code: str) -> str:
 def steps_ensure(region_code: str, year: int) -> list[YearStep]:
     """The year's checklist rows in order (created on first sight)."""
     rows = {r.step: r for r in YearStep.objects.filter(region_code=region_code, year=year)}
-    missing = [YearStep(region_code=region_code, year=year, step=d.code) for d in step_defs() if d.code not in rows]
-    if missing:
+    if any(d.code not in rows for d in step_defs()):
         with transaction.atomic():
-            YearStep.objects.bulk_create(missing, ignore_conflicts=True)
-        rows = {r.step: r for r in YearStep.objects.filter(region_code=region_code, year=year)}
+            for d in step_defs():
+                row, created = YearStep.objects.get_or_create(region_code=region_code, year=year, step=d.code)
+                if created:
+                    audit.record_change(row, "create")
+                rows[d.code] = row
     return [rows[d.code] for d in step_defs()]
 
 
@@ -225,8 +227,10 @@ def _run_queued(msg) -> None:
         step_run(actor=actor, region_code=p["region_code"], year=p["year"], step=p["step"], queued=True)
     except DomainError as exc:  # recorded on the row (blocked) or refused before it ran: not worth a retry
         log.info("closing step %s %s/%s not done: %s", p["step"], p["region_code"], p["year"], exc.code)
-        YearStep.objects.filter(region_code=p["region_code"], year=p["year"], step=p["step"],
-                                status=S.RUNNING).update(status=S.PENDING)
+        row = YearStep.objects.filter(region_code=p["region_code"], year=p["year"], step=p["step"],
+                                      status=S.RUNNING).first()
+        if row is not None:
+            _mark(row, status=S.PENDING)
 
 
 # --- reads -------------------------------------------------------------------------------------------------------
