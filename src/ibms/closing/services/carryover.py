@@ -315,7 +315,7 @@ def _stale_require(run: CarryRun) -> None:
 def _chunk(actor, run_id: int, size: int) -> int:
     """One durable chunk: up to `size` lines not yet executed; returns how many it executed."""
     with transaction.atomic(durable=True):
-        run = CarryRun.objects.select_for_update().select_related("carry_source", "recall_source").get(pk=run_id)
+        run = CarryRun.objects.select_for_update(of=("self",)).select_related("carry_source", "recall_source").get(pk=run_id)
         lines = list(run.lines.filter(executed_at__isnull=True).order_by("id")[:size])
         if not lines:
             return 0
