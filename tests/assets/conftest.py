@@ -1,10 +1,8 @@
-"""Fixtures for the asset tests: the people who do each step and the bank simulator."""
+"""Fixtures for the asset tests: the people who do each step."""
 
 from __future__ import annotations
 
 import pytest
-
-from tests.banksim_process import BankSim
 
 
 @pytest.fixture
@@ -31,9 +29,3 @@ def head(user):
 def accountant(user):
     return user("fin_accounting")
 
-
-@pytest.fixture
-def sim(tmp_path):
-    bank = BankSim.start(tmp_path / "bank-sim")
-    yield bank
-    bank.stop()
