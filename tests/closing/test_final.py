@@ -1,5 +1,5 @@
 """决算: figures equal hand-summed voucher lines, the tables' own checks, drill-down totals, the ties of `ibms verify`,
-scope, the API, Excel and PDF — on the demo province's books (华夏省, this year's posted receipt vouchers)."""
+scope, the API, Excel and PDF — on the demo province's books (华夏省) with the school's paid payments on top."""
 
 from __future__ import annotations
 
@@ -21,8 +21,19 @@ from ibms.masterdata.models import Unit
 from tests.closing.final_builders import tamper
 from tests.constants import PROVINCE
 from tests.core.pdftext import pdf_text
+from tests.treasury.builders import indicator, paid
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def spending(user):
+    """Fiscal spending booked the only way it can be: payments against indicators, paid by the bank."""
+    budget = user("fin_budget")
+    goods = indicator(budget, 5_000_000)
+    salaries = indicator(budget, 9_000_000, dep_eco_code="30101", gov_eco_code="50101")
+    return [paid(user, goods, 123_400, "final-1"), paid(user, goods, 56_600, "final-2"),
+            paid(user, salaries, 800_000, "final-3")]
 
 
 @pytest.fixture
@@ -119,9 +130,7 @@ def test_region_tables_and_government_report_data(year):
 
 def test_ties_hold_and_catch_a_line_changed_behind_the_books(school, year):
     problems, digests = region_year_problems(PROVINCE, year)
-    # the demo books post receipts straight into accounting, with no indicator spending behind them: that tie is
-    # the only one the demo fails, and it names the units
-    assert problems and all("指标账已支付" in p for p in problems), problems
+    assert problems == []
     YearStep.objects.create(region_code=PROVINCE, year=year, step="final_accounts", status="done",
                             result={"digests": digests})
     assert not [p for p in final_problems() if "changed" in p]
@@ -129,7 +138,7 @@ def test_ties_hold_and_catch_a_line_changed_behind_the_books(school, year):
     line = VoucherLine.objects.filter(account_set=aset, account_code__startswith="7201.01", debit__gt=0).first()
     tamper(line.pk, debit=line.debit + 100)
     found = final_problems()
-    assert any("figures changed" in p and f"unit-{unit.pk}" in p for p in found), found
+    assert any("生成后数据已变动" in p and f"unit-{unit.pk}" in p for p in found), found
 
 
 def test_runner_step_generates_every_scope_with_digests(year):
@@ -191,9 +200,13 @@ def test_fiscal_spending_drills_to_the_indicator_ledger_too(client_as, school, y
     scope = scope_resolve(actor=actor, year=year, token=f"unit-{unit.pk}")
     assert indicator_drill(actor=actor, scope=scope, code="revenue", row_no=1, col_no=1, key=None) is None
     entries, total = indicator_drill(actor=actor, scope=scope, code="fiscal_summary", row_no=1, col_no=3, key=None)
-    # the demo's receipts were booked without indicator spending: the page shows both and says they differ
-    assert total == sum(a for a, _ in entries) == 0
-    page = client_as("school_clerk").get(reverse("closing:final-drill", args=[year, f"unit-{unit.pk}",
-                                                                              "fiscal_summary"]) + "?row=1&col=3")
+    assert total == sum(a for a, _ in entries) == 980_000 == final_compute(
+        actor=actor, scope=scope, code="fiscal_summary").value(1, 3)
+    url = reverse("closing:final-drill", args=[year, f"unit-{unit.pk}", "fiscal_summary"]) + "?row=1&col=3"
+    page = client_as("school_clerk").get(url)
     text = page.content.decode()
-    assert page.status_code == 200 and "指标账（财政拨款已支付）" in text and "与账簿不一致" in text
+    assert page.status_code == 200 and "指标账（财政拨款已支付）" in text and "与账簿不一致" not in text
+    # a spending line changed behind the books: the page says the two differ
+    line = VoucherLine.objects.filter(account_set__unit=unit, account_code__startswith="7201.01", debit__gt=0).first()
+    tamper(line.pk, debit=line.debit + 100)
+    assert "与账簿不一致" in client_as("school_clerk").get(url).content.decode()

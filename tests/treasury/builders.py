@@ -7,12 +7,17 @@ import itertools
 
 from django.db import transaction
 
+from ibms.banks import services as banks
+from ibms.banks.models import BankEndpoint
 from ibms.core import clock, outbox
+from ibms.core.crypto import generate_sm2_keypair
 from ibms.indicators import services as ins
 from ibms.indicators.models import Indicator
 from ibms.masterdata.models import Payee, Unit
+from ibms.treasury import selectors
 from ibms.treasury import services as s
-from tests.constants import ECO, FUNC, FUND, GOV_ECO, PROVINCE
+from ibms.treasury.models import PaymentVoucher
+from tests.constants import DEMO_PIN, ECO, FUNC, FUND, GOV_ECO, PROVINCE
 
 YEAR = clock.fiscal_year()
 _n = itertools.count(1)
@@ -47,6 +52,24 @@ def draft(clerk, ind: Indicator, amount: int, **kw) -> s.DraftIn:
 
 def create(clerk, ind: Indicator, amount: int, **kw):
     return s.payment_request_create(actor=clerk, data=draft(clerk, ind, amount, **kw))
+
+
+def paid(user, ind: Indicator, amount: int, key: str, *, clerk: str = "school_clerk",
+         reviewer: str = "school_reviewer", **kw) -> PaymentVoucher:
+    """A request submitted, approved and its bank receipt applied in process (the receipt the bank simulator would
+    send; tests that need the bank itself use the `sim` fixture)."""
+    who = user(clerk)
+    req = create(who, ind, amount, **kw)
+    s.payment_request_submit(actor=who, pk=req.pk, idempotency_key=key)
+    code = fresh(req).agent_bank_code
+    if not BankEndpoint.objects.filter(agent_bank_code=code, region_code=ind.region_code).exists():
+        banks.endpoint_register(actor=user("fin_treasury"), agent_bank_code=code, region_code=ind.region_code,
+                                base_url="http://127.0.0.1:9", public_pem=generate_sm2_keypair().public_pem.decode())
+    s.payment_request_review(actor=user(reviewer), pk=req.pk, approve=True, pin=DEMO_PIN)
+    v = selectors.voucher_find(ind.region_code, None, PaymentVoucher.objects.get(request=req).number)
+    with transaction.atomic():
+        s.voucher_receipt_apply(v, xpay_amt=amount, xpay_date=clock.today(), business_no=f"B{key}")
+    return fresh(v)
 
 
 def fresh(obj):

@@ -6,38 +6,20 @@ from __future__ import annotations
 import pytest
 from django.utils import timezone
 
-from ibms.banks import services as banks
-from ibms.banks.models import BankEndpoint
 from ibms.core import clock
-from ibms.core.crypto import generate_sm2_keypair
 from ibms.monitoring.context import HISTORY_KEYS
-from ibms.treasury import monitoring_context, selectors
+from ibms.treasury import monitoring_context
 from ibms.treasury import services as s
-from ibms.treasury.models import PaymentRequest, PaymentVoucher, ReconDifference
-from tests.constants import DEMO_PIN
+from ibms.treasury.models import PaymentRequest, ReconDifference
 
-from .builders import create, fresh, indicator
+from .builders import create, fresh, indicator, paid
 
 pytestmark = pytest.mark.django_db
 
 
-def _paid(user, ind, amount, key) -> PaymentVoucher:
-    clerk = user("school_clerk")
-    req = create(clerk, ind, amount)
-    s.payment_request_submit(actor=clerk, pk=req.pk, idempotency_key=key)
-    code = fresh(req).agent_bank_code
-    if not BankEndpoint.objects.filter(agent_bank_code=code, region_code="990000000").exists():
-        banks.endpoint_register(actor=user("fin_treasury"), agent_bank_code=code, region_code="990000000",
-                                base_url="http://127.0.0.1:9", public_pem=generate_sm2_keypair().public_pem.decode())
-    s.payment_request_review(actor=user("school_reviewer"), pk=req.pk, approve=True, pin=DEMO_PIN)
-    v = selectors.voucher_find("990000000", None, PaymentVoucher.objects.get(request=req).number)
-    s.voucher_receipt_apply(v, xpay_amt=amount, xpay_date=clock.today(), business_no=f"B{key}")
-    return fresh(v)
-
-
 def test_reconciliation_lists_every_difference(user):
     ind = indicator(user("fin_budget"), 10_000_000)
-    good, missing, differs, twice = (_paid(user, ind, a, k) for a, k in
+    good, missing, differs, twice = (paid(user, ind, a, k) for a, k in
                                      ((10_000, "r1"), (20_000, "r2"), (30_000, "r3"), (40_000, "r4")))
     line = lambda v, amt, serial: {"VoucherNo": v.number, "Kind": "pay", "PayAmt": amt,  # noqa: E731
                                    "AgentBusinessNo": serial}

@@ -99,8 +99,10 @@ def carry_lines(actor, scope: Scope) -> QuerySet[CarryLine]:
     """The scope's lines of the year's executed-or-proposed carry-over batch (结转结余), read in the actor's scope."""
     if scope.kind == "region":
         return CarryLine.objects.none()
-    return CarryLine.objects.restrict(actor, VIEW).filter(run__year=scope.year, run__region_code=scope.region_code,
-                                                          unit_path__startswith=scope.unit_path)
+    qs = CarryLine.objects.restrict(actor, VIEW).filter(run__year=scope.year, run__region_code=scope.region_code)
+    # a unit's own lines only: a department is itself a unit whose path prefixes its subordinates'
+    return qs.filter(unit_path=scope.unit_path) if scope.kind == "unit" else qs.filter(
+        unit_path__startswith=scope.unit_path)
 
 
 def groups_load(actor, scope: Scope) -> Groups:

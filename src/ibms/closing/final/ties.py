@@ -68,38 +68,38 @@ def _indicator_spent(scope: Scope) -> int:
 def scope_problems(scope: Scope, tables: list[FinalTable]) -> list[str]:
     where = f"{scope.year} {scope.region_code} {scope.label}{scope.name}"
     by = {t.definition.code: t for t in tables}
-    out = [f"final {where}: {p}" for t in tables for p in t.problems]
+    out = [f"决算 {where}：{p}" for t in tables for p in t.problems]
 
     def tie(label: str, figure: int, books: int) -> None:
         if figure != books:
-            out.append(f"final {where}: {label} {format_fen(figure)} != {format_fen(books)}")
+            out.append(f"决算 {where}：{label}不符（{format_fen(figure)} ≠ {format_fen(books)}）")
 
     if scope.kind == "region":
         if "region_summary" in by:
-            tie("总决算支出合计 vs 总预算会计 5xxx", by["region_summary"].value(20), _flows(scope.set_ids, _acc("5"), None))
-            tie("总决算收入合计 vs 总预算会计 4xxx", by["region_summary"].value(10), -_flows(scope.set_ids, _acc("4"), None))
+            tie("总决算支出合计与总预算会计 5xxx", by["region_summary"].value(20), _flows(scope.set_ids, _acc("5"), None))
+            tie("总决算收入合计与总预算会计 4xxx", by["region_summary"].value(10), -_flows(scope.set_ids, _acc("4"), None))
         if "region_general_expenditure" in by:
-            tie("一般公共预算支出 vs 5001", by["region_general_expenditure"].value(1),
+            tie("一般公共预算支出与5001", by["region_general_expenditure"].value(1),
                 _flows(scope.set_ids, _acc("5001"), None))
         return out
     ids = scope.set_ids
-    tie("支出决算表合计 vs 7xxx 借方发生", by["expenditure"].value(1), _flows(ids, _acc("7")))
-    tie("收入决算表合计 vs 6xxx 贷方发生", by["revenue"].value(1), -_flows(ids, _acc("6")))
-    tie("收支总表本年支出 vs 支出决算表", by["income_expense_summary"].value(19), by["expenditure"].value(1))
+    tie("支出决算表合计与7xxx 借方发生", by["expenditure"].value(1), _flows(ids, _acc("7")))
+    tie("收入决算表合计与6xxx 贷方发生", by["revenue"].value(1), -_flows(ids, _acc("6")))
+    tie("收支总表本年支出与支出决算表", by["income_expense_summary"].value(19), by["expenditure"].value(1))
     fiscal = _flows(ids, _acc("7101.01", "7201.01"))
-    tie("财政拨款支出 vs 7101.01/7201.01", by["fiscal_summary"].value(4, 3), fiscal)
-    tie("财政拨款支出 vs 指标账已支付", fiscal, _indicator_spent(scope))
-    tie("一般公共预算财政拨款支出 vs 财政拨款总表", by["general_expenditure"].value(1),
+    tie("财政拨款支出与7101.01/7201.01", by["fiscal_summary"].value(4, 3), fiscal)
+    tie("财政拨款支出与指标账已支付", fiscal, _indicator_spent(scope))
+    tie("一般公共预算财政拨款支出与财政拨款总表", by["general_expenditure"].value(1),
         by["fiscal_summary"].value(1, 3))
-    tie("基本支出决算表 vs 一般公共预算基本支出", by["general_basic"].value(1), by["general_expenditure"].value(1, 2))
-    tie("政府性基金支出 vs 财政拨款总表", by["fund_budget"].value(1, 3), by["fiscal_summary"].value(2, 3))
-    tie("项目支出决算表 vs 支出决算表项目支出", by["project_expenditure"].value(1), by["expenditure"].value(1, 3))
-    tie("结转结余情况表年末 vs 收支总表", by["carryover_balance"].value(6, 5), by["income_expense_summary"].value(20))
+    tie("基本支出决算表与一般公共预算基本支出", by["general_basic"].value(1), by["general_expenditure"].value(1, 2))
+    tie("政府性基金支出与财政拨款总表", by["fund_budget"].value(1, 3), by["fiscal_summary"].value(2, 3))
+    tie("项目支出决算表与支出决算表项目支出", by["project_expenditure"].value(1), by["expenditure"].value(1, 3))
+    tie("结转结余情况表年末与收支总表", by["carryover_balance"].value(6, 5), by["income_expense_summary"].value(20))
     closed = (Voucher.objects.filter(account_set_id__in=ids, source=Voucher.Source.CLOSING)
               .values("account_set_id").distinct().count())
     if ids and closed == len(ids):  # after the closing entries the year's result sits in 8101/8102/8201/8202
         cb = by["carryover_balance"]
-        tie("结转结余情况表年末 vs 8101/8102/8201/8202 年末余额", cb.value(6, 5), cb.value(6, 6) + cb.value(6, 7))
+        tie("结转结余情况表年末与8101/8102/8201/8202 年末余额", cb.value(6, 5), cb.value(6, 6) + cb.value(6, 7))
     return out
 
 
@@ -119,8 +119,8 @@ def _dept_sums(scopes: list[Scope], computed: dict[str, list[FinalTable]]) -> li
                             want[(r.row_no, i)] += v or 0
             for r in t.rows:
                 if r.key is None and any((v or 0) != want[(r.row_no, i)] for i, v in enumerate(r.values)):
-                    out.append(f"final {dept.year} {dept.region_code} 部门{dept.name}: {t.title}「{r.name}」"
-                               f"!= sum of its units")
+                    out.append(f"决算 {dept.year} {dept.region_code} 部门{dept.name}：{t.title}「{r.name}」"
+                               f"不等于所属各单位之和")
     return out
 
 
@@ -149,8 +149,7 @@ def final_problems() -> list[str]:
         for tok, tables in stored.get((region_code, year), {}).items():
             for code, digest in tables.items():
                 if digests.get(tok, {}).get(code) != digest:
-                    problems.append(f"final {year} {region_code} {tok} {code}: figures changed since they were "
-                                    f"generated")
+                    problems.append(f"决算 {year} {region_code} {tok} {code}：生成后数据已变动（摘要不一致）")
     return problems
 
 
