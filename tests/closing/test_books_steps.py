@@ -207,6 +207,25 @@ def test_accounts_closed_closes_every_set_and_lists_the_refused(actor, year_end)
     assert steps.accounts_closed(ctx(actor, "accounts_closed"))["closing_vouchers"] == 0
 
 
+def test_a_negative_balance_blocks_the_close_and_closes_nothing(actor, year_end):
+    steps.periods_closed(ctx(actor, "periods_closed"))
+    steps.year_end_entries(ctx(actor, "year_end_entries"))
+    hospital = uset("002001")
+    with transaction.atomic():  # the hospital paid 1,000 yuan out of a bank account it never received into
+        acc.voucher_post_system(actor=actor, account_set=hospital, date=dt.date(YEAR, 12, 10), summary="超支",
+                                lines=[LineSpec(basis="financial", account_code="5001", debit=1_000 * Y,
+                                                dims={"dep_eco": "30201"}),
+                                       LineSpec(basis="financial", account_code="1002", credit=1_000 * Y)])
+    before = region_vouchers()
+    with pytest.raises(Blocked) as exc:
+        steps.accounts_closed(ctx(actor, "accounts_closed"))
+    [item] = exc.value.items
+    assert item["kind"] == "negative_balance" and item["account_set"] == hospital.pk
+    assert "1002" in item["label"] and "-1,000.00" in item["label"] and "资产不能为负" in item["label"]
+    assert region_vouchers() == before
+    assert set(AccountSet.objects.filter(region_code=REGION, year=YEAR).values_list("status", flat=True)) == {"active"}
+
+
 def _closed_year(actor) -> None:
     steps.periods_closed(ctx(actor, "periods_closed"))
     steps.year_end_entries(ctx(actor, "year_end_entries"))

@@ -19,6 +19,7 @@ from ibms.core.errors import DomainError
 from ibms.core.scoping import require_perm
 
 from ..lifecycle import Blocked, StepContext, runner
+from .balances import negative_balances
 from .common import region_sets, set_item, why
 
 ADJUSTMENT_MONTHS = 11  # months 1–11 close before the year-end entries; December stays open for them
@@ -62,9 +63,13 @@ def periods_closed(ctx: StepContext) -> dict:
 def accounts_closed(ctx: StepContext) -> dict:
     """Per set: the year-end closing entries (`year_end_close`), every period still open (December) closed in order,
     the set closed (年结). A set whose close is refused is listed with the refusal's message and left as it was;
-    the others are closed. A set already closed is skipped."""
+    the others are closed. A set already closed is skipped. Blocked, with nothing closed, while any balance that
+    may not be negative is (data/closing/no_negative_balances.csv)."""
     require_perm(ctx.actor, "accounting.close_period")
     sets = region_sets(ctx.region_code, ctx.year)
+    negative = negative_balances([s for s in sets if s.status != AccountSet.Status.CLOSED])
+    if negative:
+        raise Blocked("accounts_closed", negative)
     closing_before = Voucher.objects.filter(account_set__in=sets, source=Voucher.Source.CLOSING).count()
     items, closed, already = [], 0, 0
     for i, aset in enumerate(sets, 1):
