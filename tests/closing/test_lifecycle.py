@@ -128,6 +128,22 @@ def test_payments_settled_returns_requests_in_review_and_waits_for_the_bank(budg
     assert row.status == "done" and row.result == {"requests_returned": 0} and row.blockers == []
 
 
+def test_each_step_waits_on_its_divisions_to_do_list(client_as, budget, treasury, user):
+    from ibms.core.workflow import todo_for_user
+
+    def titles(who):
+        return [t.title for t in todo_for_user(user(who))]
+
+    in_flight_none()
+    assert not any("年终结账" in t for t in titles("fin_treasury"))
+    step_run(actor=budget, region_code=PROVINCE, year=YEAR, step="begin")
+    assert [t for t in titles("fin_treasury") if "年终结账" in t] == [f"年终结账：华夏省{YEAR}年度“支付清理”"]
+    assert not any("年终结账" in t for t in titles("fin_accounting") + titles("fin_budget") + titles("county_treasury"))
+    assert f"年终结账：华夏省{YEAR}年度“支付清理”" in client_as("fin_treasury").get("/").content.decode()
+    step_run(actor=treasury, region_code=PROVINCE, year=YEAR, step="payments_settled")
+    assert [t for t in titles("fin_treasury") if "年终结账" in t] == [f"年终结账：华夏省{YEAR}年度“对账清理”"]
+
+
 def test_reconciliation_lists_unreconciled_days(budget, treasury, user):
     clerk, reviewer = user("school_clerk"), user("school_reviewer")
     vs = [approved(budget, clerk, reviewer, treasury, amount=a) for a in (10_000, 20_000, 30_000)]

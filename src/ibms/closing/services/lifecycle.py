@@ -25,9 +25,10 @@ from pathlib import Path
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import transaction
+from django.urls import reverse
 from django.utils import timezone
 
-from ibms.core import audit, outbox
+from ibms.core import audit, outbox, workflow
 from ibms.core.errors import Conflict, DomainError, NotFound, invalid
 from ibms.core.scoping import check_write_scope, require_perm, scope_of
 from ibms.masterdata.models import FiscalYear, Region
@@ -45,6 +46,7 @@ class StepDef:
     code: str
     name: str
     permission: str
+    role: str  # whose to-do list shows the step once the one before it is done
     description: str
 
 
@@ -56,7 +58,7 @@ def data_dir() -> Path:
 def step_defs() -> tuple[StepDef, ...]:
     with open(data_dir() / "steps.csv", encoding="utf-8", newline="") as fh:
         rows = [StepDef(int(r["order"]), r["code"].strip(), r["name"].strip(), r["permission"].strip(),
-                        r["description"].strip()) for r in csv.DictReader(fh)]
+                        r["role"].strip(), r["description"].strip()) for r in csv.DictReader(fh)]
     rows.sort(key=lambda d: d.order)
     if len({d.code for d in rows}) != len(rows) or not rows or rows[0].code != "begin" or rows[-1].code != "close":
         raise ValueError("data/closing/steps.csv: step codes must be unique, first 'begin', last 'close'")
@@ -199,7 +201,28 @@ def step_run(*, actor, region_code: str, year: int, step: str, queued: bool = Fa
                             done=max(ctx.row.done, ctx.row.total), total=ctx.row.total)
         audit.record_event("closing.step_done", region_code=region_code, obj=row,
                            payload={"year": year, "step": step, "result": result})
+        _todo_advance(actor, row)
     return row
+
+
+TODO_DOC = "closing.yearstep"
+
+
+def _todo_advance(actor, done: YearStep) -> None:
+    """The done step leaves its holders' to-do lists; the next step enters its role's (in the caller's
+    transaction)."""
+    workflow.todo_close(doc_type=TODO_DOC, obj=done, user=actor)
+    order = step_def(done.step).order
+    nxt = next((d for d in step_defs() if d.order > order), None)
+    if nxt is None:
+        return
+    row = YearStep.objects.get(region_code=done.region_code, year=done.year, step=nxt.code)
+    if row.status == S.DONE:
+        return
+    url = reverse("closing:carry") if nxt.code == "carry_over" else reverse("closing:years")
+    workflow.todo_open(doc_type=TODO_DOC, obj=row, title=f"年终结账：{region_name(done.region_code)}{done.year}年度"
+                       f"“{nxt.name}”", url=f"{url}?region={done.region_code}&year={done.year}",
+                       step=workflow.Step(nxt.order, nxt.name, nxt.role, "finance"), region_code=done.region_code)
 
 
 def step_start(*, actor, region_code: str, year: int, step: str) -> YearStep:
