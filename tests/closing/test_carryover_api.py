@@ -9,6 +9,7 @@ import json
 import pytest
 
 from ibms.closing.models import CarryLine, CarryRun
+from ibms.core import outbox
 from tests.closing.carry_builders import COUNTY, YEAR, closing, county_indicator, transfer_indicator
 
 pytestmark = pytest.mark.django_db
@@ -76,6 +77,12 @@ def test_page_review_and_change(proposed):
                HTTP_HX_REQUEST="true")
     assert r.status_code == 200 and 'data-decision="recall"' in r.content.decode()
     assert c.get(f"/closing/carry/?region={COUNTY}&year={YEAR}&decision=recall").status_code == 200
-    r = c.post(f"/closing/carry/{run['id']}/execute/")
-    assert r.status_code == 302 and CarryRun.objects.get(pk=run["id"]).status == "executed"
-    assert "已执行" in c.get(f"/closing/carry/{run['id']}/progress/").content.decode()
+    r = c.post(f"/closing/carry/{run['id']}/execute/")  # checked and marked now, executed by the worker
+    assert r.status_code == 302 and CarryRun.objects.get(pk=run["id"]).status == "executing"
+    progress = c.get(f"/closing/carry/{run['id']}/progress/").content.decode()
+    assert 'data-status="executing"' in progress and "hx-trigger" in progress
+    assert c.post(f"/closing/carry/{run['id']}/execute/").status_code == 302  # a second click queues nothing new
+    assert outbox.drain() == 1
+    assert CarryRun.objects.get(pk=run["id"]).status == "executed"
+    done = c.get(f"/closing/carry/{run['id']}/progress/", HTTP_HX_REQUEST="true")
+    assert "已执行" in done.content.decode() and done["HX-Refresh"] == "true"

@@ -5,6 +5,7 @@ indicator list (source 上年结转)."""
 from __future__ import annotations
 
 import pytest
+from django.core.management import call_command
 
 from ibms.closing.models import CarryLine, CarryRun
 from ibms.iam.models import User
@@ -32,6 +33,8 @@ def test_county_reviews_changes_and_executes(page, login):
     assert CarryLine.objects.get(pk=line.pk).decision == "recall"
     page.once("dialog", lambda d: d.accept())
     page.click("#carry-execute button")
+    page.wait_for_selector("#carry-progress[data-status=executing]")  # the worker executes it; the page polls
+    call_command("worker", "--once")
     page.wait_for_selector("#carry-progress[data-status=executed]")
     run = CarryRun.objects.get(region_code=COUNTY, year=YEAR)
     assert run.status == "executed"

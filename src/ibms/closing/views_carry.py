@@ -95,9 +95,10 @@ def carry_line(request, pk: int):
 def carry_execute(request, pk: int):
     run = selectors.run_get(actor=request.user, pk=pk)
     try:
-        run = carryover.carry_run_execute(actor=request.user, run_id=run.pk)
-        messages.success(request, f"结转结余清单 {run.number} 已执行：结转 {run.line_count} 条中的结转部分已在"
-                                  f"{run.year + 1}年度生效，结余已收回")
+        run = carryover.carry_run_start(actor=request.user, run_id=run.pk)
+        if run.status != run.Status.EXECUTED:
+            messages.success(request, f"结转结余清单 {run.number} 已开始执行：后台逐批执行，进度见下方；完成后结转部分在"
+                                      f"{run.year + 1}年度生效，结余收回")
     except DomainError as exc:
         messages.error(request, exc.message)
     return redirect(carryover.carry_url(run.region_code, run.year))
@@ -106,4 +107,8 @@ def carry_execute(request, pk: int):
 @login_required
 @require_GET
 def carry_progress(request, pk: int):
-    return render(request, "closing/carry_progress.html", {"run": selectors.run_get(actor=request.user, pk=pk)})
+    run = selectors.run_get(actor=request.user, pk=pk)
+    response = render(request, "closing/carry_progress.html", {"run": run})
+    if request.headers.get("HX-Request") and run.status == run.Status.EXECUTED:
+        response["HX-Refresh"] = "true"  # the polled run is done: reload, so each line links its new indicator
+    return response

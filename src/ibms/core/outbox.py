@@ -70,6 +70,11 @@ def _deliver_outside(mid: int, fn: Callable[[OutboxMessage], None], max_attempts
     return msg.processed_at is not None
 
 
+def pending(topic: str, key: str) -> bool:
+    """A message of this topic and key not yet handled (queued, claimed or being retried)."""
+    return OutboxMessage.objects.filter(topic=topic, key=key, processed_at__isnull=True).exists()
+
+
 @in_callers_transaction
 def enqueue(topic: str, payload: dict, *, key: str = "", delay_seconds: int = 0) -> OutboxMessage:
     return OutboxMessage.objects.create(topic=topic, key=key, payload=payload,

@@ -14,18 +14,20 @@
   in chunks of `CHUNK`, each chunk its own durable transaction that writes the lines' movements, their
   `executed_at` and the run's `done_count` together: a crash between chunks leaves finished lines finished and a
   rerun carries on with the rest; an executed run is not touched again. Then the checklist step is completed when
-  the steps before it are done.
+  the steps before it are done. `carry_run_start` (the page) checks and marks the run executing and queues the
+  chunks for the worker.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 
+from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.db.models import Count, Sum
 from django.utils import timezone
 
-from ibms.core import audit
+from ibms.core import audit, outbox
 from ibms.core.errors import Conflict, ValidationFailed
 from ibms.core.faults import crash_point
 from ibms.core.money import fen_to_str, format_fen
@@ -41,6 +43,7 @@ from . import lifecycle
 from .lifecycle import Blocked, StepContext, region_name, runner
 
 CHUNK = 200
+EXECUTE_TOPIC = "closing.carry_execute"
 P_PROPOSE, P_CHANGE, P_EXECUTE = "closing.add_carryrun", "closing.change_carryline", "closing.execute_carryrun"
 S = CarryRun.Status
 Kind = SourceDocument.Kind
@@ -267,7 +270,21 @@ def carry_run_execute(*, actor, run_id: int, chunk: int = CHUNK, max_chunks: int
     return run
 
 
-def _start(actor, run_id: int) -> CarryRun:
+def carry_run_start(*, actor, run_id: int) -> CarryRun:
+    """The page's execute: checked and marked executing now (a refusal is shown at once), the chunks then run in
+    the worker (`EXECUTE_TOPIC`) while the page polls the run's progress. A worker that dies mid-run leaves its
+    message unacknowledged, so the next worker resumes the run where its last chunk ended."""
+    require_perm(actor, P_EXECUTE)
+    return _start(actor, run_id, queue=True)
+
+
+@outbox.handler(EXECUTE_TOPIC, outside_transaction=True)
+def _execute_queued(msg) -> None:
+    actor = get_user_model().objects.get(pk=msg.payload["actor_id"])
+    carry_run_execute(actor=actor, run_id=msg.payload["run_id"])
+
+
+def _start(actor, run_id: int, *, queue: bool = False) -> CarryRun:
     with transaction.atomic(durable=True):
         found = get_in_scope(CarryRun.objects, actor, CHANGE, what="结转结余清单", pk=run_id)
         run = CarryRun.objects.select_for_update().get(pk=found.pk)
@@ -292,6 +309,9 @@ def _start(actor, run_id: int) -> CarryRun:
                                payload={"lines": run.line_count, **_money(run)})
         elif len(values) > 1:
             audit.update_fields(run, **values)
+        key = f"closing/carry/{run.pk}"
+        if queue and not outbox.pending(EXECUTE_TOPIC, key):
+            outbox.enqueue(EXECUTE_TOPIC, {"run_id": run.pk, "actor_id": actor.pk}, key=key)
         return run
 
 
