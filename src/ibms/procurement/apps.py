@@ -14,3 +14,4 @@ class ProcurementConfig(AppConfig):
         # menu: data/navigation/procurement.csv; the roles' permissions: data/policy/permissions/procurement.csv;
         # the asset app hangs its 资产配置标准 check on procurement.hooks.register_plan_check
         verify.register("procurement.frozen", selectors.frozen_problems)
+        verify.register("procurement.contract_changes", selectors.change_problems)

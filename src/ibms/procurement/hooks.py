@@ -6,6 +6,7 @@ approved, every registered check runs inside the approval's transaction; any vio
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any, Protocol
 
 from ibms.core.errors import Violation
 
@@ -32,3 +33,29 @@ def run_plan_checks(plan) -> list[Violation]:
     for fn in list(_checks):
         out += list(fn(plan) or [])
     return out
+
+
+# --- the contract port: treasury owns the contract (合同备案); a 合同变更/终止 moves it through these --------------------
+
+class ContractPort(Protocol):
+    """What procurement.changes needs of a contract, registered by treasury at start-up."""
+
+    def find(self, actor, pk: int, *, write: bool) -> Any: ...  # in the actor's scope, else NotFound (404)
+    def lock(self, pk: int) -> Any: ...  # select_for_update, inside the caller's transaction
+    def milestone_use(self, contract) -> dict[int, int]: ...  # seq → open or paid payments on it (分)
+    def amend(self, actor, contract, *, amount: int, schedule: list[dict], change_number: str) -> None: ...
+    def terminate(self, actor, contract, *, reason: str, change_number: str) -> None: ...
+
+
+_port: list[ContractPort] = []
+
+
+def register_contract_port(port: ContractPort) -> ContractPort:
+    _port[:] = [port]
+    return port
+
+
+def contract_port() -> ContractPort:
+    if not _port:
+        raise RuntimeError("treasury has not registered the contract port (procurement.hooks.register_contract_port)")
+    return _port[0]

@@ -96,12 +96,33 @@ def plan_release(*, actor, plan: ProcurementPlan, memo: str) -> int:
 
 
 @in_callers_transaction
-def plan_close(*, actor, plan_id: int, contract_number: str, reason: str = "") -> int:
+def plan_close(*, actor, plan_id: int, contract_number: str, reason: str = "", memo: str = "") -> int:
     """The contract is complete or terminated: what is left unpaid is released, the plan is closed."""
     plan = _lock(plan_id)
     if plan.status != S.CONTRACTED:
         return 0
-    left = plan_release(actor=actor, plan=plan, memo=f"合同 {contract_number} 完结：解冻未支付余额")
+    left = plan_release(actor=actor, plan=plan, memo=memo or f"合同 {contract_number} 完结：解冻未支付余额")
     workflow.transition(plan, S.CLOSED, transitions=ProcurementPlan.TRANSITIONS, event_code="procurement.plan_closed",
                         message=reason[:300], payload={"released": left})
     return left
+
+
+@in_callers_transaction
+def plan_contract_amend(*, actor, plan_id: int, amount: int, contract_number: str, memo: str) -> int:
+    """合同金额变更 approved: the contract's commitment follows the new amount the way the filing set it — an increase
+    freezes the difference again out of the saving (never above the plan; the caller has checked the indicator's
+    available balance), a decrease unfreezes it as saving (never below what the contract has drawn). Returns the
+    amount unfrozen (negative: frozen)."""
+    plan = _lock(plan_id)
+    if plan.status != S.CONTRACTED:
+        raise Conflict("plan_not_contracted", f"采购计划 {plan.number}“{plan.get_status_display()}”：合同已不在执行中")
+    if amount > plan.amount:
+        raise invalid("contract_exceeds_plan", f"变更后合同金额 {format_fen(amount)} 元超过采购计划 {plan.number} 金额 "
+                                               f"{format_fen(plan.amount)} 元", "new_amount")
+    if amount < plan.drawn:
+        raise invalid("contract_below_committed", f"变更后合同金额 {format_fen(amount)} 元低于合同已支付及在途金额 "
+                                                  f"{format_fen(plan.drawn)} 元", "new_amount")
+    delta = amount - plan.contract_amount
+    _hold(actor, plan, abs(delta), freeze=delta > 0, memo=f"合同 {contract_number} {memo}")
+    audit.update_fields(plan, frozen=plan.frozen + delta, contract_amount=amount, released=plan.released - delta)
+    return -delta

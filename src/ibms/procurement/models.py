@@ -105,3 +105,77 @@ class ProcurementPlan(Stamped):
 
     def __str__(self) -> str:
         return f"{self.number} {self.name}"
+
+
+@audited
+class ContractChange(Stamped):
+    """合同变更 / 合同终止 of a contract filed against a plan: a document (草稿 → 审核中 → 已批准 / 已驳回) the unit
+    proposes and the finance reviews (never its maker). Its approval moves the contract and the plan's freeze in one
+    transaction (procurement.changes)."""
+
+    class Kind(models.TextChoices):
+        AMOUNT = "amount", "合同金额变更"
+        SCHEDULE = "schedule", "付款计划变更"
+        TERMINATE = "terminate", "合同终止"
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", "草稿"
+        SUBMITTED = "submitted", "审核中"
+        APPROVED = "approved", "已批准"
+        REJECTED = "rejected", "已驳回"
+
+    TRANSITIONS = {
+        Status.DRAFT: {Status.SUBMITTED},
+        Status.SUBMITTED: {Status.APPROVED, Status.REJECTED},
+    }
+
+    region_code = models.CharField("财政区划", max_length=9)
+    year = models.PositiveSmallIntegerField("年度")
+    number = models.CharField("变更单号", max_length=40, editable=False)
+    kind = models.CharField("变更类型", max_length=10, choices=Kind.choices)
+    contract = models.ForeignKey("treasury.Contract", verbose_name="合同", on_delete=models.PROTECT,
+                                 related_name="changes")
+    plan = models.ForeignKey(ProcurementPlan, verbose_name="采购计划", on_delete=models.PROTECT, related_name="changes")
+    unit = models.ForeignKey("masterdata.Unit", verbose_name="预算单位", on_delete=models.PROTECT, related_name="+")
+    unit_path = models.CharField("单位路径", max_length=255, blank=True, editable=False, db_index=True)
+    old_amount = MoneyField("原合同金额", default=0, editable=False)
+    new_amount = MoneyField("变更后合同金额", default=0, help_text="金额变更时填写；付款计划变更为原金额，终止为 0")
+    new_schedule = models.JSONField("新付款计划（未付期次）", default=list, blank=True,
+                                    help_text="[{name, amount(分)}]：替换尚未付款的期次，已付款期次保持不变")
+    reason = models.CharField("变更理由", max_length=500)
+    status = models.CharField("状态", max_length=10, choices=Status.choices, default=Status.DRAFT, editable=False)
+    released = MoneyField("解冻（负数为追加冻结）", default=0, editable=False)
+    review_comment = models.CharField("审核意见", max_length=300, blank=True, editable=False)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name="经办人", null=True, blank=True,
+                                   on_delete=models.PROTECT, related_name="+", editable=False)
+    submitted_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name="提交人", null=True, blank=True,
+                                     on_delete=models.PROTECT, related_name="+", editable=False)
+    reviewed_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name="审核人", null=True, blank=True,
+                                    on_delete=models.PROTECT, related_name="+", editable=False)
+    reviewed_at = models.DateTimeField("审核时间", null=True, blank=True, editable=False)
+
+    objects = ScopedManager()
+    scope_spec = UNIT_SCOPE
+
+    class Meta:
+        verbose_name = verbose_name_plural = "合同变更与终止"
+        ordering = ["-id"]
+        permissions = [("submit_contractchange", "提交合同变更"), ("review_contractchange", "审核合同变更")]
+        constraints = [
+            models.UniqueConstraint(fields=["region_code", "number"], name="contractchange_region_number_uniq",
+                                    violation_error_code="change_number_exists",
+                                    violation_error_message="该合同变更单号已存在"),
+            models.CheckConstraint(condition=Q(new_amount__gte=0), name="contractchange_amount_nonneg",
+                                   violation_error_code="amount_not_positive",
+                                   violation_error_message="变更后合同金额不能为负"),
+            models.CheckConstraint(condition=~Q(reason=""), name="contractchange_reason_required",
+                                   violation_error_code="reason_required",
+                                   violation_error_message="必须填写变更理由"),
+            models.CheckConstraint(condition=Q(reviewed_by__isnull=True) | ~Q(reviewed_by=F("created_by")),
+                                   name="contractchange_reviewer_not_maker",
+                                   violation_error_code="segregation_of_duties",
+                                   violation_error_message="经办人不能审核自己的合同变更"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.number} {self.get_kind_display()}"

@@ -1,4 +1,5 @@
-"""Reads of procurement plans, and the `ibms verify` check of what plans hold frozen on their indicators."""
+"""Reads of procurement plans and contract changes, and the `ibms verify` checks of what plans hold frozen on their
+indicators and of the contracts their changes left behind."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ from django.db.models import Q, Sum
 
 from ibms.indicators.models import Indicator, IndicatorEntry
 
-from .models import ProcurementPlan
+from .models import ContractChange, ProcurementPlan
 
 S = ProcurementPlan.Status
 
@@ -47,4 +48,28 @@ def frozen_problems() -> list[str]:
     for pk, code, frozen in Indicator.objects.filter(pk__in=by_ind).values_list("pk", "code", "frozen"):
         if frozen < by_ind[pk]:
             out.append(f"指标 {code}：冻结 {frozen} 分，少于其采购计划冻结合计 {by_ind[pk]} 分")
+    return out
+
+
+def changes_for_contract(*, actor, contract_id: int):
+    return (ContractChange.objects.permitted(actor).filter(contract_id=contract_id)
+            .select_related("created_by", "submitted_by", "reviewed_by").order_by("-id"))
+
+
+def change_problems() -> list[str]:
+    """After 合同变更/终止: an open contract filed against a plan has a payment schedule adding up to its amount; an
+    approved termination left its contract 已终止 and its plan closed (nothing frozen)."""
+    out: list[str] = []
+    for p in ProcurementPlan.objects.filter(status=S.CONTRACTED).prefetch_related("contracts"):
+        for c in p.contracts.all():
+            if c.status != "active":
+                continue
+            total = sum(int(m["amount"]) for m in c.schedule or [])
+            if c.schedule and total != c.amount:
+                out.append(f"合同 {c.number}：付款计划合计 {total} 分，与合同金额 {c.amount} 分不符")
+    for ch in ContractChange.objects.filter(kind=ContractChange.Kind.TERMINATE,
+                                            status=ContractChange.Status.APPROVED).select_related("contract", "plan"):
+        if ch.contract.status != "closed" or ch.plan.status != S.CLOSED or ch.plan.frozen:
+            out.append(f"合同终止 {ch.number}：合同 {ch.contract.number} 状态 {ch.contract.status}，采购计划 "
+                       f"{ch.plan.number} 状态 {ch.plan.status}、冻结 {ch.plan.frozen} 分")
     return out

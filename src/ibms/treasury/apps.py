@@ -19,6 +19,11 @@ class TreasuryConfig(AppConfig):
         verify.register("treasury.contract_plans", selectors.contract_plan_problems)
 
         handlers.register_all()
+        from ibms.procurement.hooks import register_contract_port
+
+        from .services.contract_port import ContractPort
+
+        register_contract_port(ContractPort())  # 合同变更/终止 (procurement.changes) moves the contract through it
         try:
             from ibms.monitoring import sources
         except ImportError:
