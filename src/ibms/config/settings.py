@@ -161,6 +161,8 @@ IBMS_BANK_POLL_SECONDS = float(os.environ.get("IBMS_BANK_POLL_SECONDS", 5))
 # a bank message whose handler keeps failing is quarantined (held for a person) after this many attempts
 IBMS_BANK_MAX_ATTEMPTS = int(os.environ.get("IBMS_BANK_MAX_ATTEMPTS", 5))
 # Excel imports (ibms.core.excel.ReadLimits), checked before parsing (zip directory) or while streaming
+# carry-over (结转结余) lines executed per transaction (closing.services.carryover)
+IBMS_CARRY_CHUNK = int(os.environ.get("IBMS_CARRY_CHUNK", 200))
 IBMS_IMPORT_MAX_BYTES = int(os.environ.get("IBMS_IMPORT_MAX_BYTES", 10 * 1024 * 1024))
 IBMS_IMPORT_MAX_ROWS = int(os.environ.get("IBMS_IMPORT_MAX_ROWS", 50_000))
 IBMS_IMPORT_MAX_COLUMNS = int(os.environ.get("IBMS_IMPORT_MAX_COLUMNS", 256))

@@ -11,7 +11,7 @@
 - `carry_line_change`: the budget division changes a line (结转 ↔ 结余, or carries part and recalls the rest);
   refused once the run executes.
 - `carry_run_execute`: one 上年结转 document in the next year and one 收回 document in the year, then the lines
-  in chunks of `CHUNK`, each chunk its own durable transaction that writes the lines' movements, their
+  in chunks of `CHUNK` (setting `IBMS_CARRY_CHUNK`), each chunk its own durable transaction that writes the lines' movements, their
   `executed_at` and the run's `done_count` together: a crash between chunks leaves finished lines finished and a
   rerun carries on with the rest; an executed run is not touched again. Then the checklist step is completed when
   the steps before it are done. `carry_run_start` (the page) checks and marks the run executing and queues the
@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.db.models import Count, Sum
@@ -42,7 +43,7 @@ from ..models import CarryLine, CarryRun, YearStep
 from . import lifecycle
 from .lifecycle import Blocked, StepContext, region_name, runner
 
-CHUNK = 200
+CHUNK = settings.IBMS_CARRY_CHUNK
 EXECUTE_TOPIC = "closing.carry_execute"
 P_PROPOSE, P_CHANGE, P_EXECUTE = "closing.add_carryrun", "closing.change_carryline", "closing.execute_carryrun"
 S = CarryRun.Status
@@ -250,10 +251,11 @@ def carry_line_change(*, actor, line_id: int, decision: str, carry_amount: int |
 
 # --- execute ------------------------------------------------------------------------------------------------------
 
-def carry_run_execute(*, actor, run_id: int, chunk: int = CHUNK, max_chunks: int | None = None) -> CarryRun:
+def carry_run_execute(*, actor, run_id: int, chunk: int | None = None, max_chunks: int | None = None) -> CarryRun:
     """Execute the reviewed proposal (see the module). `max_chunks` stops after that many chunks (the run stays
     executing; a rerun carries on): for operators spreading a large run, and for the resume tests."""
     require_perm(actor, P_EXECUTE)
+    chunk = chunk or CHUNK
     run = _start(actor, run_id)
     if run.status == S.EXECUTED:
         return run
