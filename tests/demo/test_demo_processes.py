@@ -129,6 +129,7 @@ def test_a_signal_stops_the_simulator_worker_and_web_server(demo_home, signum):
         assert [p for p in started if alive(p)] == []
         assert not port_in_use(sim_port) and not port_in_use(web_port)
         assert "均已停止" in log_text(log)
+        assert "演示支付已办理" in log_text(log) and "演示采购与资产已办理" in log_text(log)  # procurement, assets
     finally:
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)

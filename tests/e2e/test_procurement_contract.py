@@ -29,10 +29,12 @@ class Filed:
 
 
 def file_contract_against_plan(page, login, user, *, plan_yuan: str = "80000.00", contract_yuan: str = "76000.00",
-                               catalogue_code: str = "C16070000", quantity: int = 1, number: str = "HT-E2E-0001") -> Filed:
+                               catalogue_code: str = "C16070000", quantity: int = 1, number: str = "HT-E2E-0001",
+                               **indicator_fields) -> Filed:
     """Plan entered and submitted by school_clerk, approved by fin_budget, contract filed by school_clerk, all in
-    the browser; returns the rows as stored."""
-    ind = indicator(user("fin_budget"), 20_000_000, is_gov_pur=True, summary="教学设备购置（浏览器测试）")
+    the browser; returns the rows as stored. `indicator_fields` refine the indicator built (e.g. dep_eco_code)."""
+    ind = indicator(user("fin_budget"), 20_000_000, is_gov_pur=True, summary="教学设备购置（浏览器测试）",
+                    **indicator_fields)
     login("school_clerk")
     page.goto("/procurement/")
     page.click("#plan-new")

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ibms.core.errors import Violation
-from ibms.core.money import Fen, format_fen
+from ibms.core.money import Fen, MoneyError, format_fen, parse_yuan
 
 
 @dataclass(frozen=True)
@@ -90,3 +90,18 @@ def milestone_violations(amount: int, milestones: list[tuple[str, int]]) -> list
         v.append(Violation("milestones_sum_mismatch", f"付款计划合计 {format_fen(total)} 元，与合同金额 "
                                                       f"{format_fen(amount)} 元不一致", "milestones"))
     return v
+
+
+def milestone_lines(text: str) -> list[tuple[str, Fen]]:
+    """A form's payment schedule, one period a line: `名称,金额元` (full-width comma too). Raises ValueError naming
+    the first bad line."""
+    out = []
+    for n, line in enumerate((text or "").splitlines(), 1):
+        if not line.strip():
+            continue
+        name, _, amount = line.replace("，", ",").rpartition(",")
+        try:
+            out.append((name.strip(), parse_yuan(amount.strip())))
+        except MoneyError as exc:
+            raise ValueError(f"第{n}行金额不正确") from exc
+    return out

@@ -11,10 +11,10 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
 from ibms.core.errors import DomainError
-from ibms.core.money import MoneyError, MoneyFormField, parse_yuan
+from ibms.core.money import MoneyFormField
 from ibms.core.scoping import get_in_scope
 
-from . import changes, hooks, selectors
+from . import changes, domain, hooks, selectors
 from .models import ContractChange
 
 
@@ -26,16 +26,10 @@ class ChangeForm(forms.Form):
     reason = forms.CharField(label="变更或终止理由", max_length=500, widget=forms.Textarea(attrs={"rows": 2}))
 
     def clean_milestones(self):
-        out = []
-        for n, line in enumerate((self.cleaned_data.get("milestones") or "").splitlines(), 1):
-            if not line.strip():
-                continue
-            name, _, amount = line.replace("，", ",").rpartition(",")
-            try:
-                out.append((name.strip(), parse_yuan(amount.strip())))
-            except MoneyError as exc:
-                raise forms.ValidationError(f"第{n}行金额不正确") from exc
-        return out
+        try:
+            return domain.milestone_lines(self.cleaned_data.get("milestones"))
+        except ValueError as exc:
+            raise forms.ValidationError(str(exc)) from exc
 
 
 def _page(request, contract_id: int, *, form=None, errors=None, status=200):

@@ -13,7 +13,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from ibms.core import clock, excel
 from ibms.core.errors import DomainError
-from ibms.core.money import MoneyFormField
+from ibms.core.money import MoneyFormField, format_fen
 from ibms.core.reports import pdf_response
 from ibms.core.scoping import CHANGE, VIEW, get_in_scope, require_perm
 from ibms.core.views import xlsx_response
@@ -40,6 +40,7 @@ class RequestForm(forms.Form):
     payee_bank_name = forms.CharField(label="开户银行", max_length=100, required=False)
     set_mode_code = forms.ChoiceField(label="结算方式", choices=SetMode.choices, initial="1")
     contract_id = forms.TypedChoiceField(label="合同", coerce=int, required=False, empty_value=None)
+    milestone = forms.IntegerField(label="付款期次（按合同付款计划的第几期）", required=False, min_value=1)
     expense = forms.ChoiceField(label="费用类型", choices=[("business", "业务活动费用"), ("admin", "单位管理费用")])
     business_type = forms.ChoiceField(label="支付业务类型", required=False,
                                       help_text="决定支付后记入的会计科目；不选则按经济分类确定")
@@ -61,8 +62,8 @@ class RequestForm(forms.Form):
             payee=services.PayeeIn(payee_id=d.get("payee_id"), name=d.get("payee_name") or "",
                                    account_no=d.get("payee_account_no") or "",
                                    bank_name=d.get("payee_bank_name") or ""),
-            set_mode_code=d["set_mode_code"], contract_id=d.get("contract_id"), expense=d["expense"],
-            business_type=d.get("business_type") or "", installation=bool(d.get("installation")))
+            set_mode_code=d["set_mode_code"], contract_id=d.get("contract_id"), milestone=d.get("milestone"),
+            expense=d["expense"], business_type=d.get("business_type") or "", installation=bool(d.get("installation")))
 
 
 class BatchForm(forms.Form):
@@ -99,21 +100,15 @@ class ContractForm(forms.Form):
         from ibms.procurement.selectors import plans_for_contract
 
         self.fields["plan_id"].choices = [("", "（不关联采购计划）")] + [
-            (p.pk, f"{p.number} {p.name}（{p.amount / 100:,.2f} 元）") for p in plans_for_contract(actor=user)[:200]]
+            (p.pk, f"{p.number} {p.name}（{format_fen(p.amount)} 元）") for p in plans_for_contract(actor=user)[:200]]
 
     def clean_milestones(self):
-        from ibms.core.money import MoneyError, parse_yuan
+        from ibms.procurement.domain import milestone_lines
 
-        out = []
-        for n, line in enumerate((self.cleaned_data.get("milestones") or "").splitlines(), 1):
-            if not line.strip():
-                continue
-            name, _, amount = line.replace("，", ",").rpartition(",")
-            try:
-                out.append((name.strip(), parse_yuan(amount.strip())))
-            except MoneyError as exc:
-                raise forms.ValidationError(f"付款计划第{n}行金额不正确") from exc
-        return out
+        try:
+            return milestone_lines(self.cleaned_data.get("milestones"))
+        except ValueError as exc:
+            raise forms.ValidationError(f"付款计划{exc}") from exc
 
 
 class AllocationForm(forms.Form):
@@ -176,7 +171,8 @@ def request_edit(request, pk: int):
     req = get_in_scope(PaymentRequest.objects, request.user, CHANGE, what="支付申请", pk=pk)
     initial = {"indicator_id": req.indicator_id, "amount": req.amount, "purpose": req.purpose,
                "payee_id": req.payee_id, "set_mode_code": req.set_mode_code, "contract_id": req.contract_id,
-               "expense": req.expense, "business_type": req.business_type, "installation": req.installation}
+               "milestone": req.milestone, "expense": req.expense, "business_type": req.business_type,
+               "installation": req.installation}
     if not req.payee_id:
         initial.update(payee_name=req.payee_name, payee_account_no=req.payee_account_no,
                        payee_bank_name=req.payee_bank_name)

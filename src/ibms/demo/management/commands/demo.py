@@ -17,6 +17,7 @@ from ibms.banks.simprocess import PortTaken, port_in_use
 from ibms.demo.bank import SIM_PORT, connect_demo_banks, demo_sim, start_worker
 from ibms.demo.management.commands.serve import gunicorn_command
 from ibms.demo.payments import load_demo_payments
+from ibms.demo.procurement import load_demo_procurement
 from ibms.demo.province import DEMO_PASSWORD, USERS, load_demo_province
 from ibms.demo.setup import setup_system
 from ibms.demo.users import DEMO_PIN, DEMO_SIGNERS
@@ -109,6 +110,9 @@ class Command(BaseCommand):
         paid = load_demo_payments(sim)
         if paid:
             self.stdout.write(f"演示支付已办理：{paid}")
+        bought = load_demo_procurement(sim)
+        if bought:
+            self.stdout.write(f"演示采购与资产已办理：{bought}")
         if no_serve:
             return
         worker = start_worker()
