@@ -13,7 +13,7 @@ from ibms.banks import services as banks
 from ibms.banks.models import BankEndpoint
 from ibms.closing.models import YearStep
 from ibms.closing.services import Blocked, lifecycle, step_run
-from ibms.core import outbox
+from ibms.core import outbox, workflow
 from ibms.core.crypto import generate_sm2_keypair
 from ibms.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from ibms.indicators.models import Reservation
@@ -120,6 +120,8 @@ def test_payments_settled_returns_requests_in_review_and_waits_for_the_bank(budg
     # the request in review went back to its unit with its reservation voided, even though the step blocks
     r = fresh(req)
     assert r.status == PaymentRequest.Status.REJECTED and "年终结账" in r.review_comment
+    [todo] = workflow.todo_for_user(clerk).filter(object_id=str(r.pk))
+    assert todo.title.startswith(f"支付申请被退回：{r.number}") and "年终结账" in todo.title
     assert Reservation.objects.get(consumer=r.consumer).status == "voided" and fresh(ind).reserved == 0
     assert fresh(ind).available == 100_000
     assert step_status("payments_settled") == "blocked"

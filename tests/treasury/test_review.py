@@ -35,15 +35,24 @@ def test_reject_voids_and_clerk_resubmits(budget, clerk, reviewer):
     with pytest.raises(ValidationFailed) as e:
         s.payment_request_review(actor=reviewer, pk=req.pk, approve=False)
     assert codes(e.value) == ["reason_required"]
+    [item] = workflow.todo_for_user(reviewer).filter(object_id=str(req.pk))
+    assert item.title == f"支付申请单位审核：{req.number} 购买办公用品"
     s.payment_request_review(actor=reviewer, pk=req.pk, approve=False, comment="用途不清，请补充")
     req = fresh(req)
     assert req.status == PaymentRequest.Status.REJECTED and req.review_comment == "用途不清，请补充"
     assert fresh(ind).reserved == 0 and Reservation.objects.get(consumer=req.number).status == "voided"
+    # the returned request waits on the unit's clerks (not on the reviewer any more) until it is submitted again
+    assert not workflow.todo_for_user(reviewer).filter(object_id=str(req.pk)).exists()
+    [item] = workflow.todo_for_user(clerk).filter(object_id=str(req.pk))
+    assert item.title == f"支付申请被退回：{req.number} 购买办公用品（用途不清，请补充）"
+    assert item.url == f"/treasury/requests/{req.pk}/"
     s.payment_request_update(actor=clerk, pk=req.pk, data=s.DraftIn(
         indicator_id=ind.pk, amount=80_000, purpose="购买实验耗材（已补充明细）", payee=s.PayeeIn(payee_id=req.payee_id)))
     again = s.payment_request_submit(actor=clerk, pk=req.pk, idempotency_key="rv-2")
     assert again.status == "submitted" and again.consumer.endswith("-R2")
     assert fresh(ind).reserved == 80_000
+    assert not workflow.todo_for_user(clerk).filter(object_id=str(req.pk)).exists()
+    assert workflow.todo_for_user(reviewer).filter(object_id=str(req.pk)).count() == 1
 
 
 def test_clerk_cannot_review_and_submitter_never_approves(budget, clerk, user):

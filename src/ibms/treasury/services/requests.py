@@ -34,8 +34,15 @@ from ..domain import (
     payment_request_submit_hash,
     posting_events,
 )
+from ..hooks import request_profile, submit_violations
 from ..models import UNIT_SCOPE, Contract, PaymentRequest, PaymentRequestLine, SetMode, SubmitKey
-from ..selectors import blacklist_matches, pay_method_get, payer_account_find, region_policy_get
+from ..selectors import (
+    blacklist_matches,
+    pay_method_get,
+    payer_account_find,
+    payment_steps,
+    region_policy_get,
+)
 from ..setup import DOC_PAYMENT
 from . import contract_funds
 from ._common import P_ADD, P_CHANGE, P_REVIEW, P_SUBMIT, R, _actor_or_none, _contract_move
@@ -89,7 +96,8 @@ def _fill(actor, req: PaymentRequest, data: DraftIn, ind: Indicator) -> list[Pay
     unit = ind.unit
     pay_type = ind.pay_type_code if data.pay_type_code is None else data.pay_type_code.strip()
     pay_method = pay_method_get(pay_type, ind.region_code)
-    payer = payer_account_find(unit, ind.region_code, pay_method)
+    profile = request_profile(ind)  # unit funds pay from the unit's own account (unitfunds)
+    payer = profile.payer if profile is not None else payer_account_find(unit, ind.region_code, pay_method)
     policy = region_policy_get(ind.region_code)
     req.region_code, req.year, req.unit, req.unit_path = ind.region_code, ind.year, unit, unit.path
     req.department_code = unit.department.code if unit.department_id else unit.code
@@ -113,7 +121,8 @@ def _fill(actor, req: PaymentRequest, data: DraftIn, ind: Indicator) -> list[Pay
     req.pay_acct_no = payer.account_no if payer else ""
     req.pay_acct_name = payer.account_name if payer else ""
     req.pay_acct_bank_name = payer.bank_name if payer else ""
-    req.agent_bank_code = policy.agent_bank_code or (payer.bank.code if payer and payer.bank_id else "")
+    req.agent_bank_code = ((payer.bank.code if profile is not None and payer and payer.bank_id else "")
+                           or policy.agent_bank_code or (payer.bank.code if payer and payer.bank_id else ""))
     for k, val in payee.items():
         setattr(req, k, val)
     req.contract, req.milestone = contract, (data.milestone if contract else None)
@@ -242,6 +251,7 @@ def _controls(req: PaymentRequest, ind: Indicator, explanation: str, *, contract
         v.append(Violation("payee_blacklisted", f"收款人 {b.name}（{b.account_no or b.id_code}）在黑名单中：{b.reason}"
                                                 f"（{b.legal_basis}）", "payee"))
     v += _posting_violations(req, today)
+    v += submit_violations(req, ind)
     ctx, hits = monitoring_context.inline_check(req, indicator=ind, contract=contract)
     for h in hits:
         if h.action == "block":
@@ -302,7 +312,7 @@ def payment_request_submit(*, actor, pk: int, idempotency_key: str, explanation:
             return req
         if req.status not in PaymentRequest.EDITABLE:
             raise Conflict("not_editable", f"支付申请“{req.get_status_display()}”状态下不能提交")
-        steps = workflow.approval_steps(DOC_PAYMENT, req.region_code)
+        steps = payment_steps(req)
         if not steps:
             raise invalid("no_chain", "未配置支付申请的审核流程")
         # lock order: indicator, then contract (the same order everywhere)
@@ -337,6 +347,7 @@ def payment_request_submit(*, actor, pk: int, idempotency_key: str, explanation:
                 SubmitKey.objects.create(region_code=req.region_code, key=key, request_hash=digest, request=req)
         except IntegrityError as exc:
             raise Conflict("idempotency_conflict", "该幂等键正被另一笔提交使用") from exc
+        workflow.todo_close(doc_type=DOC_PAYMENT, obj=req, user=actor)  # a returned request's own item
         _todo(req, steps[0])
         return req
 
@@ -345,6 +356,16 @@ def _todo(req: PaymentRequest, step: workflow.Step) -> None:
     workflow.todo_open(doc_type=DOC_PAYMENT, obj=req, title=f"支付申请{step.name}：{req.number} {req.purpose}"[:200],
                        url=reverse("treasury:request-detail", args=[req.pk]), step=step, region_code=req.region_code,
                        unit_path=req.unit_path)
+
+
+RETURNED_STEP = workflow.Step(0, "修改后重新提交", "unit_clerk", "unit")
+
+
+def todo_returned(req: PaymentRequest, reason: str) -> None:
+    """A request sent back (退回) waits on its unit's clerks until it is submitted again."""
+    workflow.todo_open(doc_type=DOC_PAYMENT, obj=req, title=f"支付申请被退回：{req.number} {req.purpose}（{reason}）"[:200],
+                       url=reverse("treasury:request-detail", args=[req.pk]), step=RETURNED_STEP,
+                       region_code=req.region_code, unit_path=req.unit_path)
 
 
 def _release(actor, req: PaymentRequest) -> None:
@@ -376,7 +397,7 @@ def review_signer_kind(req: PaymentRequest) -> str:
     signer of the unit ("unit") or of the region's finance ("finance") — the step's holder; when the finance holds
     the last step, the unit's step signs the payment's content as a signer of the unit (:mod:`.countersign`);
     "" for any other step."""
-    steps = workflow.approval_steps(DOC_PAYMENT, req.region_code)
+    steps = payment_steps(req)
     if req.status != R.SUBMITTED or not steps:
         return ""
     if req.current_step >= len(steps):
@@ -386,7 +407,7 @@ def review_signer_kind(req: PaymentRequest) -> str:
 
 def review_signs_content(req: PaymentRequest) -> bool:
     """Approving `req`'s current step signs the payment's content (not the voucher, issued by a later step)."""
-    steps = workflow.approval_steps(DOC_PAYMENT, req.region_code)
+    steps = payment_steps(req)
     return req.status == R.SUBMITTED and 0 < req.current_step == countersign_step(steps)
 
 
@@ -397,7 +418,7 @@ def _review_signer(actor, pk: int, pin: str):
     kind = review_signer_kind(req) if req is not None else ""
     if not kind:
         return None
-    steps = workflow.approval_steps(DOC_PAYMENT, req.region_code)
+    steps = payment_steps(req)
     workflow.check_step_actor(actor, steps[min(req.current_step, len(steps)) - 1], submitted_by_id=req.submitted_by_id)
     from ibms.banks import services as banks
 
@@ -417,7 +438,7 @@ def payment_request_review(*, actor, pk: int, approve: bool, comment: str = "", 
                            what="支付申请", pk=pk)
         if req.status != R.SUBMITTED:
             raise Conflict("not_submitted", "只有审核中的支付申请可以审核")
-        steps = workflow.approval_steps(DOC_PAYMENT, req.region_code)
+        steps = payment_steps(req)
         if not steps:
             raise invalid("no_chain", "未配置支付申请的审核流程")
         step = steps[min(req.current_step, len(steps)) - 1]
@@ -433,6 +454,7 @@ def payment_request_review(*, actor, pk: int, approve: bool, comment: str = "", 
             countersign_clear(req)
             workflow.transition(req, R.REJECTED, transitions=PaymentRequest.TRANSITIONS,
                                 event_code="treasury.request_rejected", message=comment)
+            todo_returned(req, comment)
             return req
         if step.order < len(steps):
             if step.order == countersign_step(steps):

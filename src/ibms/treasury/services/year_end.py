@@ -12,7 +12,7 @@ from ..models import PaymentRequest, PaymentVoucher
 from ..setup import DOC_PAYMENT
 from ._common import R
 from .countersign import countersign_clear
-from .requests import _release
+from .requests import _release, todo_returned
 
 YEAR_END_REASON = "年终结账：本年度未审核完成的支付申请退回，请在新年度按结转指标重新申请"
 
@@ -40,4 +40,5 @@ def request_year_end_return(*, actor, request_id: int) -> PaymentRequest | None:
     workflow.transition(req, R.REJECTED, transitions=PaymentRequest.TRANSITIONS,
                         event_code="treasury.request_year_end_returned", message=YEAR_END_REASON)
     workflow.todo_close(doc_type=DOC_PAYMENT, obj=req, user=actor)
+    todo_returned(req, YEAR_END_REASON)
     return req
