@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 from django.db import transaction
 
+from ibms.core import workflow
 from ibms.core.audit import BusinessEvent
 from ibms.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from ibms.monitoring import engine, selectors, services
@@ -55,17 +56,27 @@ def test_raise_with_explanation_and_rollback(clerk, rule):
 
 
 def test_full_life_cycle(clerk, treasury, rule):
+    def waiting(who) -> list[str]:  # the alert's item on the person's to-do list
+        return [t.title.split("：")[0] for t in workflow.todo_for_user(who).filter(doc_type="monitoring.alert",
+                                                                              object_id=str(a.pk))]
+
     a = raise_alert(clerk, rule)
+    assert (waiting(clerk), waiting(treasury)) == (["疑点待单位说明"], [])
     a = services.alert_explain(actor=clerk, pk=a.pk, explanation="按合同支付劳务费")
     assert a.status == S.UNIT_EXPLAINED
+    assert (waiting(clerk), waiting(treasury)) == ([], ["疑点待财政核实"])
     a = services.alert_verify(actor=treasury, pk=a.pk, outcome="violation", comment="未经审批")
     assert a.status == S.VIOLATION and a.verified_by == treasury
+    assert waiting(treasury) == ["违规疑点待提出整改要求"]
     a = services.alert_rectify(actor=treasury, pk=a.pk, ask="收回资金")
     assert a.status == S.RECTIFYING and a.rectify_ask == "收回资金"
+    assert (waiting(clerk), waiting(treasury)) == (["疑点待整改"], [])
     a = services.alert_rectify(actor=clerk, pk=a.pk, detail="已收回", return_amt=100_000, transfer_amt=0)
     assert a.status == S.RECTIFIED and a.return_amt == 100_000
+    assert (waiting(clerk), waiting(treasury)) == ([], ["疑点待办结"])
     a = services.alert_close(actor=treasury, pk=a.pk, comment="整改到位")
     assert a.status == S.CLOSED
+    assert (waiting(clerk), waiting(treasury)) == ([], [])
     events = list(BusinessEvent.objects.filter(object_id=str(a.pk), code__startswith="monitoring.alert")
                   .order_by("id").values_list("code", flat=True))
     assert events == ["monitoring.alert_raised", "monitoring.alert_explained", "monitoring.alert_verified",

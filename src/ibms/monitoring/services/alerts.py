@@ -7,9 +7,10 @@ import datetime as dt
 from dataclasses import dataclass
 
 from django.db import IntegrityError, transaction
+from django.urls import reverse
 from django.utils import timezone
 
-from ibms.core import audit
+from ibms.core import audit, workflow
 from ibms.core.errors import Conflict, PermissionDenied, ValidationFailed, Violation, invalid
 from ibms.core.numbering import next_number
 from ibms.core.scoping import CHANGE, get_in_scope, require_perm
@@ -19,6 +20,27 @@ from .. import engine
 from ..models import ALERT_TRANSITIONS, Action, Alert, AlertStatus, Stage
 
 P_EXPLAIN, P_VERIFY = "monitoring.explain_alert", "monitoring.verify_alert"
+DOC_ALERT = "monitoring.alert"
+# who acts next on an alert in each status: (what they do, role, holder); a notice raised waits on no one
+NEXT_STEP = {
+    AlertStatus.RAISED: workflow.Step(1, "疑点待单位说明", "unit_clerk", "unit"),
+    AlertStatus.UNIT_EXPLAINED: workflow.Step(2, "疑点待财政核实", "treasury_division", "finance"),
+    AlertStatus.VIOLATION: workflow.Step(3, "违规疑点待提出整改要求", "treasury_division", "finance"),
+    AlertStatus.RECTIFYING: workflow.Step(4, "疑点待整改", "unit_clerk", "unit"),
+    AlertStatus.NORMAL: workflow.Step(5, "疑点待办结", "treasury_division", "finance"),
+    AlertStatus.RECTIFIED: workflow.Step(5, "疑点待办结", "treasury_division", "finance"),
+}
+
+
+def _todo_sync(actor, alert: Alert) -> None:
+    """The alert leaves the to-do list of whoever acted and enters the next actor's (caller's transaction)."""
+    workflow.todo_close(doc_type=DOC_ALERT, obj=alert, user=actor if getattr(actor, "pk", None) else None)
+    step = NEXT_STEP.get(alert.status)
+    if step is None or (alert.status == AlertStatus.RAISED and alert.action == Action.NOTICE):
+        return
+    workflow.todo_open(doc_type=DOC_ALERT, obj=alert, title=f"{step.name}：{alert.number} {alert.rule_name}"
+                       f"（{alert.subject_number}）", url=reverse("monitoring:alert", args=[alert.pk]), step=step,
+                       region_code=alert.region_code, unit_path=alert.unit_path)
 
 
 @dataclass(frozen=True)
@@ -56,7 +78,7 @@ def _raise(*, actor, hits, subject: Subject, explanation: str, stage: str) -> tu
             if existing is not None:
                 if explanation and existing.status == AlertStatus.RAISED:  # resubmitted with an explanation
                     _move(existing, AlertStatus.UNIT_EXPLAINED, "monitoring.alert_explained",
-                          f"单位说明疑点 {existing.number}", explanation=explanation, explained_at=timezone.now(),
+                          f"单位说明疑点 {existing.number}", actor=actor, explanation=explanation, explained_at=timezone.now(),
                           explained_by=actor if getattr(actor, "pk", None) else None)
                 out.append(existing)
                 continue
@@ -80,6 +102,7 @@ def _raise(*, actor, hits, subject: Subject, explanation: str, stage: str) -> tu
             audit.record_change(alert, "create")
             audit.record_event("monitoring.alert_raised", obj=alert,
                                message=f"{alert.rule_name}：{subject.number}", payload={"action": alert.action})
+            _todo_sync(actor, alert)
             out.append(alert)
             created += 1
     return out, created
@@ -96,13 +119,15 @@ def _alert_for_change(actor, pk: int) -> Alert:
     return get_in_scope(Alert.objects.select_for_update(), actor, CHANGE, what="疑点", pk=pk)
 
 
-def _move(alert: Alert, to: str, event: str, message: str, payload: dict | None = None, **fields) -> None:
+def _move(alert: Alert, to: str, event: str, message: str, payload: dict | None = None, *, actor=None,
+          **fields) -> None:
     """Check the transition, write the status with the step's fields, the row audit and the business event."""
     if to not in ALERT_TRANSITIONS.get(alert.status, set()):
         raise _refuse(alert, to)
     frm = alert.status
     audit.update_fields(alert, **fields, status=to)
     audit.record_event(event, obj=alert, message=message, payload={"from": frm, "to": to, **(payload or {})})
+    _todo_sync(actor, alert)
 
 
 def alert_explain(*, actor, pk: int, explanation: str) -> Alert:
@@ -114,7 +139,7 @@ def alert_explain(*, actor, pk: int, explanation: str) -> Alert:
         if not text:
             raise invalid("explanation_required", "请填写情况说明", "explanation")
         _move(alert, AlertStatus.UNIT_EXPLAINED, "monitoring.alert_explained", f"单位说明疑点 {alert.number}",
-              explanation=text, explained_by=actor, explained_at=timezone.now())
+              actor=actor, explanation=text, explained_by=actor, explained_at=timezone.now())
     return alert
 
 
@@ -129,7 +154,7 @@ def alert_verify(*, actor, pk: int, outcome: str, comment: str = "") -> Alert:
         if outcome == AlertStatus.VIOLATION and not comment:
             raise invalid("comment_required", "认定违规须填写核实意见", "comment")
         _move(alert, outcome, "monitoring.alert_verified", f"财政核实疑点 {alert.number}：{outcome}",
-              {"outcome": outcome}, verify_comment=comment, verified_by=actor, verified_at=timezone.now())
+              {"outcome": outcome}, actor=actor, verify_comment=comment, verified_by=actor, verified_at=timezone.now())
     return alert
 
 
@@ -147,7 +172,7 @@ def alert_rectify(*, actor, pk: int, detail: str = "", ask: str = "", return_amt
             if not ask:
                 raise invalid("ask_required", "请填写整改要求", "ask")
             _move(alert, AlertStatus.RECTIFYING, "monitoring.alert_rectify_asked", f"要求整改疑点 {alert.number}",
-                  rectify_ask=ask)
+                  actor=actor, rectify_ask=ask)
         elif alert.status == AlertStatus.RECTIFYING:
             require_perm(actor, P_EXPLAIN)
             detail = (detail or "").strip()
@@ -162,7 +187,7 @@ def alert_rectify(*, actor, pk: int, detail: str = "", ask: str = "", return_amt
             if problems:
                 raise ValidationFailed(problems, message="整改情况未保存")
             _move(alert, AlertStatus.RECTIFIED, "monitoring.alert_rectified", f"疑点 {alert.number} 已整改",
-                  {"return_amt": return_amt, "transfer_amt": transfer_amt}, rectify_detail=detail,
+                  {"return_amt": return_amt, "transfer_amt": transfer_amt}, actor=actor, rectify_detail=detail,
                   return_amt=return_amt, transfer_amt=transfer_amt, rectified_by=actor, rectified_at=timezone.now())
         else:
             raise _refuse(alert, AlertStatus.RECTIFYING)
@@ -177,6 +202,6 @@ def alert_close(*, actor, pk: int, comment: str = "") -> Alert:
         if alert.status == AlertStatus.RAISED and alert.action != Action.NOTICE:
             raise Conflict("invalid_transition", "预警、阻断类疑点须经单位说明和财政核实后才能办结",
                            {"from": alert.status, "to": AlertStatus.CLOSED})
-        _move(alert, AlertStatus.CLOSED, "monitoring.alert_closed", f"疑点 {alert.number} 办结",
+        _move(alert, AlertStatus.CLOSED, "monitoring.alert_closed", f"疑点 {alert.number} 办结", actor=actor,
               close_comment=(comment or "").strip()[:300], closed_by=actor, closed_at=timezone.now())
     return alert
