@@ -7,7 +7,7 @@ import pytest
 
 from ibms.accounting.models import Voucher
 from ibms.banks import services as banks
-from ibms.core import outbox
+from ibms.core import outbox, workflow
 from ibms.indicators.models import Reservation
 from ibms.treasury import selectors
 from ibms.treasury import services as s
@@ -42,12 +42,15 @@ def test_timeout_leaves_unknown_until_query(user, sim):
     v = PaymentVoucher.objects.get(request=req)
     assert v.state == "unknown"  # visible, not retried under a new number, reservation kept
     assert fresh(ind).reserved == 12_345
+    waiting = workflow.todo_for_user(user("fin_treasury")).filter(doc_type="treasury.voucher", object_id=str(v.pk))
+    assert [t.title.split("（")[0] for t in waiting] == [f"支付结果未知待查询：支付凭证 {v.number}"]
     assert selectors.reservation_problems() == []
     sim.faults(clear=True)
     sim.admin("/admin/tick")
     assert s.voucher_query_stuck(older_than_minutes=0) == 1
     v = fresh(v)
     assert v.state == "paid" and fresh(ind).spent == 12_345
+    assert not waiting.all().exists()  # the outcome is known: off the list
     assert len(sim.vouchers()) == 1
     work(sim)
     assert fresh(ind).spent == 12_345

@@ -42,14 +42,28 @@ def request_list(*, actor, status: str = "", q: str = ""):
     return qs.order_by("-id")
 
 
+def chain_doc(req: PaymentRequest) -> str:
+    """The document type of `req`'s review chain: a request profile's (`hooks.request_profile`) or the treasury's."""
+    from .hooks import request_profile
+
+    prof = request_profile(req.indicator)
+    return prof.chain_doc if prof is not None else DOC_PAYMENT
+
+
+def payment_steps(req: PaymentRequest) -> list:
+    """The review chain of `req` in its region."""
+    return workflow.approval_steps(chain_doc(req), req.region_code)
+
+
 def review_queue(*, actor):
     """Requests waiting for a step the actor may take (their role, their scope, not their own)."""
     roles = getattr(actor, "role_codes", set())
     qs = PaymentRequest.objects.restrict(actor, CHANGE).filter(status=PaymentRequest.Status.SUBMITTED)
     out = []
-    chains: dict[str, list] = {}
+    chains: dict[tuple[str, str], list] = {}
     for r in qs.select_related("unit", "indicator").order_by("submitted_at", "id"):
-        steps = chains.setdefault(r.region_code, workflow.approval_steps(DOC_PAYMENT, r.region_code))
+        doc = chain_doc(r)
+        steps = chains.setdefault((doc, r.region_code), workflow.approval_steps(doc, r.region_code))
         if not steps:
             continue
         step = steps[min(r.current_step, len(steps)) - 1]

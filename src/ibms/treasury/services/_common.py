@@ -36,10 +36,24 @@ def _event(voucher: PaymentVoucher, kind: str, note: str = "", message_id: str =
                                 message_id=str(message_id or "")[:60], note=note[:300])
 
 
+DOC_VOUCHER = "treasury.voucher"
+UNKNOWN_STEP = workflow.Step(1, "支付结果未知待查询", "treasury_division", "finance")
+
+
 def _move(voucher: PaymentVoucher, to: str, *, note: str = "", message_id: str = "", kind: str = "") -> None:
+    was = voucher.state
     workflow.transition(voucher, to, transitions=PaymentVoucher.TRANSITIONS, field="state",
                         event_code=f"treasury.voucher_{to}", message=note[:300])
     _event(voucher, kind or to, note, message_id)
+    # a voucher whose outcome the bank has not given waits on the treasury division until it has one
+    if to == PaymentVoucher.State.UNKNOWN and was != to:
+        from django.urls import reverse
+
+        workflow.todo_open(doc_type=DOC_VOUCHER, obj=voucher, title=f"{UNKNOWN_STEP.name}：支付凭证 {voucher.number}"
+                           f"（{note}）"[:200], url=reverse("treasury:voucher-detail", args=[voucher.pk]),
+                           step=UNKNOWN_STEP, region_code=voucher.region_code)
+    elif was == PaymentVoucher.State.UNKNOWN and to != was:
+        workflow.todo_close(doc_type=DOC_VOUCHER, obj=voucher, user=None)
 
 
 def _contract_move(contract: Contract, *, committed: int = 0, paid: int = 0) -> None:

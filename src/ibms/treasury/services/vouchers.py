@@ -10,16 +10,16 @@ import datetime as dt
 from django.db import transaction
 from django.utils import timezone
 
-from ibms.core import audit, clock, workflow
+from ibms.core import audit, clock
 from ibms.core.errors import Conflict, invalid
 from ibms.core.scoping import CHANGE, get_in_scope, require_perm
 from ibms.iam.services import system_user
 from ibms.masterdata.models import Unit
 
 from ..domain import vt_code_for
+from ..hooks import request_profile
 from ..models import PaymentRequest, PaymentVoucher, PayMethod, VoucherDetail
-from ..selectors import region_policy_get
-from ..setup import DOC_PAYMENT
+from ..selectors import payment_steps, region_policy_get
 from ._common import P_VOUCHER, V, _event, _move, _voucher_number, log
 from .countersign import countersign_header
 
@@ -60,8 +60,9 @@ def _dispatch(actor, v: PaymentVoucher, details: list[VoucherDetail], *, unit: U
 def _issue_voucher(actor, req: PaymentRequest, personal=None) -> PaymentVoucher:
     if not req.agent_bank_code:
         raise invalid("agent_bank_missing", "未找到付款账户的代理银行，不能生成支付凭证", "agent_bank_code")
-    countersigned = countersign_header(req, workflow.approval_steps(DOC_PAYMENT, req.region_code))
-    vt = vt_code_for(req.pay_method, req.is_batch)
+    countersigned = countersign_header(req, payment_steps(req))
+    profile = request_profile(req.indicator)
+    vt = profile.vt_code if profile is not None else vt_code_for(req.pay_method, req.is_batch)
     v = PaymentVoucher.objects.create(
         region_code=req.region_code, year=req.year, vt_code=vt, number=_voucher_number(req.region_code, req.year),
         request=req, unit_path=req.unit_path, consumer=req.consumer, pay_method=req.pay_method,
