@@ -120,7 +120,7 @@ def test_payments_settled_returns_requests_in_review_and_waits_for_the_bank(budg
     # the request in review went back to its unit with its reservation voided, even though the step blocks
     r = fresh(req)
     assert r.status == PaymentRequest.Status.REJECTED and "年终结账" in r.review_comment
-    [todo] = workflow.todo_for_user(clerk).filter(object_id=str(r.pk))
+    [todo] = workflow.todo_for_user(clerk).filter(doc_type="treasury.payment", object_id=str(r.pk))
     assert todo.title.startswith(f"支付申请被退回：{r.number}") and "年终结账" in todo.title
     assert Reservation.objects.get(consumer=r.consumer).status == "voided" and fresh(ind).reserved == 0
     assert fresh(ind).available == 100_000

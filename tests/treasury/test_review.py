@@ -43,7 +43,7 @@ def test_reject_voids_and_clerk_resubmits(budget, clerk, reviewer):
     assert fresh(ind).reserved == 0 and Reservation.objects.get(consumer=req.number).status == "voided"
     # the returned request waits on the unit's clerks (not on the reviewer any more) until it is submitted again
     assert not workflow.todo_for_user(reviewer).filter(object_id=str(req.pk)).exists()
-    [item] = workflow.todo_for_user(clerk).filter(object_id=str(req.pk))
+    [item] = workflow.todo_for_user(clerk).filter(doc_type="treasury.payment", object_id=str(req.pk))
     assert item.title == f"支付申请被退回：{req.number} 购买办公用品（用途不清，请补充）"
     assert item.url == f"/treasury/requests/{req.pk}/"
     s.payment_request_update(actor=clerk, pk=req.pk, data=s.DraftIn(
@@ -51,7 +51,7 @@ def test_reject_voids_and_clerk_resubmits(budget, clerk, reviewer):
     again = s.payment_request_submit(actor=clerk, pk=req.pk, idempotency_key="rv-2")
     assert again.status == "submitted" and again.consumer.endswith("-R2")
     assert fresh(ind).reserved == 80_000
-    assert not workflow.todo_for_user(clerk).filter(object_id=str(req.pk)).exists()
+    assert not workflow.todo_for_user(clerk).filter(doc_type="treasury.payment", object_id=str(req.pk)).exists()
     assert workflow.todo_for_user(reviewer).filter(object_id=str(req.pk)).count() == 1
 
 
