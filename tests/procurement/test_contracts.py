@@ -8,6 +8,7 @@ import uuid
 
 import pytest
 
+from ibms.core import workflow
 from ibms.core.errors import DomainError
 from ibms.procurement.models import ProcurementPlan
 from ibms.procurement.selectors import frozen_problems
@@ -42,6 +43,8 @@ def test_filing_waits_for_the_review(clerk, budget, reviewer):
     p = approved_plan(clerk, budget, ind, 50 * W)
     c = contract(clerk, p, 45 * W, approve=False)
     assert c.status == Contract.Status.PENDING and buckets(ind) == (50 * W, 50 * W, 0, 0)
+    waiting = workflow.todo_for_user(budget).filter(doc_type="treasury.contract", object_id=str(c.pk))
+    assert [t.title for t in waiting] == [f"合同备案审核：{c.number} {c.name}（450,000.00元）"]
     with pytest.raises(DomainError) as e:
         _submit(clerk, create(clerk, ind, 1 * W, contract_id=c.pk, milestone=1))
     assert "contract_not_active" in codes(e.value)
@@ -53,6 +56,7 @@ def test_filing_waits_for_the_review(clerk, budget, reviewer):
         ts.contract_review(actor=budget, pk=c.pk, approve=False)
     assert codes(e.value) == ["comment_required"]
     c = ts.contract_review(actor=budget, pk=c.pk, approve=False, comment="供应商账号有误")
+    assert not waiting.all().exists()  # reviewed: off the budget division's list
     assert c.status == Contract.Status.REJECTED and fresh(p).status == ProcurementPlan.Status.APPROVED
     assert buckets(ind) == (50 * W, 50 * W, 0, 0)
     c2 = contract(clerk, p, 40 * W)  # filed again, approved

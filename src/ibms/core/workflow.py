@@ -3,14 +3,21 @@ document type and region, and the to-do items that tell each user what waits for
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
+from pathlib import Path
 
+from django.apps import apps
+from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
 from . import audit
 from .errors import Conflict, PermissionDenied
 from .models import ApprovalChain, ApprovalStep, TodoItem
+from .policy import PolicyError, policy_rows
+
+TODO_COLUMNS = ["doc_type", "name"]
 
 
 @dataclass(frozen=True)
@@ -57,8 +64,25 @@ def transition(obj: models.Model, to_status: str, *, transitions: dict[str, set[
                        payload={"from": current, "to": to_status, **(payload or {})})
 
 
+@functools.cache
+def todo_kinds() -> dict[str, str]:
+    """The kinds of to-do item and their Chinese names: `data/todo/<app>.csv` (columns `doc_type,name`), in the order
+    of INSTALLED_APPS, then of the file. A kind not listed is refused when an item of it is opened."""
+    labels = [c.label for c in apps.get_app_configs()]
+    rows = sorted(policy_rows(Path(settings.DATA_DIR) / "todo", TODO_COLUMNS, set(labels)),
+                  key=lambda r: labels.index(r[0]))
+    out: dict[str, str] = {}
+    for _app, where, (doc_type, name) in rows:
+        if not (doc_type and name) or doc_type in out:
+            raise PolicyError(f"{where}: a to-do kind needs a doc_type listed once and its name")
+        out[doc_type] = name
+    return out
+
+
 def todo_open(*, doc_type: str, obj: models.Model, title: str, url: str, step: Step, region_code: str,
               unit_path: str = "") -> TodoItem:
+    if doc_type not in todo_kinds():
+        raise PolicyError(f"to-do kind {doc_type!r} is not listed in data/todo/")
     return TodoItem.objects.create(doc_type=doc_type, object_id=str(obj.pk), title=title[:200], url=url,
                                    step=step.order, role_code=step.role_code, region_code=region_code,
                                    unit_path=unit_path if step.holder != "finance" else "")

@@ -23,6 +23,7 @@ from ..domain import ACCOUNT_RE
 from ..models import UNIT_SCOPE, Allocation, Contract, PaymentVoucher, PayMethod, VoucherDetail
 from ..selectors import region_policy_get
 from ._common import P_ALLOC, P_CONTRACT, _actor_or_none, _event, _voucher_number
+from .contract_funds import todo_contract_review
 from .vouchers import _dispatch
 
 
@@ -81,6 +82,8 @@ def contract_create(*, actor, unit_id: int, number: str, name: str, amount: int,
         if plan is not None:  # checked now, filed (the freeze turned into the commitment) when the review approves
             plan_contract_check(plan, unit_id=unit.pk, amount=amount)
         audit.record_change(c, "create")
+        if c.status == Contract.Status.PENDING:
+            todo_contract_review(c)
         return c
 
 

@@ -19,6 +19,8 @@ from ..models import Contract, PaymentRequest
 from ._common import P_CONTRACT
 
 P_REVIEW_CONTRACT = "treasury.review_contract"
+DOC_CONTRACT = "treasury.contract"
+REVIEW_STEP = workflow.Step(1, "合同备案审核", "budget_division", "finance")
 
 OPEN_OR_PAID = {PaymentRequest.Status.SUBMITTED, PaymentRequest.Status.APPROVED, PaymentRequest.Status.PAID}
 
@@ -58,6 +60,15 @@ def milestone_violations(req: PaymentRequest, contract: Contract | None) -> list
     return []
 
 
+def todo_contract_review(c: Contract) -> None:
+    """A contract filed against a plan waits on the finance's budget division until it is reviewed."""
+    from django.urls import reverse
+
+    workflow.todo_open(doc_type=DOC_CONTRACT, obj=c, title=f"{REVIEW_STEP.name}：{c.number} {c.name}"
+                       f"（{format_fen(c.amount)}元）", url=reverse("treasury:contracts"),
+                       step=REVIEW_STEP, region_code=c.region_code)
+
+
 def contract_review(*, actor, pk: int, approve: bool, comment: str = "") -> Contract:
     """合同备案审核 of a contract filed against a 采购计划: approval files it (the plan's freeze becomes the contract's
     commitment, the saving is unfrozen — procurement.ledger.plan_contract_file) and opens it for payments; 退回 needs
@@ -76,6 +87,7 @@ def contract_review(*, actor, pk: int, approve: bool, comment: str = "") -> Cont
             plan_ledger.plan_contract_file(actor=actor, plan_id=c.plan_id, unit_id=c.unit_id, amount=c.amount,
                                            contract_number=c.number)
         audit.update_fields(c, review_comment=comment)
+        workflow.todo_close(doc_type=DOC_CONTRACT, obj=c, user=actor)
         to = Contract.Status.ACTIVE if approve else Contract.Status.REJECTED
         workflow.transition(c, to, transitions={Contract.Status.PENDING: {Contract.Status.ACTIVE,
                                                                           Contract.Status.REJECTED}},
