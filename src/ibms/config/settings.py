@@ -188,6 +188,7 @@ X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+CSRF_FAILURE_VIEW = "ibms.core.views.csrf_failure"  # Chinese, not Django's English page
 CSRF_COOKIE_HTTPONLY = True  # pages send the token from the template (hx-headers), never read the cookie
 # Behind a TLS-terminating proxy (IBMS_BEHIND_TLS=1): HTTPS redirect, HSTS, Secure cookies, and the header the
 # proxy sets to mark HTTPS ("Name: value"; empty when the app terminates TLS itself) — trusted only then, since a

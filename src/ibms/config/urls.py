@@ -25,4 +25,6 @@ urlpatterns = [
     *resource_urls(),
 ]
 
-handler404 = "ibms.core.views.not_found"  # JSON under /api/, the error page elsewhere
+handler400 = "ibms.core.views.bad_request"  # the error pages: JSON under /api/, the Chinese error page elsewhere
+handler403 = "ibms.core.views.permission_denied"
+handler404 = "ibms.core.views.not_found"

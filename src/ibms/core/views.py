@@ -3,6 +3,7 @@ detail with change history, create/edit, and Excel template download and import.
 
 from __future__ import annotations
 
+import logging
 import time
 
 import django_filters
@@ -20,12 +21,14 @@ from django.utils.http import content_disposition_header
 from django.views.decorators.http import require_http_methods
 
 from . import excel, imports
-from .errors import NotFound, ValidationFailed
+from .errors import DomainError, NotFound, PermissionDenied, ValidationFailed
 from .models import ChangeLog
 from .money import MoneyField, format_fen
 from .resources import Resource, all_resources, get_resource
 from .scoping import CHANGE, VIEW, get_in_scope, require_perm
 from .services import build_form, resource_create, resource_import, resource_update
+
+log = logging.getLogger("ibms.web")
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -240,3 +243,25 @@ def not_found(request, exception=None):
         return JsonResponse({"code": "not_found", "message": "请求的资源不存在", "detail": None}, status=404,
                             json_dumps_params={"ensure_ascii": False})
     return render(request, "core/error.html", {"error": NotFound("页面")}, status=404)
+
+
+def _error_page(request, error: DomainError, status: int):
+    if request.path.startswith("/api/"):
+        return JsonResponse(error.as_dict(), status=status, json_dumps_params={"ensure_ascii": False})
+    return render(request, "core/error.html", {"error": error}, status=status)
+
+
+def bad_request(request, exception=None):
+    """handler400: a request Django itself refuses (a malformed header, too many fields …)."""
+    return _error_page(request, DomainError(code="bad_request", message="请求格式有误，请返回重试"), 400)
+
+
+def permission_denied(request, exception=None):
+    """handler403: Django's own PermissionDenied (our services raise ibms.core.errors.PermissionDenied)."""
+    return _error_page(request, PermissionDenied(), 403)
+
+
+def csrf_failure(request, reason: str = ""):
+    """CSRF_FAILURE_VIEW: a form posted without (or with a stale) token — usually a page left open too long."""
+    log.warning("csrf failure: %s", reason)
+    return _error_page(request, PermissionDenied("页面已过期或来源不明，请刷新页面后重新提交", code="csrf_failed"), 403)
