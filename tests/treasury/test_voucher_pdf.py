@@ -45,3 +45,20 @@ def test_voucher_pdf_prints_the_purpose_as_text(client_as, user, n, purpose):
     text = re.sub(r"\s+", "", pdf_text(pdf))
     assert "财政直接支付凭证" in text and f"PDF-TEST-{n}" in text and "6222<1>" in text
     assert text.count(re.sub(r"\s+", "", purpose)) >= 2  # 用途 and the detail's payee
+
+
+@pytest.mark.django_db
+def test_print_preview_and_pdf_show_the_amount_in_capitals_and_names(client_as, user):
+    ind = indicator(user("fin_budget"), 10_000_000)
+    req = create(user("school_clerk"), ind, 1_234_505, purpose="购买实验器材")
+    v = _voucher(req, 9)
+    v.signers = "unit+finance"
+    v.save(update_fields=["signers"])
+    page = client_as("school_clerk").get(f"/treasury/vouchers/{v.pk}/?format=print").content.decode()
+    assert '<td colspan="3" id="amount-capitals">壹万贰仟叁佰肆拾伍元零伍分</td>' in page
+    assert "财政直接支付凭证（5201）" in page and "单位电子签章、财政电子签章" in page
+    assert "unit+finance" not in page and f"{req.unit.name}（{req.unit.code}）" in page
+    text = re.sub(r"\s+", "", pdf_text(client_as("school_clerk").get(f"/treasury/vouchers/{v.pk}/?format=pdf").content))
+    assert "壹万贰仟叁佰肆拾伍元零伍分" in text and "¥12,345.05" in text and "单位电子签章、财政电子签章" in text
+    detail = client_as("school_clerk").get(f"/treasury/vouchers/{v.pk}/").content.decode()
+    assert "unit+finance" not in detail and "?format=print" in detail

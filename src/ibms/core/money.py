@@ -89,6 +89,39 @@ def format_fen(fen: int | None, *, grouped: bool = True) -> str:
     return f"{sign}{q:,}.{r:02d}" if grouped else f"{sign}{q}.{r:02d}"
 
 
+_DIGITS = "零壹贰叁肆伍陆柒捌玖"
+_UNITS = ("", "拾", "佰", "仟")
+_GROUPS = ("", "万", "亿", "万亿")
+
+
+def fen_to_capitals(fen: int) -> str:
+    """金额大写 as written on vouchers and cheques: 1234505 → '壹万贰仟叁佰肆拾伍元零伍分', 1000000 → '壹万元整'
+    (a run of zeros is one 零; 整 after 元 or 角 when nothing follows; no 整 after 分)."""
+    fen = int(fen)
+    if fen < 0:
+        return "负" + fen_to_capitals(-fen)
+    yuan, rest = divmod(fen, 100)
+    jiao, cents = divmod(rest, 10)
+    digits, out, zeros = str(yuan), [], False
+    for i, ch in enumerate(digits):
+        pos = len(digits) - 1 - i
+        if ch == "0":
+            zeros = True
+        else:
+            out.append(("零" if zeros else "") + _DIGITS[int(ch)] + _UNITS[pos % 4])
+            zeros = False
+        if pos % 4 == 0 and pos and digits[max(0, i - 3):i + 1].strip("0"):
+            out.append(_GROUPS[pos // 4])
+    text = "".join(out) + "元" if yuan else ""
+    if not (jiao or cents):
+        return (text or "零元") + "整"
+    if jiao:
+        text += _DIGITS[jiao] + "角"
+    elif yuan:
+        text += "零"
+    return text + (_DIGITS[cents] + "分" if cents else "整")
+
+
 class MoneyFormField(forms.CharField):
     """Accepts yuan text in forms, cleans to integer fen."""
 

@@ -26,7 +26,7 @@ from .models import (
     ReconciliationRun,
     SetMode,
 )
-from .pdf import voucher_pdf
+from .pdf import voucher_layout, voucher_pdf
 
 # --- forms --------------------------------------------------------------------------------------------------------
 
@@ -300,6 +300,9 @@ def voucher_detail(request, pk: int):
             errors = exc.violations_or_self
     if request.GET.get("format") == "pdf":
         return pdf_response(voucher_pdf(v), f"支付凭证{v.number}.pdf")
+    if request.GET.get("format") == "print":
+        return render(request, "treasury/voucher_print.html", {"v": v, "layout": voucher_layout(v),
+                                                               "details": v.details.all()[:2000]})
     return render(request, "treasury/voucher_detail.html", {
         "v": v, "events": v.events.all(), "details": v.details.all()[:200], "errors": errors,
         "refunds": v.refunds.all(), "can_act": request.user.has_perm("treasury.change_paymentvoucher")})

@@ -15,6 +15,13 @@ from ibms.core.scoping import ScopedManager, ScopeSpec
 from .policy import PayMethod
 from .requests import PaymentRequest
 
+# what a person reads for the codes a voucher carries
+VT_NAMES = {"5201": "财政直接支付凭证", "8202": "财政授权支付凭证", "8207": "财政批量业务支付明细", "5207": "实拨拨款凭证",
+            "8209": "单位资金支付凭证"}
+SEAL_NAMES = {"unit": "单位电子签章", "finance": "财政电子签章"}
+EVENT_KINDS = {"ack": "银行回执", "query": "状态查询", "receipt": "回单", "refund": "退款", "return": "退回",
+               "clearing": "清算", "status": "状态答复", "statement": "对账单", "resend": "同号重发"}
+
 
 @audited
 class PaymentVoucher(Stamped):
@@ -109,6 +116,14 @@ class PaymentVoucher(Stamped):
     def __str__(self) -> str:
         return self.number
 
+    @property
+    def vt_name(self) -> str:
+        return VT_NAMES.get(self.vt_code, "支付凭证")
+
+    @property
+    def seals_display(self) -> str:
+        return "、".join(SEAL_NAMES.get(s, s) for s in self.signers.split("+") if s) or "（未签章）"
+
 
 class VoucherDetail(models.Model):
     """PAY_DETAIL: one payee line of a voucher."""
@@ -150,6 +165,14 @@ class VoucherEvent(models.Model):
     class Meta:
         verbose_name = verbose_name_plural = "凭证时间线"
         ordering = ["voucher_id", "id"]
+
+    @property
+    def kind_display(self) -> str:
+        return EVENT_KINDS.get(self.kind) or dict(PaymentVoucher.State.choices).get(self.kind, self.kind)
+
+    @property
+    def state_display(self) -> str:
+        return dict(PaymentVoucher.State.choices).get(self.state, self.state)
 
 
 @audited

@@ -53,7 +53,7 @@ def _dispatch(actor, v: PaymentVoucher, details: list[VoucherDetail], *, unit: U
     audit.update_fields(v, bank_message_id=getattr(msg, "pk", None),
                         signers="+".join(["unit"] * (unit is not None) + ["finance"] * finance))
     names = [x.name for x in (unit_signer, personal and personal.signer) if x is not None]
-    _move(v, V.SIGNED, note=f"签章：{v.signers}" + (f"；签名人：{'、'.join(names)}" if names else ""))
+    _move(v, V.SIGNED, note=f"签章：{v.seals_display}" + (f"；签名人：{'、'.join(names)}" if names else ""))
     _move(v, V.SENT, note="已提交发送队列", message_id=str(v.bank_message_id or ""))
 
 
