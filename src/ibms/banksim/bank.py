@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 from ibms.banks import protocol as P
 from ibms.core.crypto import public_key_fingerprint
 
+from .accounts import Accounts
 from .faults import Faults
 from .feed import Feed
 from .store import BadRequest, Store
@@ -39,7 +40,7 @@ def clearing_vt(vt_code: str) -> str:
     return "2301" if vt_code in ("5201", "5207") else "2303"
 
 
-class Bank(Feed, Faults, Store):
+class Bank(Accounts, Feed, Faults, Store):
     """The bank's state and behaviour; every DB access holds ``self.lock`` (one connection)."""
 
     # --- inbound vouchers ---------------------------------------------------------------------
@@ -213,9 +214,10 @@ class Bank(Feed, Faults, Store):
             raise BadRequest(400, "bad_date", day) from None
         made = []
         with self.txn() as db:
+            # a unit's own money (8209 单位资金支付) leaves the unit's own account: nothing to clear with the treasury
             rows = db.execute("SELECT adm, year, voucher_no, vt_code, pay_amt, payer_acct FROM vouchers WHERE"
-                              " settled_day=? AND state IN ('paid','refunded') AND cleared_no='' ORDER BY adm, year,"
-                              " voucher_no", (day,)).fetchall()
+                              " settled_day=? AND state IN ('paid','refunded') AND cleared_no='' AND vt_code <> '8209'"
+                              " ORDER BY adm, year, voucher_no", (day,)).fetchall()
             groups: dict[tuple, list] = {}
             for adm, year, no, vt, amt, payer in rows:
                 groups.setdefault((adm, year, clearing_vt(vt)), []).append((no, vt, amt, payer))

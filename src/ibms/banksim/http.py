@@ -13,7 +13,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 from ibms.banks import protocol as P
 
-from .bank import Bank
+from .bank import Bank, business_day
 from .store import BadRequest
 
 MAX_BODY = P.MAX_MESSAGE_BYTES
@@ -98,6 +98,8 @@ def make_handler(bank: Bank, admin_token: str):
             m = re.fullmatch(r"/api/vouchers/(\d{6}|\d{9})/(\d{4})/([^/]+)", path)
             if method == "GET" and m:
                 return self._xml(bank.status(m.group(1), int(m.group(2)), unquote(m.group(3)), qs.get("vt", "")))
+            if method == "GET" and path == "/api/statements" and qs.get("account"):
+                return self._xml(bank.account_statement(qs.get("adm", ""), qs["account"], qs.get("date", "")))
             if method == "GET" and path == "/api/statements":
                 return self._xml(bank.statement(qs.get("adm", ""), qs.get("date", "")))
             if path.startswith("/admin/"):
@@ -124,6 +126,8 @@ def make_handler(bank: Bank, admin_token: str):
                 return self._json(200, out)
             if path == "/admin/refund" and method == "POST":
                 return self._json(200, bank.refund(self._json_body()))
+            if path == "/admin/account-debit" and method == "POST":
+                return self._json(200, bank.account_debit(self._json_body(), business_day()))
             if path == "/admin/clear" and method == "POST":
                 return self._json(200, bank.clear(self._json_body()))
             if path == "/admin/bad-accounts":

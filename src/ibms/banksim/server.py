@@ -14,13 +14,16 @@ HTTP (JSON unless noted; admin endpoints need header ``X-Admin-Token``):
   ``ReasonCode`` ``personal_signature_required`` | ``signer_not_registered`` | ``signer_revoked`` | ``signer_expired``.
 - ``GET  /api/messages?after=SEQ&limit=N`` → ``{"messages": [{"seq", "xml"}], "last_seq"}``; each xml is bank-signed.
 - ``GET  /api/vouchers/<AdmDivCode>/<StYear>/<VoucherNo>`` → signed ``status`` XML.
-- ``GET  /api/statements?adm=<AdmDivCode>&date=YYYY-MM-DD`` → signed daily ``statement`` XML (VtCode 4005).
+- ``GET  /api/statements?adm=<AdmDivCode>&date=YYYY-MM-DD`` → signed daily ``statement`` XML (VtCode 4005);
+  with ``&account=<AcctNo>`` the statement of that one account (:mod:`.accounts`).
 - ``POST /admin/trust`` ``{"public_pem", "label"}`` (a seal key); ``GET|POST /admin/signers``
   ``{"signers": [signer record, …]}`` (:class:`ibms.banks.protocol.SignerRecord`: a person's public key, region,
   unit code, role, validity, revoked; posting a known fingerprint again replaces its record, e.g. a revocation);
   ``GET|POST /admin/faults``; ``POST /admin/tick``;
   ``POST /admin/refund`` ``{"adm", "year", "voucher_no", "amount" (fen), "reason", "refund_no"?}``;
-  ``POST /admin/clear`` ``{"date"}``; ``GET|POST /admin/bad-accounts`` ``{"accounts": [{"acct", "reason", "name"}]}``;
+  ``POST /admin/clear`` ``{"date"}`` (not 8209: a unit's own money is not cleared with the treasury);
+  ``POST /admin/account-debit`` (a debit no voucher explains, :mod:`.accounts`);
+  ``GET|POST /admin/bad-accounts`` ``{"accounts": [{"acct", "reason", "name"}]}``;
   ``GET|POST /admin/balances``; ``GET /admin/vouchers``; ``GET /admin/invariants``.
 
 Faults (``POST /admin/faults`` merges the given keys; ``{"clear": true}`` resets all):

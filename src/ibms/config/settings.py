@@ -38,6 +38,8 @@ INSTALLED_APPS = [
     "ibms.banks",
     "ibms.treasury",
     "ibms.assets",
+    "ibms.payroll",
+    "ibms.unitfunds",
     "ibms.closing",
     "ibms.web",
     "ibms.demo",

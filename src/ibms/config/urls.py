@@ -20,6 +20,8 @@ urlpatterns = [
     path("procurement/", include("ibms.procurement.urls")),
     path("closing/", include("ibms.closing.urls")),
     path("assets/", include("ibms.assets.urls")),
+    path("payroll/", include("ibms.payroll.urls")),
+    path("unitfunds/", include("ibms.unitfunds.urls")),
     path("api/v1/", api.urls),
     path("admin/", admin.site.urls),
     *resource_urls(),

@@ -7,7 +7,9 @@ payment     region_code, year, number, amount, date, month, day, weekday (1 Mond
             is_holiday (weekend or `masterdata.Holiday`, but not a 调休 make-up working day), set_mode
             ("1" 转账 "2" 公务卡 "3" 现金 "4" 支票 "5" 托收), pay_method ("direct" | "centralized" | "authorized"),
             purpose, is_payroll, is_batch, line_count, contract_no, contract_amount, contract_paid_before
-            (paid on the contract before this payment), fund_nature_code, exp_func_code, dep_eco_code, gov_eco_code.
+            (paid on the contract before this payment), fund_nature_code, exp_func_code, dep_eco_code, gov_eco_code,
+            statement_match ("" a payment request; "unmatched": a debit on a unit's own-funds account statement that
+            no approved request explains — unitfunds' T+1 source).
 indicator   code ("" = no indicator), fund_nature_code, exp_func_code, dep_eco_code, gov_eco_code, amount,
             available (before this payment), spent, is_gov_pur, is_track (直达资金), is_sangong, is_sanbao,
             is_personnel (staff funds: 301/303), project_code.
@@ -47,6 +49,7 @@ DEFAULTS: dict[str, dict] = {
         "hour": 0, "is_holiday": False, "set_mode": "1", "pay_method": "centralized", "purpose": "",
         "is_payroll": False, "is_batch": False, "line_count": 1, "contract_no": "", "contract_amount": 0,
         "contract_paid_before": 0, "fund_nature_code": "", "exp_func_code": "", "dep_eco_code": "", "gov_eco_code": "",
+        "statement_match": "",
     },
     "indicator": {
         "code": "", "fund_nature_code": "", "exp_func_code": "", "dep_eco_code": "", "gov_eco_code": "", "amount": 0,

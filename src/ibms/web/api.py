@@ -34,5 +34,7 @@ api.add_router("/treasury", "ibms.treasury.api.router")
 api.add_router("/procurement", "ibms.procurement.api.router")
 api.add_router("/closing", "ibms.closing.api.router")
 api.add_router("/assets", "ibms.assets.api.router")
+api.add_router("/payroll", "ibms.payroll.api.router")
+api.add_router("/unitfunds", "ibms.unitfunds.api.router")
 add_resource_routers(api)
 install_write_gate(api)  # every write operation: the permission of data/policy/routes/, before its payload

@@ -15,7 +15,7 @@ from io import StringIO
 
 # message kinds → (MsgType, default VoucherFlag)
 KINDS = ("voucher", "ack", "receipt", "return", "refund", "clearing", "statement", "status")
-VOUCHER_VT_CODES = frozenset({"5201", "8202", "8207", "5207"})
+VOUCHER_VT_CODES = frozenset({"5201", "8202", "8207", "5207", "8209"})  # 8209: 单位资金支付凭证 (unitfunds)
 CLEARING_VT_CODES = frozenset({"2301", "2303"})
 REFUND_VT_CODE = "2252"
 STATEMENT_VT_CODE = "4005"

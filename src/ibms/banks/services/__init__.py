@@ -17,7 +17,14 @@ from .feed import (
     message_retry_deferred,
 )
 from .outbound import SEND_TOPIC, voucher_dispatch
-from .queries import BankAnswer, bank_answer_apply, statement_fetch, voucher_query, voucher_status_fetch
+from .queries import (
+    BankAnswer,
+    account_statement_fetch,
+    bank_answer_apply,
+    statement_fetch,
+    voucher_query,
+    voucher_status_fetch,
+)
 from .signers import PersonalSigner, pin_violations, signer_enrol, signer_record, signer_revoke, signer_unlock
 from .transport import BankUnavailable, OutcomeUnknown
 
@@ -29,6 +36,7 @@ __all__ = [
     "BankUnavailable",
     "OutcomeUnknown",
     "PersonalSigner",
+    "account_statement_fetch",
     "bank_answer_apply",
     "endpoint_poll",
     "endpoint_poll_all",

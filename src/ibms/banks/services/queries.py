@@ -17,7 +17,7 @@ from .. import inbound, protocol
 from ..models import BankEndpoint, BankMessage
 from ..selectors import endpoint_find
 from .feed import _inbound_of, message_receive
-from .transport import BankUnavailable, OutcomeUnknown, _http, _url
+from .transport import BankUnavailable, OutcomeUnknown, _http, _trusted, _url
 
 
 @dataclass(frozen=True)
@@ -96,3 +96,23 @@ def statement_fetch(*, actor, agent_bank_code: str, date, region_code: str | Non
                     "获取对账单")
     with transaction.atomic(durable=True):
         return bank_answer_apply(answer)
+
+
+def account_statement_fetch(*, region_code: str, agent_bank_code: str | None, account_no: str, date
+                            ) -> protocol.Message:
+    """Fetch one account's signed daily statement (对账单, VT 4005, ``GET /api/statements?…&account=``) over HTTP
+    and verify the bank's seal; the verified message is returned to the caller (unitfunds stores its lines once per
+    bank serial), not recorded as a BankMessage nor handed to the region's ``statement`` handler. Call it outside
+    any transaction. Unreachable bank → Conflict ``bank_unreachable``; a bad seal or form → ``bank_message_invalid``."""
+    ep = endpoint_find(region_code, agent_bank_code or None)
+    day = date.isoformat() if hasattr(date, "isoformat") else str(date)
+    answer = _fetch(ep, f"/api/statements?adm={ep.region_code}&date={urllib.parse.quote(day)}"
+                        f"&account={urllib.parse.quote(account_no, safe='')}", "statement", "获取账户对账单")
+    try:
+        msg = protocol.parse(answer.raw.encode("utf-8"))
+        check = protocol.verify(msg, _trusted(ep), required_kinds=("bank",))
+    except protocol.ProtocolError as exc:
+        raise Conflict("bank_message_invalid", "代理银行的账户对账单格式有误，未读入", exc.code) from None
+    if not check.ok or msg.kind != "statement" or msg.fields.get("AcctNo") != account_no:
+        raise Conflict("bank_message_invalid", "代理银行的账户对账单未通过验签，未读入", check.code or msg.kind)
+    return msg

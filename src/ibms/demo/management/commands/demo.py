@@ -17,9 +17,11 @@ from ibms.banks.simprocess import PortTaken, port_in_use
 from ibms.demo.bank import SIM_PORT, connect_demo_banks, demo_sim, start_worker
 from ibms.demo.management.commands.serve import gunicorn_command
 from ibms.demo.payments import load_demo_payments
+from ibms.demo.payroll import load_demo_payroll
 from ibms.demo.procurement import load_demo_procurement
 from ibms.demo.province import DEMO_PASSWORD, USERS, load_demo_province
 from ibms.demo.setup import setup_system
+from ibms.demo.unitfunds import load_demo_unitfunds
 from ibms.demo.users import DEMO_PIN, DEMO_SIGNERS
 
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
@@ -113,6 +115,10 @@ class Command(BaseCommand):
         bought = load_demo_procurement(sim)
         if bought:
             self.stdout.write(f"演示采购与资产已办理：{bought}")
+        if salaries := load_demo_payroll(sim):
+            self.stdout.write(f"演示工资统发已办理：{salaries}")
+        if own := load_demo_unitfunds(sim):
+            self.stdout.write(f"演示单位资金已办理：{own}")
         if no_serve:
             return
         worker = start_worker()
