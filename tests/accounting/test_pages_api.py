@@ -80,6 +80,10 @@ def test_period_close_page(client_as):
 def test_rules_page(client_as):
     text = client_as("fin_accounting").get("/accounting/rules/").content.decode()
     assert "payment.receipted.authorized" in text and "8001.02" in text
+    # the rules (CEL, data files) are the accounting division's: a unit's clerk neither sees them in the menu nor opens them
+    clerk = client_as("school_clerk")
+    assert "/accounting/rules/" not in clerk.get("/").content.decode()
+    assert clerk.get("/accounting/rules/").status_code == 403
 
 
 def _json(client, method, url, body=None):

@@ -66,10 +66,14 @@ def _voucher(text: str) -> SimpleNamespace:
         vt_code="5201", number="PZ<1>", vou_date=dt.date(2025, 3, 1), region_code="990000000", pay_acct_name=text,
         pay_acct_no="1", payee_name=text, payee_account_no="2", payee_bank_name=text, agent_bank_code="105",
         amount=12345, get_pay_method_display=lambda: "直接支付", request=req, allocation_id=None,
-        get_state_display=lambda: "已签章", signers=text, xpay_amt=0, agent_business_no="", details=details,
+        get_state_display=lambda: "已签章", signers=text, xpay_amt=0, xpay_date=None, agent_business_no="",
+        details=details, vt_name="财政直接支付凭证", seals_display=text,
+        events=SimpleNamespace(filter=lambda **kw: SimpleNamespace(order_by=lambda *a: SimpleNamespace(
+            first=lambda: SimpleNamespace(note=f"签章：单位电子签章；签名人：{text}")))),
     )
 
 
+@pytest.mark.django_db  # the layout reads the region's and the agent bank's names
 @pytest.mark.parametrize("text", HOSTILE)
 def test_voucher_pdf_prints_markup_as_text(text: str) -> None:
     pdf = voucher_pdf(_voucher(text))

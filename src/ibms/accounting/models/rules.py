@@ -44,6 +44,12 @@ class PostingRule(Stamped):
     def __str__(self) -> str:
         return f"{self.year} {self.code}"
 
+    @property
+    def required_dims_display(self) -> str:
+        from .books import DIMENSION_LABELS
+
+        return "、".join(DIMENSION_LABELS.get(d, d) for d in self.required_dims or [])
+
 
 @audited
 class PostingRuleLine(models.Model):
