@@ -42,6 +42,9 @@ def test_entry_check_and_submit(client_as, user):
                                    "payee_id": payee().pk, "set_mode_code": "1", "expense": "business"})
     big = PaymentRequest.objects.filter(indicator=ind).exclude(pk=req.pk).get()
     assert r2.status_code == 302
+    blocked = c.get(f"/treasury/requests/{big.pk}/").content.decode()  # no 提交 on a request that cannot go
+    assert 'id="submit-blocked"' in blocked and '<button class="btn primary" type="submit">提交</button>' not in blocked
+    assert '<button class="btn primary" type="submit">提交</button>' in page
     resp = c.post(f"/treasury/requests/{big.pk}/", {"action": "submit", "idempotency_key": "page-1"})
     assert resp.status_code == 422
     text = resp.content.decode()
@@ -49,6 +52,9 @@ def test_entry_check_and_submit(client_as, user):
     resp = c.post(f"/treasury/requests/{req.pk}/", {"action": "submit", "idempotency_key": "page-2"})
     assert resp.status_code == 302
     assert PaymentRequest.objects.get(pk=req.pk).status == "submitted"
+    history = c.get(f"/treasury/requests/{req.pk}/").content.decode()
+    assert 'id="request-history"' in history and "<td>第一实验中学 刘会计</td>" in history  # names, not logins
+    assert "school_clerk" not in history and "：treasury." not in history  # event names in Chinese
     queue = client_as("school_reviewer").get("/treasury/review/").content.decode()
     assert req.number in queue
     r = client_as("school_reviewer").post(f"/treasury/requests/{req.pk}/", {"action": "reject", "comment": ""})

@@ -108,6 +108,7 @@ class BusinessEvent(ChainedEntry):
         constraints = [models.UniqueConstraint(fields=["chain", "seq"], name="event_chain_seq_uniq",
                                               violation_error_code="audit_seq_taken",
                                               violation_error_message="业务事件序号重复，请重新操作")]
+        indexes = [models.Index(fields=["object_type", "object_id", "id"], name="event_object_idx")]
 
 
 class Sequence(models.Model):

@@ -12,6 +12,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
 from ibms.core import clock, excel
+from ibms.core import selectors as core_selectors
 from ibms.core.errors import DomainError
 from ibms.core.money import MoneyFormField, format_fen
 from ibms.core.reports import pdf_response
@@ -256,13 +257,17 @@ def request_detail(request, pk: int):
     except ImportError:
         pass
     voucher = selectors.voucher_for_request(req)
+    # only what the clerk must change in the request hides 提交 (a red warning asks for an explanation in this form)
+    blocked = bool(check and (any(v.code != "explanation_required" for v in check.violations)
+                              or any(h.action == "block" for h in check.hits)))
     return render(request, "treasury/request_detail.html", {
         "r": req, "errors": errors, "check": check, "editable": editable, "alerts": alerts, "voucher": voucher,
         "can_review": _can_review(request.user, req), "lines": req.lines.all()[:200],
         "review_signs": services.review_signer_kind(req), "review_signs_content": services.review_signs_content(req),
         "can_withdraw": req.status == "submitted" and request.user.has_perm("treasury.submit_paymentrequest"),
         "idempotency_key": uuid.uuid4().hex, "explanation": explanation,
-        "business_type_name": selectors.business_type_name(req),
+        "business_type_name": selectors.business_type_name(req), "blocked": blocked,
+        "history": core_selectors.document_history(req),
     }, status=422 if errors else 200)
 
 
