@@ -101,3 +101,30 @@ def test_edit_after_reject(client_as, user):
     r = c.post(f"/treasury/requests/{req.pk}/", {"action": "submit", "idempotency_key": "edit-2"})
     assert r.status_code == 302 and PaymentRequest.objects.get(pk=req.pk).status == "submitted"
     assert client_as("hospital_clerk").get(f"/treasury/requests/{req.pk}/").status_code == 404
+
+
+def _sheet(resp):
+    assert resp.status_code == 200 and resp["Content-Type"].startswith("application/vnd.openxmlformats")
+    return [list(r) for r in openpyxl.load_workbook(io.BytesIO(resp.content)).active.iter_rows(values_only=True)]
+
+
+def test_request_list_exports_its_filter_with_totals(client_as, user):
+    from decimal import Decimal
+
+    from .builders import create
+
+    clerk = user("school_clerk")
+    ind = indicator(user("fin_budget"), 1_000_000)
+    a = create(clerk, ind, 12_345, purpose="导出测试甲")
+    create(clerk, ind, 20_000, purpose="导出测试乙")
+    create(clerk, ind, 30_000, purpose="别的用途")
+    rows = _sheet(client_as("school_clerk").get("/treasury/", {"q": "导出测试", "export": "xlsx"}))
+    assert rows[0][0] == "申请单号" and rows[0][9] == "金额"
+    assert sorted(r[4] for r in rows[1:-1]) == ["导出测试乙", "导出测试甲"]  # the filter, every row
+    assert rows[-1][0] == "合计" and Decimal(str(rows[-1][9])) == Decimal("323.45")  # Excel holds a number
+    assert a.number in {r[0] for r in rows}
+    other = _sheet(client_as("hospital_clerk").get("/treasury/", {"q": "导出测试", "export": "xlsx"}))
+    assert [r[0] for r in other[1:]] == ["合计"]  # another unit's requests are not theirs to export
+    page = client_as("school_clerk").get("/treasury/vouchers/", {"state": "paid"}).content.decode()
+    assert 'href="?state=paid&export=xlsx"' in page
+    assert _sheet(client_as("school_clerk").get("/treasury/vouchers/", {"state": "paid", "export": "xlsx"}))[-1][0] == "合计"

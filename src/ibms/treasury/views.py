@@ -19,7 +19,7 @@ from ibms.core.reports import pdf_response
 from ibms.core.scoping import CHANGE, VIEW, get_in_scope, require_perm
 from ibms.core.views import xlsx_response
 
-from . import selectors, services
+from . import exports, selectors, services
 from .models import (
     Allocation,
     PaymentRequest,
@@ -135,8 +135,10 @@ class ReconForm(forms.Form):
 def request_list(request):
     status = request.GET.get("status", "")
     q = request.GET.get("q", "")
-    page = Paginator(selectors.request_list(actor=request.user, status=status, q=q), 25).get_page(
-        request.GET.get("page"))
+    qs = selectors.request_list(actor=request.user, status=status, q=q)
+    if request.GET.get("export") == "xlsx":
+        return xlsx_response(exports.requests_xlsx(qs), "支付申请.xlsx")
+    page = Paginator(qs, 25).get_page(request.GET.get("page"))
     return render(request, "treasury/request_list.html", {"page": page, "status": status, "q": q,
                                                           "statuses": PaymentRequest.Status.choices})
 
@@ -282,8 +284,10 @@ def review_queue(request):
 @login_required
 def voucher_list(request):
     state = request.GET.get("state", "")
-    page = Paginator(selectors.voucher_list(actor=request.user, state=state, q=request.GET.get("q", "")), 25).get_page(
-        request.GET.get("page"))
+    qs = selectors.voucher_list(actor=request.user, state=state, q=request.GET.get("q", ""))
+    if request.GET.get("export") == "xlsx":
+        return xlsx_response(exports.vouchers_xlsx(qs), "支付凭证.xlsx")
+    page = Paginator(qs, 25).get_page(request.GET.get("page"))
     return render(request, "treasury/voucher_list.html", {"page": page, "state": state,
                                                           "states": PaymentVoucher.State.choices})
 
