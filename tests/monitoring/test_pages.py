@@ -109,3 +109,20 @@ def test_read_only_roles_see_but_cannot_act(client_as, user):
     assert "MON-05" in page and 'id="backtest-form"' not in page and 'id="enable-btn"' not in page
     assert auditor.post(f"/monitoring/rules/{rule.pk}/disable/").status_code == 403
     assert client_as("fin_treasury").post(f"/monitoring/rules/{rule.pk}/explode/").status_code == 404
+
+
+def test_alert_queue_exports_what_it_shows(client_as, user):
+    import io
+
+    import openpyxl
+
+    rule = Rule.objects.get(region_code="", code="MON-05")
+    a = raise_alert(user("school_clerk"), rule)
+    r = client_as("school_clerk").get("/monitoring/alerts/", {"queue": "explain", "export": "xlsx"})
+    assert r.status_code == 200
+    rows = list(openpyxl.load_workbook(io.BytesIO(r.content)).active.iter_rows(values_only=True))
+    assert rows[0][:2] == ("疑点编号", "业务日期") and a.number in {row[0] for row in rows}
+    assert rows[-1][0] == "合计" and any(row[7] == "待单位说明" for row in rows[1:-1])  # statuses in Chinese
+    other = client_as("hospital_clerk").get("/monitoring/alerts/", {"queue": "explain", "export": "xlsx"})
+    assert a.number not in {row[0] for row in openpyxl.load_workbook(io.BytesIO(other.content)).active.iter_rows(
+        values_only=True)}

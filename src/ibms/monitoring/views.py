@@ -14,9 +14,10 @@ from django.views.decorators.http import require_http_methods, require_POST
 from ibms.core.errors import DomainError, NotFound, ValidationFailed
 from ibms.core.money import api_fen
 from ibms.core.scoping import CHANGE, require_perm
+from ibms.core.views import xlsx_response
 
+from . import exports, selectors, services
 from . import forms as f
-from . import selectors, services
 from .models import Action, AlertStatus, BacktestRun, Rule
 
 PAGE = 25
@@ -32,6 +33,8 @@ def alert_list(request):
         queue = "all"
     qs = selectors.alert_queue(actor=request.user, queue=queue, q=request.GET.get("q", "").strip(),
                                action=request.GET.get("action", ""), status=request.GET.get("status", ""))
+    if request.GET.get("export") == "xlsx":
+        return xlsx_response(exports.alerts_xlsx(qs), "疑点.xlsx")
     page = Paginator(qs, PAGE).get_page(request.GET.get("page"))
     return render(request, "monitoring/alert_list.html", {
         "page": page, "queue": queue, "title": selectors.QUEUES[queue][0], "queues": selectors.QUEUES,
