@@ -47,6 +47,8 @@ def test_message_list_filters_and_detail(client_as, setup_messages):
     out = BankMessage.objects.get(direction="out", voucher_no="ZF-P-0001")
     detail = c.get(f"/banks/messages/{out.pk}/").content.decode()
     assert "&lt;Stamp" in detail and "unit" in detail and "同一凭证的其他报文" in detail
+    assert "<td>单位电子签章</td>" in detail and "支付凭证 ZF-P-0001</h1>" in detail  # kinds by their names
+    assert "<td>回单</td>" in html and "<td>receipt</td>" not in html and '<option value="receipt">回单</option>' in html
     assert c.get("/banks/endpoints/").content.decode().count("SIM") >= 1
 
 

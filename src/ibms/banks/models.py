@@ -144,6 +144,12 @@ class Signer(models.Model):
         return f"Signer({self.kind}, {self.region_code}, {self.unit_code}, {self.fingerprint[:16]})"
 
 
+# what a person reads for a message kind (banks.protocol.KINDS) and a seal's kind
+KIND_NAMES = {"voucher": "支付凭证", "ack": "回执", "receipt": "回单", "return": "退回通知", "refund": "退款通知",
+              "clearing": "清算通知", "statement": "对账单", "status": "状态查询", "invalid": "无法解析的报文"}
+STAMP_NAMES = {"unit": "单位电子签章", "finance": "财政电子签章", "bank": "银行电子签章", "personal": "个人签名"}
+
+
 class BankMessage(models.Model):
     """Every message exchanged with a bank, as sent or received (raw XML), with its signature result.
 
@@ -211,7 +217,11 @@ class BankMessage(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.get_direction_display()} {self.kind} {self.voucher_no}"
+        return f"{self.get_direction_display()} {self.kind_display} {self.voucher_no}"
+
+    @property
+    def kind_display(self) -> str:
+        return KIND_NAMES.get(self.kind, self.kind)
 
 
 class FeedCursor(models.Model):

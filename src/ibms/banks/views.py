@@ -12,7 +12,7 @@ from ibms.banks.protocol import KINDS
 from ibms.core.errors import DomainError, Violation
 
 from . import selectors, services
-from .models import BankMessage
+from .models import KIND_NAMES, STAMP_NAMES, BankMessage
 
 
 @login_required
@@ -24,7 +24,8 @@ def message_list(request):
     query = g.copy()
     query.pop("page", None)
     return render(request, "banks/message_list.html", {
-        "page": page, "directions": BankMessage.Direction.choices, "kinds": [*KINDS, "invalid"],
+        "page": page, "directions": BankMessage.Direction.choices,
+        "kinds": [(k, KIND_NAMES.get(k, k)) for k in (*KINDS, "invalid")],
         "statuses": BankMessage.Status.choices, "query": query.urlencode()})
 
 
@@ -32,7 +33,8 @@ def message_list(request):
 def message_detail(request, pk: int):
     msg = selectors.message_get(actor=request.user, pk=pk)
     return render(request, "banks/message_detail.html", {
-        "m": msg, "pretty": selectors.pretty_xml(msg.raw_xml), "stamps": (msg.verify_result or {}).get("stamps", []),
+        "m": msg, "pretty": selectors.pretty_xml(msg.raw_xml), "stamps": [{**st, "kind_name": STAMP_NAMES.get(st.get("kind"), st.get("kind"))}
+                   for st in (msg.verify_result or {}).get("stamps", [])],
         "others": selectors.message_related_list(actor=request.user, msg=msg)[:100]})
 
 
