@@ -55,6 +55,11 @@ def payment_steps(req: PaymentRequest) -> list:
     return workflow.approval_steps(chain_doc(req), req.region_code)
 
 
+def request_numbers(*, actor, ids: list[int]) -> dict[int, str]:
+    """pk → number of the requests among `ids` the actor may see (to name a refusal in a batch)."""
+    return dict(PaymentRequest.objects.permitted(actor).filter(pk__in=ids).values_list("pk", "number"))
+
+
 def review_queue(*, actor):
     """Requests waiting for a step the actor may take (their role, their scope, not their own)."""
     roles = getattr(actor, "role_codes", set())

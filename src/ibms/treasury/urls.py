@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import views, views_review
 
 app_name = "treasury"
 urlpatterns = [
@@ -11,6 +11,7 @@ urlpatterns = [
     path("requests/<int:pk>/", views.request_detail, name="request-detail"),
     path("requests/<int:pk>/edit/", views.request_edit, name="request-edit"),
     path("review/", views.review_queue, name="review"),
+    path("review/batch/", views_review.review_batch, name="review-batch"),
     path("vouchers/", views.voucher_list, name="vouchers"),
     path("vouchers/<int:pk>/", views.voucher_detail, name="voucher-detail"),
     path("contracts/", views.contract_list, name="contracts"),
