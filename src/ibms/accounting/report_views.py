@@ -77,22 +77,25 @@ def _abs_dir(amount: int) -> tuple[str, int]:
 
 # --- tables ----------------------------------------------------------------------------------------
 
-def trial_balance_tables(tb: books.TrialBalance, subtitle: str) -> list[ReportTable]:
+def trial_balance_tables(tb: books.TrialBalance, subtitle: str, ledger_url=None) -> list[ReportTable]:
+    """`ledger_url(code)`: the page an account's row drills down to (its detail ledger)."""
     out = []
     for basis, rows in tb.rows.items():
         cols = [ReportColumn("科目编码", TEXT, 0.8), ReportColumn("科目名称", TEXT, 1.6)] + [
             ReportColumn(label, MONEY) for label in ("期初借方", "期初贷方", "本期借方", "本期贷方", "期末借方", "期末贷方")]
-        body = []
+        body, links = [], {}
         for r in rows:
             od, oc = r.split(r.opening)
             cd, cc = r.split(r.closing)
+            if ledger_url is not None:
+                links[len(body)] = ledger_url(r.code)
             body.append([r.code, ("　" * (r.account.level - 1)) + r.account.name, od, oc, r.debit, r.credit, cd, cc])
         t = tb.totals[basis]
         body.append(["", "合计", t.opening_debit, t.opening_credit, t.debit, t.credit, t.closing_debit,
                      t.closing_credit])
         check = "借贷平衡" if t.balanced else "；".join(t.problems)
         out.append(ReportTable(f"科目余额表（{BASIS_LABELS[basis]}）", cols, body,
-                               subtitle=f"{subtitle}　试算：{check}", bold_rows={len(body) - 1}))
+                               subtitle=f"{subtitle}　试算：{check}", bold_rows={len(body) - 1}, links=links))
     return out
 
 
@@ -121,11 +124,12 @@ def detail_ledger_table(dl: books.DetailLedger, subtitle: str) -> ReportTable:
     by_month: dict[int, list[books.DetailEntry]] = {}
     for e in dl.entries:
         by_month.setdefault(e.period_no, []).append(e)
-    balance = dl.opening
+    balance, links = dl.opening, {}
     for p in range(dl.period.start, dl.period.end + 1):
         entries = by_month.get(p, [])
         for e in entries:
             balance = e.balance
+            links[len(rows)] = reverse("accounting:voucher-detail", args=[e.voucher_id])
             dims = " ".join(v for v in e.dims.values())
             rows.append([f"{p:02d}", e.date.isoformat(), e.voucher_no, e.account_code, e.summary, dims, e.debit,
                          e.credit, *_abs_dir(e.balance)])
@@ -135,7 +139,7 @@ def detail_ledger_table(dl: books.DetailLedger, subtitle: str) -> ReportTable:
             yd, yc = dl.ytd_totals.get(p, (0, 0))
             rows.append([f"{p:02d}", "", "", "", "本年累计", "", yd, yc, *_abs_dir(balance)])
             bold.update({len(rows) - 2, len(rows) - 1})
-    return ReportTable(f"明细账：{acc.code} {acc.name}", cols, rows, subtitle=subtitle, bold_rows=bold)
+    return ReportTable(f"明细账：{acc.code} {acc.name}", cols, rows, subtitle=subtitle, bold_rows=bold, links=links)
 
 
 def project_ledger_tables(pl: books.ProjectLedger, subtitle: str) -> list[ReportTable]:
@@ -184,7 +188,9 @@ def trial_balance_view(request):
     level = request.GET.get("level", "")
     tb = books.trial_balance(actor=request.user, account_set=sel.account_set, period=sel.period,
                              max_level=int(level) if level.isdigit() else 0)
-    tables = trial_balance_tables(tb, _subtitle(sel))
+    base = (f"{reverse('accounting:report-detail-ledger')}?set={sel.account_set.pk}&start={sel.period.start}"
+            f"&end={sel.period.end}&account=")
+    tables = trial_balance_tables(tb, _subtitle(sel), ledger_url=lambda code: base + code)
     return report_response(request, tables, filename=_filename(sel, "科目余额表"), template=TEMPLATE,
                            context=_context(sel, title="科目余额表", page="trial_balance", level=level,
                                             problems=tb.problems))

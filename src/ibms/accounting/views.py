@@ -17,7 +17,7 @@ from ibms.core.errors import DomainError, ValidationFailed
 from ibms.core.scoping import CHANGE, VIEW, get_in_scope, require_perm
 from ibms.masterdata.models import Unit
 
-from . import closing, selectors, services
+from . import closing, selectors, services, sources
 from .forms import LineFormSet, VoucherForm, initial_lines, lines_of
 from .models import DIMENSION_LABELS, DIMENSIONS, Account, AccountSet, PostingRule, Voucher
 
@@ -231,7 +231,8 @@ def voucher_detail(request, pk: int):
         if rows:
             groups.append({"label": label, "rows": rows, "debit": sum(r.debit for r in rows),
                            "credit": sum(r.credit for r in rows)})
-    return render(request, "accounting/voucher_detail.html", {
+    source = sources.source_link(v.event_id) if v.event_id else None
+    return render(request, "accounting/voucher_detail.html", {"source": source,
         "v": v, "groups": groups, "actions": actions, "reversed_by": selectors.voucher_reversal_get(v),
         "dims": DIMENSIONS, "page_title": f"凭证 {v.display_number}"})
 

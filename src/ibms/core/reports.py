@@ -37,6 +37,7 @@ class ReportTable:
     rows: list[list[Any]] = field(default_factory=list)
     subtitle: str = ""  # 编制单位、期间、金额单位 …
     bold_rows: set[int] = field(default_factory=set)  # row indexes shown bold (totals, section headers)
+    links: dict[int, str] = field(default_factory=dict)  # row index → the page its first cell opens (drill-down)
 
     def column_total(self, index: int, rows: Sequence[int] | None = None) -> int:
         picked = self.rows if rows is None else [self.rows[i] for i in rows]
@@ -46,6 +47,10 @@ class ReportTable:
         """(text, column kind) per cell, for the HTML page."""
         kinds = [c.kind for c in self.columns]
         return [list(zip(row, kinds, strict=True)) for row in self.display_rows()]
+
+    def html_rows(self) -> list[tuple[list[tuple[str, str]], str, bool]]:
+        """(cells, drill-down address or '', bold) per row, for the HTML page."""
+        return [(cells, self.links.get(i, ""), i in self.bold_rows) for i, cells in enumerate(self.display_cells())]
 
     def display_rows(self) -> list[list[str]]:
         out = []

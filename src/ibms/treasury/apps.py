@@ -24,6 +24,10 @@ class TreasuryConfig(AppConfig):
         from .services.contract_port import ContractPort
 
         register_contract_port(ContractPort())  # 合同变更/终止 (procurement.changes) moves the contract through it
+        from ibms.accounting import sources as accounting_sources
+
+        for prefix in ("pay", "refund"):  # a posted voucher's page opens the payment behind it
+            accounting_sources.register_source_link(prefix, selectors.voucher_source_link)
         try:
             from ibms.monitoring import sources
         except ImportError:

@@ -352,3 +352,23 @@ def contract_plan_problems() -> list[str]:
         if p.status != want:
             out.append(f"合同 {c.number}（{c.get_status_display()}）的采购计划 {p.number} 状态为 {p.get_status_display()}")
     return out
+
+
+def voucher_source_link(event_id: str) -> tuple[str, str] | None:
+    """The payment voucher behind an accounting event `pay:<region>:<number>` or `refund:<region>:<refund no>`
+    (registered with `accounting.sources`): its label and page; the page checks the reader's scope."""
+    from django.urls import reverse
+
+    from .models import Refund
+
+    kind, _, rest = event_id.partition(":")
+    region, _, number = rest.partition(":")
+    if kind == "pay":
+        pk = PaymentVoucher.objects.filter(region_code=region, number=number).values_list("pk", flat=True).first()
+        label = f"支付凭证 {number}"
+    elif kind == "refund":
+        pk = Refund.objects.filter(region_code=region, refund_no=number).values_list("voucher_id", flat=True).first()
+        label = f"退款 {number} 的原支付凭证"
+    else:
+        return None
+    return (label, reverse("treasury:voucher-detail", args=[pk])) if pk else None
