@@ -25,6 +25,7 @@ def test_queues_and_alert_actions(client_as, user):
     assert r.status_code == 422 and "请填写情况说明" in r.content.decode()
     r = unit.post(f"/monitoring/alerts/{a.pk}/explain/", {"explanation": "按规定支付"})
     assert r.status_code == 302
+    assert f"疑点 {a.number} 已办理，当前状态：待财政核实" in unit.get(r["Location"]).content.decode()
     assert 'id="verify-form"' in fin.get(f"/monitoring/alerts/{a.pk}/").content.decode()
     r = fin.post(f"/monitoring/alerts/{a.pk}/verify/", {"outcome": "violation", "comment": ""})
     assert r.status_code == 422 and "核实意见" in r.content.decode()

@@ -51,6 +51,7 @@ def test_entry_check_and_submit(client_as, user):
     assert 'data-code="overdraw"' in text and 'data-code="monitoring_blocked"' in text
     resp = c.post(f"/treasury/requests/{req.pk}/", {"action": "submit", "idempotency_key": "page-2"})
     assert resp.status_code == 302
+    assert "支付申请已提交审核" in c.get(resp["Location"]).content.decode()  # each action says it was done
     assert PaymentRequest.objects.get(pk=req.pk).status == "submitted"
     history = c.get(f"/treasury/requests/{req.pk}/").content.decode()
     assert 'id="request-history"' in history and "<td>第一实验中学 刘会计</td>" in history  # names, not logins

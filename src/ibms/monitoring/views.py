@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
@@ -93,6 +94,8 @@ def alert_action(request, pk: int, step: str):
         if exc.http_status == 404:
             raise
         return _alert_page(request, selectors.alert_get(actor=request.user, pk=pk), exc.violations_or_self, exc.http_status)
+    done = selectors.alert_get(actor=request.user, pk=pk)
+    messages.success(request, f"疑点 {done.number} 已办理，当前状态：{done.get_status_display()}")
     return redirect("monitoring:alert", pk)
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import uuid
 
 from django import forms
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
@@ -160,6 +161,7 @@ def request_new(request):
     if request.method == "POST" and form.is_valid():
         try:
             req = services.payment_request_create(actor=request.user, data=form.to_draft())
+            messages.success(request, f"支付申请 {req.number} 已保存为草稿，检查无误后请提交")
             return redirect("treasury:request-detail", req.pk)
         except DomainError as exc:
             errors = exc.violations_or_self
@@ -189,6 +191,7 @@ def request_edit(request, pk: int):
             if req.is_batch:
                 data.amount, data.lines, data.is_payroll = 0, None, req.is_payroll
             services.payment_request_update(actor=request.user, pk=pk, data=data)
+            messages.success(request, "支付申请已修改")
             return redirect("treasury:request-detail", pk)
         except DomainError as exc:
             errors = exc.violations_or_self
@@ -212,6 +215,7 @@ def batch_new(request):
             req = services.payment_request_create(actor=request.user, data=services.DraftIn(
                 indicator_id=form.cleaned_data["indicator_id"], purpose=form.cleaned_data["purpose"], lines=lines,
                 is_payroll=form.cleaned_data["is_payroll"]))
+            messages.success(request, f"批量支付申请 {req.number} 已导入（{req.line_count} 笔）")
             return redirect("treasury:request-detail", req.pk)
         except excel.ImportRejected as exc:
             errors = [{"code": "import_rejected", "message": f"第{e.row}行 {e.column}：{e.message}"}
@@ -224,6 +228,9 @@ def batch_new(request):
 def _can_review(user, req: PaymentRequest) -> bool:
     return req.status == PaymentRequest.Status.SUBMITTED and user.has_perm("treasury.review_paymentrequest") and any(
         r.pk == req.pk for r in selectors.review_queue(actor=user))
+
+
+DONE = {"submit": "支付申请已提交审核", "withdraw": "支付申请已撤回", "approve": "审核通过", "reject": "已退回经办人"}
 
 
 @login_required
@@ -245,6 +252,7 @@ def request_detail(request, pk: int):
                 services.payment_request_review(actor=request.user, pk=pk, approve=action == "approve",
                                                 comment=request.POST.get("comment", ""),
                                                 pin=request.POST.get("pin", ""))
+            messages.success(request, DONE.get(action, "已办理"))
             return redirect("treasury:request-detail", pk)
         except DomainError as exc:
             errors = exc.violations_or_self
@@ -304,6 +312,7 @@ def voucher_detail(request, pk: int):
                 services.voucher_resend(actor=request.user, pk=pk)
             else:
                 services.voucher_query(actor=request.user, pk=pk)
+            messages.success(request, "已按原凭证号重发" if request.POST.get("action") == "resend" else "已向银行发起状态查询")
             return redirect("treasury:voucher-detail", pk)
         except DomainError as exc:
             errors = exc.violations_or_self
@@ -334,6 +343,7 @@ def contract_list(request):
                                      amount=d["amount"], sign_date=d["sign_date"], payee_name=d["payee_name"],
                                      payee_account_no=d.get("payee_account_no") or "", plan_id=d.get("plan_id"),
                                      milestones=d["milestones"] if d.get("plan_id") or d["milestones"] else None)
+            messages.success(request, f"合同 {d['number']} 已登记" + ("，待预算处备案审核" if d.get("plan_id") else ""))
             return redirect("treasury:contracts")
         except DomainError as exc:
             errors = exc.violations_or_self
@@ -358,11 +368,12 @@ def contract_review(request, pk: int):
 
 def _contract_act(request, act):
     try:
-        act()
+        c = act()
     except DomainError as exc:
         return render(request, "treasury/contract_list.html", {
             "rows": selectors.contract_list(actor=request.user)[:200], "form": None,
             "errors": exc.violations_or_self}, status=422)
+    messages.success(request, f"合同 {c.number}：{c.get_status_display()}")
     return redirect("treasury:contracts")
 
 
@@ -379,6 +390,7 @@ def allocation_list(request):
                                        amount=d["amount"], purpose=d["purpose"],
                                        payee_region_code=d.get("payee_region_code") or "",
                                        payee_unit_id=d.get("payee_unit_id"), pin=d.get("pin") or "")
+            messages.success(request, "实拨凭证已签发并提交发送")
             return redirect("treasury:allocations")
         except DomainError as exc:
             errors = exc.violations_or_self
@@ -400,6 +412,7 @@ def recon_list(request):
         try:
             run = services.reconciliation_run(actor=request.user, region_code=d["region_code"], date=d["date"],
                                               agent_bank_code=d.get("agent_bank_code") or "")
+            messages.success(request, "对账已完成")
             return redirect("treasury:recon-detail", run.pk)
         except DomainError as exc:
             errors = exc.violations_or_self
@@ -420,6 +433,7 @@ def difference_resolve(request, pk: int):
     try:
         d = services.difference_resolve(actor=request.user, pk=pk, resolution=request.POST.get("resolution", ""),
                                         reapply=request.POST.get("reapply") == "1")
+        messages.success(request, "差异已处理")
         return redirect("treasury:recon-detail", d.run_id) if d.run_id else redirect("treasury:reconciliation")
     except DomainError as exc:
         return render(request, "treasury/recon_list.html", {"rows": [], "errors": exc.violations_or_self}, status=422)
