@@ -37,6 +37,8 @@ def test_entry_check_and_submit(client_as, user):
     req = PaymentRequest.objects.get(indicator=ind)
     page = c.get(f"/treasury/requests/{req.pk}/").content.decode()
     assert "控制检查通过" in page and "黄色预警" in page  # MON-15 suspicious purpose shown before submit
+    classes = page.split('id="request-classes">', 1)[1].split("</td>", 1)[0]  # codes by their names
+    assert f"（{req.exp_func_code}）" in classes and f"（{req.dep_eco_code}）" in classes and "资金性质 " in classes
     # an overdraw shows every reason on the page, nothing reserved
     r2 = c.post("/treasury/new/", {"indicator_id": ind.pk, "amount": "9000.00", "purpose": "购买设备",
                                    "payee_id": payee().pk, "set_mode_code": "1", "expense": "business"})
