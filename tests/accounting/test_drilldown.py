@@ -32,6 +32,7 @@ def test_trial_balance_to_ledger_to_voucher_to_payment(client_as, user):
     voucher_url = f"/accounting/vouchers/{acc.pk}/"
     assert f'<a href="{voucher_url}" class="drill">' in ledger  # each entry opens its voucher
     page = c.get(voucher_url).content.decode()
+    assert f"记账规则：{acc.rule_code}" not in page and "记账规则：—" not in page  # the rule by its name
     m = re.search(r'<a id="voucher-source" href="([^"]+)">([^<]+)</a>', page)
     assert m and m.group(1) == f"/treasury/vouchers/{pv.pk}/" and m.group(2) == f"支付凭证 {pv.number}"
     assert c.get(m.group(1)).status_code == 200  # the reviewer of the unit may open it

@@ -40,6 +40,8 @@ def test_home_counts_by_kind_and_filters(user, client_as):
     s.payment_request_review(actor=reviewer, pk=req.pk, approve=False, comment="用途不清")
     raise_alert(clerk, Rule.objects.get(region_code="", code="MON-05"))
     alerts = workflow.todo_for_user(clerk).filter(doc_type="monitoring.alert").count()
+    own = workflow.todo_for_user(clerk).filter(doc_type="monitoring.alert", title__contains=req.number).first()
+    assert f"<td>支付申请 {req.number}，" in client_as("school_clerk").get(own.url).content.decode()  # kind by name
     assert alerts >= 2  # the request's own hit (公务卡) and the one raised here
     page = client_as("school_clerk").get("/").content.decode()
     counts = dict(re.findall(r'<div class="muted">([^<]+)</div><div class="big"><a href="\?kind=[^"]+">(\d+)</a>',

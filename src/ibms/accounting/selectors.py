@@ -183,3 +183,10 @@ def number_gaps() -> list[str]:
 
 def check_balanced() -> list[str]:
     return unbalanced_vouchers() + unbalanced_sets() + number_gaps()
+
+
+def posting_rule_name(year: int, code: str) -> str:
+    """The name of the rule that generated a voucher (shown on the voucher instead of its code)."""
+    from .models import PostingRule
+
+    return PostingRule.objects.filter(year=year, code=code).values_list("name", flat=True).first() or ""

@@ -232,7 +232,8 @@ def voucher_detail(request, pk: int):
             groups.append({"label": label, "rows": rows, "debit": sum(r.debit for r in rows),
                            "credit": sum(r.credit for r in rows)})
     source = sources.source_link(v.event_id) if v.event_id else None
-    return render(request, "accounting/voucher_detail.html", {"source": source,
+    rule_name = selectors.posting_rule_name(v.year, v.rule_code) if v.rule_code else ""
+    return render(request, "accounting/voucher_detail.html", {"source": source, "rule_name": rule_name,
         "v": v, "groups": groups, "actions": actions, "reversed_by": selectors.voucher_reversal_get(v),
         "dims": DIMENSIONS, "page_title": f"凭证 {v.display_number}"})
 

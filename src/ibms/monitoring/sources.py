@@ -28,6 +28,18 @@ def register_payment_source(fn: PaymentSource) -> PaymentSource:
     return fn
 
 
+_subject_names: dict[str, str] = {}
+
+
+def register_subject_kind(kind: str, name: str) -> None:
+    """The Chinese name of an alert subject's kind (`Subject.kind`) — what the alert page shows for it."""
+    _subject_names[kind] = name
+
+
+def subject_kind_name(kind: str) -> str:
+    return _subject_names.get(kind, "业务")
+
+
 def unregister_payment_source(fn: PaymentSource) -> None:
     if fn in _sources:
         _sources.remove(fn)

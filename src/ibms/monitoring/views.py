@@ -17,7 +17,7 @@ from ibms.core.money import api_fen
 from ibms.core.scoping import CHANGE, require_perm
 from ibms.core.views import xlsx_response
 
-from . import exports, selectors, services
+from . import exports, selectors, services, sources
 from . import forms as f
 from .models import Action, AlertStatus, BacktestRun, Rule
 
@@ -50,7 +50,7 @@ def _alert_page(request, alert, errors=(), status=200):
     can_explain = writable and user.has_perm(services.P_EXPLAIN)
     can_verify = writable and user.has_perm(services.P_VERIFY)
     return render(request, "monitoring/alert_detail.html", {
-        "a": alert, "errors": errors,
+        "a": alert, "errors": errors, "subject_kind_name": sources.subject_kind_name(alert.subject_kind),
         "show_explain": can_explain and alert.status == AlertStatus.RAISED,
         "show_verify": can_verify and alert.status == AlertStatus.UNIT_EXPLAINED,
         "show_ask": can_verify and alert.status == AlertStatus.VIOLATION,

@@ -36,6 +36,7 @@ class TreasuryConfig(AppConfig):
             from .monitoring_context import payment_source
 
             sources.register_payment_source(payment_source)
+            sources.register_subject_kind("payment_request", "支付申请")
 
         from .services import voucher_query_stuck
 

@@ -20,4 +20,5 @@ class UnitfundsConfig(AppConfig):
         treasury_hooks.register_submit_check(listeners.submit_check)
         treasury_hooks.register_receipt_listener(listeners.on_receipt)
         sources.register_payment_source(listeners.statement_source)
+        sources.register_subject_kind(selectors.ALERT_KIND, "实有资金账户支出")
         feed.register()  # the worker's daily T+1 read of every unit account's bank statement
