@@ -9,6 +9,7 @@ import json
 import pytest
 
 from ibms.banks import services as banks
+from ibms.core import workflow
 from ibms.core.verify import run_all
 from ibms.payroll.models import PayrollPayment
 from ibms.treasury.models import PaymentRequest, PaymentVoucher
@@ -60,6 +61,8 @@ def test_returned_line_is_fixed_and_repaid_once(client_as, user, sim, clerk, rev
     # the withholdings went to their collectors; the net pay came back as a batch naming the closed card
     assert {p.kind: fresh(p.request).status for p in run.payments.all()} == {
         "net": "returned", "tax": "paid", "withheld": "paid"}
+    waiting = workflow.todo_for_user(clerk).filter(doc_type="payroll.run", object_id=str(run.pk))
+    assert [t.title for t in waiting] == [f"工资发放被银行退回：{run.number}（账户已销户）"]  # on the clerks' list
     listed = cl.get(f"{API}/runs/{run.pk}/returned").json()
     assert [(x["person_id"], x["named"], x["fixed"]) for x in listed] == [
         (a.pk, False, True), (closed.pk, True, False), (c3.pk, False, True)]
@@ -77,6 +80,7 @@ def test_returned_line_is_fixed_and_repaid_once(client_as, user, sim, clerk, rev
     assert "已更正为 6217999900001111" in page and 'id="run-repay"' in page
     r = cl.post(f"/payroll/runs/{run.pk}/repay/")
     assert r.status_code == 302, r.content.decode()[:500]
+    assert not waiting.all().exists()  # re-paid: off the list
     again = PayrollPayment.objects.get(run=run, kind="net", attempt=2)
     assert again.slip_ids == net.slip_ids and again.amount == net.amount
     lines = list(again.request.lines.order_by("seq").values_list("payee_account_no", flat=True))

@@ -8,8 +8,10 @@ class PayrollConfig(AppConfig):
 
     def ready(self) -> None:
         from ibms.core import verify
+        from ibms.treasury import hooks as treasury_hooks
 
-        from . import selectors
+        from . import listeners, selectors
 
         # menu: data/navigation/payroll.csv; permissions: data/policy/permissions/payroll.csv
         verify.register("payroll.runs", selectors.run_problems)
+        treasury_hooks.register_return_listener(listeners.on_return)

@@ -30,6 +30,22 @@ def receipt_notify(voucher, amount: int, date: dt.date) -> None:
         fn(voucher, amount, date)
 
 
+# a voucher the bank returned (退回): `fn(voucher, reason)` inside the return's transaction, after the request
+# has ended returned (e.g. payroll puts the returned pay on its clerks' to-do list)
+_return_listeners: list[Callable] = []
+
+
+def register_return_listener(fn: Callable) -> Callable:
+    if fn not in _return_listeners:
+        _return_listeners.append(fn)
+    return fn
+
+
+def return_notify(voucher, reason: str) -> None:
+    for fn in list(_return_listeners):
+        fn(voucher, reason)
+
+
 # --- request profiles: an upper app (unitfunds) pays some indicators its own way ------------------------------
 # `register_request_profile(fn)` with `fn(indicator) -> RequestProfile | None`: the payer account the request pays
 # from, the voucher type its voucher carries and the document type of its review chain; the first profile that

@@ -17,6 +17,7 @@ from django.db import IntegrityError, transaction
 
 from ibms.banks.models import BankMessage
 from ibms.banks.protocol import parse
+from ibms.core import workflow
 from ibms.core.errors import Conflict, ValidationFailed, Violation
 from ibms.core.scoping import CHANGE, get_in_scope, require_perm
 from ibms.treasury import services as ts
@@ -24,6 +25,7 @@ from ibms.treasury.models import PaymentRequest, PaymentVoucher
 
 from .. import rules
 from ..models import PayProfile, PayrollPayment, PayrollRun
+from ..setup import DOC_RUN
 from . import pay as P
 from .runs import S
 
@@ -163,6 +165,7 @@ def payroll_run_repay(*, actor, pk: int, indicator_id: int | None = None) -> lis
             if pay.kind == PayrollPayment.Kind.NET:
                 P.cards_refresh(run, pay.slip_ids)
         plan = [(pay, _part(run, pay)) for pay in todo]
+        workflow.todo_close(doc_type=DOC_RUN, obj=run, user=actor)  # the clerks' "returned by the bank" item
     made = []
     for pay in resume:
         if indicator_id:

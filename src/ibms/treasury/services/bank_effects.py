@@ -185,6 +185,7 @@ def voucher_return_apply(v: PaymentVoucher, *, reason: str, message_id: str = ""
     audit.update_fields(v, return_reason=reason[:300])
     _move(v, V.RETURNED, note=f"银行退回：{reason}", message_id=message_id, kind="return")
     _settle_origin(v, "returned")
+    hooks.return_notify(v, reason)
 
 
 @in_callers_transaction
