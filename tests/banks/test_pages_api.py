@@ -49,6 +49,14 @@ def test_message_list_filters_and_detail(client_as, setup_messages):
     assert "&lt;Stamp" in detail and "unit" in detail and "同一凭证的其他报文" in detail
     assert "<td>单位电子签章</td>" in detail and "支付凭证 ZF-P-0001</h1>" in detail  # kinds by their names
     assert "<td>回单</td>" in html and "<td>receipt</td>" not in html and '<option value="receipt">回单</option>' in html
+    import io
+
+    import openpyxl
+
+    sheet = c.get("/banks/?direction=in&kind=receipt&status=rejected&export=xlsx")
+    rows = list(openpyxl.load_workbook(io.BytesIO(sheet.content)).active.iter_rows(values_only=True))
+    assert rows[0][:4] == ("编号", "时间", "方向", "类型") and len(rows) > 1
+    assert {r[3] for r in rows[1:]} == {"回单"} and {r[8] for r in rows[1:]} == {"已拒绝"}  # the filter, in Chinese
     assert c.get("/banks/endpoints/").content.decode().count("SIM") >= 1
 
 

@@ -131,3 +131,5 @@ def test_request_list_exports_its_filter_with_totals(client_as, user):
     page = client_as("school_clerk").get("/treasury/vouchers/", {"state": "paid"}).content.decode()
     assert 'href="?state=paid&export=xlsx"' in page
     assert _sheet(client_as("school_clerk").get("/treasury/vouchers/", {"state": "paid", "export": "xlsx"}))[-1][0] == "合计"
+    contracts = _sheet(client_as("school_clerk").get("/treasury/contracts/", {"export": "xlsx"}))
+    assert contracts[0][:2] == ["合同编号", "合同名称"] and contracts[-1][0] == "合计"

@@ -10,8 +10,9 @@ from django.views.decorators.http import require_http_methods
 
 from ibms.banks.protocol import KINDS
 from ibms.core.errors import DomainError, Violation
+from ibms.core.views import xlsx_response
 
-from . import selectors, services
+from . import exports, selectors, services
 from .models import KIND_NAMES, STAMP_NAMES, BankMessage
 
 
@@ -20,6 +21,8 @@ def message_list(request):
     g = request.GET
     rows = selectors.message_list(actor=request.user, direction=g.get("direction", ""), kind=g.get("kind", ""),
                               status=g.get("status", ""), voucher_no=g.get("voucher_no", ""))
+    if g.get("export") == "xlsx":
+        return xlsx_response(exports.messages_xlsx(rows), "银行报文.xlsx")
     page = Paginator(rows, 50).get_page(g.get("page"))
     query = g.copy()
     query.pop("page", None)

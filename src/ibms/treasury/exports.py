@@ -23,6 +23,13 @@ VOUCHER_COLUMNS = [
     excel.Column("amount", "支付金额", kind="money"), excel.Column("xpay_amt", "实付金额", kind="money"),
     excel.Column("refunded_amt", "已退款", kind="money"),
 ]
+CONTRACT_COLUMNS = [
+    excel.Column("number", "合同编号", width=24), excel.Column("name", "合同名称", width=30),
+    excel.Column("unit", "预算单位", width=28), excel.Column("payee", "供应商", width=28),
+    excel.Column("sign_date", "签订日期"), excel.Column("plan", "采购计划", width=24), excel.Column("status", "状态"),
+    excel.Column("amount", "合同金额", kind="money"), excel.Column("committed", "已申请（含在途）", kind="money"),
+    excel.Column("paid", "已支付", kind="money"),
+]
 
 
 def _with_totals(qs: QuerySet, rows, money: tuple[str, ...], label_key: str):
@@ -46,3 +53,12 @@ def vouchers_xlsx(qs: QuerySet) -> bytes:
             for v in qs.iterator(chunk_size=2000))
     return excel.export_rows(VOUCHER_COLUMNS, _with_totals(qs, rows, ("amount", "xpay_amt", "refunded_amt"), "number"),
                              title="支付凭证")
+
+
+def contracts_xlsx(qs: QuerySet) -> bytes:
+    rows = ({"number": c.number, "name": c.name, "unit": c.unit.name, "payee": c.payee_name,
+             "sign_date": c.sign_date.isoformat(), "plan": c.plan.number if c.plan_id else "",
+             "status": c.get_status_display(), "amount": c.amount, "committed": c.committed, "paid": c.paid}
+            for c in qs.select_related("unit", "plan").iterator(chunk_size=2000))
+    return excel.export_rows(CONTRACT_COLUMNS, _with_totals(qs, rows, ("amount", "committed", "paid"), "number"),
+                             title="合同")

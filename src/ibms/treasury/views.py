@@ -332,6 +332,8 @@ def voucher_detail(request, pk: int):
 @require_http_methods(["GET", "POST"])
 def contract_list(request):
     contracts = selectors.contract_list(actor=request.user)  # refuses (403) before the form is handled
+    if request.method == "GET" and request.GET.get("export") == "xlsx":
+        return xlsx_response(exports.contracts_xlsx(contracts), "合同.xlsx")
     initial = {"plan_id": request.GET.get("plan")} if request.GET.get("plan") else None
     form = ContractForm(request.POST or None, user=request.user, initial=initial) if request.user.has_perm(
         "treasury.add_contract") else None
