@@ -37,3 +37,18 @@ def test_trial_balance_to_ledger_to_voucher_to_payment(client_as, user):
     assert m and m.group(1) == f"/treasury/vouchers/{pv.pk}/" and m.group(2) == f"支付凭证 {pv.number}"
     assert c.get(m.group(1)).status_code == 200  # the reviewer of the unit may open it
     assert client_as("hospital_clerk").get(m.group(1)).status_code == 404  # another unit's is not found
+
+
+def test_voucher_list_exports_its_filter(client_as, user):
+    import io
+
+    import openpyxl
+
+    pv = paid(user, indicator(user("fin_budget"), 1_000_000), 34_567, "export-1")
+    acc = Voucher.objects.get(event_id=f"pay:{pv.region_code}:{pv.number}")
+    r = client_as("school_reviewer").get("/accounting/vouchers/", {"set": acc.account_set_id, "export": "xlsx"})
+    rows = list(openpyxl.load_workbook(io.BytesIO(r.content)).active.iter_rows(values_only=True))
+    assert rows[0][:3] == ("账套", "期间", "凭证号") and rows[-1][0] == "合计"
+    assert acc.display_number in {row[2] for row in rows[1:-1]}
+    assert round(rows[-1][7] * 100) == sum(v.financial_total for v in Voucher.objects.filter(
+        account_set_id=acc.account_set_id))

@@ -15,9 +15,10 @@ from django.views.decorators.http import require_http_methods, require_POST
 from ibms.core import clock
 from ibms.core.errors import DomainError, ValidationFailed
 from ibms.core.scoping import CHANGE, VIEW, get_in_scope, require_perm
+from ibms.core.views import xlsx_response
 from ibms.masterdata.models import Unit
 
-from . import closing, selectors, services, sources
+from . import closing, exports, selectors, services, sources
 from .forms import LineFormSet, VoucherForm, initial_lines, lines_of
 from .models import DIMENSION_LABELS, DIMENSIONS, Account, AccountSet, PostingRule, Voucher
 
@@ -152,6 +153,8 @@ def voucher_list(request):
         qs = selectors.voucher_pending_list(actor=request.user)
     else:
         qs = selectors.voucher_list(actor=request.user, **f)
+    if request.GET.get("export") == "xlsx":
+        return xlsx_response(exports.vouchers_xlsx(qs), "记账凭证.xlsx")
     page = Paginator(qs, 30).get_page(request.GET.get("page"))
     aset = selectors.account_set_get(actor=request.user, pk=f["account_set_id"]) if f["account_set_id"] else None
     return render(request, "accounting/voucher_list.html", {
