@@ -52,3 +52,19 @@ def test_voucher_list_exports_its_filter(client_as, user):
     assert acc.display_number in {row[2] for row in rows[1:-1]}
     assert round(rows[-1][7] * 100) == sum(v.financial_total for v in Voucher.objects.filter(
         account_set_id=acc.account_set_id))
+
+
+def test_voucher_prints_with_capitals(client_as, user):
+    from ibms.core.money import fen_to_capitals
+    from tests.core.pdftext import pdf_text
+
+    pv = paid(user, indicator(user("fin_budget"), 1_000_000), 45_678, "print-1")
+    acc = Voucher.objects.get(event_id=f"pay:{pv.region_code}:{pv.number}")
+    c = client_as("school_reviewer")
+    preview = c.get(f"/accounting/vouchers/{acc.pk}/", {"format": "print"}).content.decode()
+    assert f"记账凭证 {acc.year}年{acc.period_no}月 {acc.display_number}" in preview and "财务会计" in preview
+    assert f"合计金额（大写）：{fen_to_capitals(acc.financial_total)}" in preview
+    r = c.get(f"/accounting/vouchers/{acc.pk}/", {"format": "pdf"})
+    assert r.status_code == 200 and r.content.startswith(b"%PDF")
+    text = re.sub(r"\s+", "", pdf_text(r.content))
+    assert fen_to_capitals(acc.financial_total) in text and acc.display_number in text

@@ -14,6 +14,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from ibms.core import clock
 from ibms.core.errors import DomainError, ValidationFailed
+from ibms.core.reports import report_response
 from ibms.core.scoping import CHANGE, VIEW, get_in_scope, require_perm
 from ibms.core.views import xlsx_response
 from ibms.masterdata.models import Unit
@@ -236,6 +237,9 @@ def voucher_detail(request, pk: int):
                            "credit": sum(r.credit for r in rows)})
     source = sources.source_link(v.event_id) if v.event_id else None
     rule_name = selectors.posting_rule_name(v.year, v.rule_code) if v.rule_code else ""
+    if request.GET.get("format") in ("pdf", "xlsx", "print"):  # the printed voucher; "print": its preview page
+        return report_response(request, exports.voucher_tables(v, groups, rule_name),
+                               filename=f"记账凭证{v.year}-{v.period_no:02d}-{v.display_number}")
     return render(request, "accounting/voucher_detail.html", {"source": source, "rule_name": rule_name,
         "v": v, "groups": groups, "actions": actions, "reversed_by": selectors.voucher_reversal_get(v),
         "dims": DIMENSIONS, "page_title": f"凭证 {v.display_number}"})
