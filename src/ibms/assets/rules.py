@@ -4,13 +4,14 @@ economic class, the configuration standards (资产配置标准) and the repair 
 
 from __future__ import annotations
 
-import csv
 import functools
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 
 from django.conf import settings
+
+from ibms.core.datafiles import csv_rows
 
 from .domain import ConfigStandard, RepairRule
 
@@ -30,8 +31,7 @@ def data_dir() -> Path:
 
 
 def _rows(name: str) -> list[dict[str, str]]:
-    with open(data_dir() / name, encoding="utf-8") as fh:
-        return [{k: (v or "").strip() for k, v in r.items()} for r in csv.DictReader(fh)]
+    return csv_rows(data_dir() / name)
 
 
 @functools.cache

@@ -4,13 +4,14 @@ salary items (loaded into `SalaryItem` by `setup`, read from there per region an
 
 from __future__ import annotations
 
-import csv
 import functools
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 
 from django.conf import settings
+
+from ibms.core.datafiles import csv_rows
 
 from .domain import Bracket, ItemRule
 
@@ -28,8 +29,7 @@ def data_dir() -> Path:
 
 
 def _rows(name: str) -> list[dict[str, str]]:
-    with open(data_dir() / name, encoding="utf-8") as fh:
-        return [{k: (v or "").strip() for k, v in r.items()} for r in csv.DictReader(fh)]
+    return csv_rows(data_dir() / name)
 
 
 def fen(yuan: str) -> int:

@@ -3,13 +3,14 @@ or in a test that edits them): the 采购目录, the method thresholds per regio
 
 from __future__ import annotations
 
-import csv
 import functools
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 
 from django.conf import settings
+
+from ibms.core.datafiles import csv_rows
 
 from .domain import MethodRule, SplitRule
 
@@ -27,8 +28,7 @@ def data_dir() -> Path:
 
 
 def _rows(name: str) -> list[dict[str, str]]:
-    with open(data_dir() / name, encoding="utf-8") as fh:
-        return [{k: (v or "").strip() for k, v in r.items()} for r in csv.DictReader(fh)]
+    return csv_rows(data_dir() / name)
 
 
 def _fen(yuan: str) -> int | None:

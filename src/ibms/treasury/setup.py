@@ -4,13 +4,13 @@ left alone so that edits in the app survive)."""
 
 from __future__ import annotations
 
-import csv
 from pathlib import Path
 
 from django.conf import settings
 from django.db import transaction
 
 from ibms.core import audit
+from ibms.core.datafiles import csv_rows
 from ibms.core.workflow import approval_steps, set_chain
 
 DOC_PAYMENT = "treasury.payment"
@@ -22,8 +22,7 @@ def data_dir() -> Path:
 
 
 def _rows(name: str) -> list[dict[str, str]]:
-    with open(data_dir() / name, encoding="utf-8") as fh:
-        return [{k: (v or "").strip() for k, v in r.items()} for r in csv.DictReader(fh)]
+    return csv_rows(data_dir() / name)
 
 
 def load_policies() -> int:

@@ -5,13 +5,13 @@ T+1 monitoring rule of unit accounts (`data/unitfunds/rules.csv`, through the mo
 
 from __future__ import annotations
 
-import csv
 from pathlib import Path
 
 from django.conf import settings
 from django.db import transaction
 
 from ibms.core import audit
+from ibms.core.datafiles import csv_rows
 from ibms.core.models import ApprovalChain
 from ibms.core.workflow import set_chain
 
@@ -25,8 +25,7 @@ def data_dir() -> Path:
 
 
 def _rows(name: str) -> list[dict[str, str]]:
-    with open(data_dir() / name, encoding="utf-8") as fh:
-        return [{k: (v or "").strip() for k, v in r.items()} for r in csv.DictReader(fh)]
+    return csv_rows(data_dir() / name)
 
 
 def _upsert(model, key: dict, values: dict) -> None:
