@@ -94,3 +94,24 @@ def wsgi_keeps_test_connection():
     yield
     signals.request_started.connect(close_old_connections)
     signals.request_finished.connect(close_old_connections)
+
+
+# the demo's people most tests act as: the province's budget division and the school's clerk, reviewer and head
+@pytest.fixture
+def budget(user):
+    return user("fin_budget")
+
+
+@pytest.fixture
+def clerk(user):
+    return user("school_clerk")
+
+
+@pytest.fixture
+def reviewer(user):
+    return user("school_reviewer")
+
+
+@pytest.fixture
+def head(user):
+    return user("school_head")

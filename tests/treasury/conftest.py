@@ -9,21 +9,6 @@ from tests.banksim_process import BankSim
 
 
 @pytest.fixture
-def budget(user):
-    return user("fin_budget")
-
-
-@pytest.fixture
-def clerk(user):
-    return user("school_clerk")
-
-
-@pytest.fixture
-def reviewer(user):
-    return user("school_reviewer")
-
-
-@pytest.fixture
 def treasury(user):
     return user("fin_treasury")
 
